@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what Raconteur needs on a fresh Debian machine and skips what is already there:
+# Debian packages, the Python test packages, and the models (verified by SHA-256).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+for pkg in libopenblas-dev libssl-dev libsqlite3-dev; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "installing Debian packages: ${need_apt[*]}"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! python3 -c 'import gguf, numpy, openai, pytest' 2>/dev/null; then
+    echo "installing Python test packages"
+    python3 -m pip install -q --disable-pip-version-check -r clients/python/requirements.txt
+fi
+
+python3 models/fetch.py
