@@ -23,10 +23,11 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: optimised),
         .target(name: "Tokenizers", swiftSettings: fast),
         .target(name: "Model", dependencies: ["GGUF", "Kernels", "Tokenizers"], swiftSettings: optimised),
+        .target(name: "Engine", dependencies: ["Model", "Tokenizers"], swiftSettings: fast),
         .executableTarget(
             name: "raconteur",
             dependencies: [
-                "GGUF", "Kernels", "Tokenizers", "Model",
+                "GGUF", "Kernels", "Tokenizers", "Model", "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast
@@ -34,7 +35,8 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: fast),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "GGUF"], swiftSettings: fast),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "GGUF", "Kernels", "Tokenizers"], swiftSettings: fast),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Engine", "GGUF", "Kernels", "Tokenizers"], swiftSettings: fast),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Tokenizers"], swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]
 )

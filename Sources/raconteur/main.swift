@@ -1,1 +1,11 @@
-print("raconteur")
+import ArgumentParser
+
+struct Raconteur: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "raconteur",
+        abstract: "A CPU inference server for quantized transformers, steerable per request and re-aligned by RACO.",
+        subcommands: [GenerateCommand.self, ScoreCommand.self, PerplexityCommand.self, InspectCommand.self]
+    )
+}
+
+Raconteur.main()

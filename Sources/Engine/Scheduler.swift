@@ -1,0 +1,277 @@
+import Foundation
+import Model
+import Tokenizers
+
+/// What a running generation reports, in order: `.token`s, at most one `.text`, then one `.finished`.
+public enum GenerationEvent: Sendable {
+    /// One sampled token, the text it completed (possibly empty), and its logprobs when asked for.
+    case token(id: Int, text: String, logprobs: TokenLogprobs?)
+    /// Text held back until the end (an incomplete character, or a tail that might have begun a stop sequence).
+    case text(String)
+    case finished(FinishReason, Usage)
+}
+
+public struct Usage: Sendable, Equatable {
+    public var promptTokens: Int
+    public var completionTokens: Int
+    /// Seconds from admission to the first sampled token.
+    public var timeToFirstToken: Double
+}
+
+public enum SchedulerError: Error, CustomStringConvertible, Equatable {
+    case queueFull(limit: Int)
+    case promptTooLong(tokens: Int, limit: Int)
+    case emptyPrompt
+    case shutDown
+
+    public var description: String {
+        switch self {
+        case .queueFull(let n): return "the server is busy: \(n) requests are already waiting"
+        case .promptTooLong(let n, let limit): return "the prompt has \(n) tokens; the context holds \(limit)"
+        case .emptyPrompt: return "the prompt is empty"
+        case .shutDown: return "the scheduler has shut down"
+        }
+    }
+}
+
+/// Continuous batching: sequences join between decode steps and every step runs all active sequences
+/// (prefill chunks and single decode tokens together) through one batched forward pass.
+public final class Scheduler: @unchecked Sendable {
+    public let model: TransformerModel
+    public let tokenizer: Tokenizer
+    public let maxActive: Int
+    public let maxQueued: Int
+    /// Rows of prompt fed per step across all prefilling sequences: bounds the latency a long prompt adds
+    /// to the other sequences' next token.
+    public let prefillBudget: Int
+    public let contextLimit: Int
+
+    private let lock = NSCondition()
+    private var queue: [Sequence] = []
+    private var active: [Sequence] = []
+    private var running = true
+    private var thread: Thread?
+    private var nextID = 0
+
+    public struct Statistics: Sendable {
+        public var steps = 0
+        public var rowsProcessed = 0
+        public var lastBatchSequences = 0
+        public var maxBatchSequences = 0
+        public var queued = 0
+        public var active = 0
+    }
+    private var stats = Statistics()
+    public var statistics: Statistics {
+        lock.lock(); defer { lock.unlock() }
+        var s = stats
+        s.queued = queue.count
+        s.active = active.count
+        return s
+    }
+    /// Called on the scheduler thread after every step with the number of sequences it computed.
+    public var onStep: (@Sendable (_ sequences: Int, _ rows: Int, _ seconds: Double) -> Void)?
+
+    public init(model: TransformerModel, tokenizer: Tokenizer, maxActive: Int = 8, maxQueued: Int = 64,
+                prefillBudget: Int = 256, contextLimit: Int? = nil) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.maxActive = max(1, maxActive)
+        self.maxQueued = max(0, maxQueued)
+        self.prefillBudget = max(1, prefillBudget)
+        self.contextLimit = min(contextLimit ?? model.config.contextLength, model.config.contextLength)
+        let t = Thread { [weak self] in self?.loop() }
+        t.name = "raconteur-scheduler"
+        t.qualityOfService = .userInitiated
+        thread = t
+        t.start()
+    }
+
+    deinit { shutdown() }
+
+    /// Stops the loop; waiting and running generations finish with `.cancelled`.
+    public func shutdown() {
+        lock.lock()
+        running = false
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    /// Queues a generation. The stream ends after `.finished`; dropping the stream's consumer cancels it.
+    public func submit(_ request: GenerationRequest) throws -> AsyncStream<GenerationEvent> {
+        guard !request.promptTokens.isEmpty else { throw SchedulerError.emptyPrompt }
+        guard request.promptTokens.count < contextLimit else {
+            throw SchedulerError.promptTooLong(tokens: request.promptTokens.count, limit: contextLimit)
+        }
+        if let bad = request.promptTokens.first(where: { $0 < 0 || $0 >= model.config.vocabularySize }) {
+            throw ModelError.invalidToken(bad)
+        }
+        let (stream, continuation) = AsyncStream<GenerationEvent>.makeStream()
+        lock.lock()
+        defer { lock.unlock() }
+        guard running else { throw SchedulerError.shutDown }
+        guard queue.count < maxQueued || active.count < maxActive else { throw SchedulerError.queueFull(limit: maxQueued) }
+        nextID += 1
+        let seq = Sequence(id: nextID, request: request, continuation: continuation, tokenizer: tokenizer)
+        continuation.onTermination = { [weak seq] _ in seq?.cancelled.store(true) }
+        queue.append(seq)
+        lock.signal()
+        return stream
+    }
+
+    // MARK: the loop (scheduler thread only)
+
+    private func loop() {
+        while true {
+            lock.lock()
+            while running && queue.isEmpty && active.isEmpty { lock.wait() }
+            if !running {
+                let all = queue + active
+                queue.removeAll(); active.removeAll()
+                lock.unlock()
+                for s in all { s.finish(.cancelled) }
+                return
+            }
+            while active.count < maxActive, !queue.isEmpty { admit(queue.removeFirst()) }
+            let batchSequences = active
+            lock.unlock()
+            step(batchSequences)
+        }
+    }
+
+    private func admit(_ seq: Sequence) {
+        let capacity = min(contextLimit, seq.request.promptTokens.count + max(1, seq.request.maxTokens))
+        seq.cache = model.makeCache(capacity: capacity)
+        seq.admittedAt = DispatchTime.now().uptimeNanoseconds
+        active.append(seq)
+    }
+
+    private func step(_ sequences: [Sequence]) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        var batch = ForwardBatch()
+        var caches: [KVCache] = []
+        var sampled: [Sequence] = []    // sequences that get logits this step, in logitRows order
+        var budget = prefillBudget
+        for seq in sequences {
+            if seq.cancelled.load() { seq.done = .cancelled; continue }
+            guard let cache = seq.cache else { continue }
+            let slot = caches.count
+            if seq.fed < seq.request.promptTokens.count {
+                guard budget > 0 else { continue }
+                let take = min(budget, seq.request.promptTokens.count - seq.fed)
+                let chunk = seq.request.promptTokens[seq.fed..<(seq.fed + take)]
+                let last = seq.fed + take == seq.request.promptTokens.count
+                batch.append(sequence: slot, tokens: chunk, startingAt: seq.fed, logitsForLast: last)
+                seq.fed += take
+                budget -= take
+                if last { sampled.append(seq) }
+            } else if let token = seq.pendingToken {
+                batch.append(sequence: slot, tokens: [token], startingAt: cache.count, logitsForLast: true)
+                seq.pendingToken = nil
+                sampled.append(seq)
+            } else {
+                continue
+            }
+            caches.append(cache)
+        }
+        if batch.count > 0 {
+            do {
+                let vocab = model.config.vocabularySize
+                try model.forward(batch, caches: caches) { logits in
+                    for (i, seq) in sampled.enumerated() {
+                        seq.consume(UnsafeBufferPointer(rebasing: logits[(i * vocab)..<((i + 1) * vocab)]))
+                    }
+                }
+            } catch {
+                for seq in sampled where seq.done == nil { seq.done = .length }
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        lock.lock()
+        active.removeAll { seq in
+            guard let reason = seq.done else { return false }
+            seq.finish(reason)
+            return true
+        }
+        stats.steps += 1
+        stats.rowsProcessed += batch.count
+        stats.lastBatchSequences = caches.count
+        stats.maxBatchSequences = max(stats.maxBatchSequences, caches.count)
+        lock.unlock()
+        onStep?(caches.count, batch.count, seconds)
+    }
+}
+
+/// One generation in flight (scheduler thread only, except `cancelled`).
+private final class Sequence {
+    let id: Int
+    let request: GenerationRequest
+    let continuation: AsyncStream<GenerationEvent>.Continuation
+    let cancelled = AtomicFlag()
+    var cache: KVCache?
+    var fed = 0                 // prompt tokens already in the cache
+    var pendingToken: Int?      // sampled, not yet fed
+    var generated = 0
+    var done: FinishReason?
+    var admittedAt: UInt64 = 0
+    var firstTokenAt: UInt64 = 0
+    var sampler: Sampler
+    var decoder: StreamingDecoder
+    var stopMatcher: StopMatcher
+    let endIDs: Set<Int>
+
+    init(id: Int, request: GenerationRequest, continuation: AsyncStream<GenerationEvent>.Continuation, tokenizer: Tokenizer) {
+        self.id = id
+        self.request = request
+        self.continuation = continuation
+        sampler = Sampler(request.sampling)
+        decoder = StreamingDecoder(tokenizer: tokenizer)
+        stopMatcher = StopMatcher(stops: request.stop)
+        endIDs = request.ignoreEOS ? [] : tokenizer.endOfGenerationIDs
+        if request.maxTokens == 0 { done = .length }
+    }
+
+    /// Samples from this sequence's logits row and reports the token.
+    func consume(_ logits: UnsafeBufferPointer<Float>) {
+        guard done == nil else { return }
+        let token = sampler.sample(logits)
+        if firstTokenAt == 0 { firstTokenAt = DispatchTime.now().uptimeNanoseconds }
+        let report = request.logprobs.map { TokenLogprobs(logits: logits, token: token, topCount: $0) }
+        generated += 1
+        if endIDs.contains(token) {
+            continuation.yield(.token(id: token, text: "", logprobs: report))
+            done = .stop
+            return
+        }
+        let (text, stopped) = stopMatcher.feed(decoder.push(token))
+        continuation.yield(.token(id: token, text: text, logprobs: report))
+        if stopped { done = .stop; hitStopSequence = true; return }
+        if generated >= request.maxTokens || (cache.map { $0.count + 1 >= $0.capacity } ?? true) {
+            done = .length
+            return
+        }
+        pendingToken = token
+    }
+    private var hitStopSequence = false
+
+    func finish(_ reason: FinishReason) {
+        if !hitStopSequence && reason != .cancelled {
+            var (rest, stopped) = stopMatcher.feed(decoder.finish())
+            if !stopped { rest += stopMatcher.finish() }
+            if !rest.isEmpty { continuation.yield(.text(rest)) }
+        }
+        let ttft = firstTokenAt == 0 ? 0 : Double(firstTokenAt - admittedAt) / 1e9
+        continuation.yield(.finished(reason, Usage(promptTokens: request.promptTokens.count, completionTokens: generated,
+                                                   timeToFirstToken: ttft)))
+        continuation.finish()
+        cache = nil
+    }
+}
+
+/// A Bool that the consumer's cancellation sets from another thread.
+final class AtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func store(_ v: Bool) { lock.lock(); value = v; lock.unlock() }
+    func load() -> Bool { lock.lock(); defer { lock.unlock() }; return value }
+}

@@ -1,0 +1,99 @@
+import GGUF
+import Kernels
+
+/// A 1-D F32 tensor inside the mapped file (norm weights).
+struct VectorWeight: @unchecked Sendable {
+    let data: UnsafePointer<Float>
+    let count: Int
+}
+
+/// One decoder block's tensors, pointing into the mapped model file.
+struct LayerWeights: @unchecked Sendable {
+    var attentionNorm: VectorWeight
+    var query: QuantizedMatrix          // [queryDim × d_model]
+    var key: QuantizedMatrix            // [kvDim × d_model]
+    var value: QuantizedMatrix          // [kvValueDim × d_model]
+    var output: QuantizedMatrix         // [d_model × headCount·valueDim]
+    var queryNorm: VectorWeight?        // [headDim], qwen3 / gemma3
+    var keyNorm: VectorWeight?          // [headDim]
+    var postAttentionNorm: VectorWeight? // [d_model], gemma3
+    var feedForwardNorm: VectorWeight
+    var gate: QuantizedMatrix           // [ffn × d_model]
+    var up: QuantizedMatrix             // [ffn × d_model]
+    var down: QuantizedMatrix           // [d_model × ffn]
+    var postFeedForwardNorm: VectorWeight? // [d_model], gemma3
+
+    /// The projection a LoRA adapter targets, by llama.cpp's tensor base name.
+    func projection(_ p: Projection) -> QuantizedMatrix {
+        switch p {
+        case .query: return query
+        case .key: return key
+        case .value: return value
+        case .output: return output
+        case .gate: return gate
+        case .up: return up
+        case .down: return down
+        }
+    }
+}
+
+/// The linear projections inside a block that adapters may modify.
+public enum Projection: String, CaseIterable, Sendable {
+    case query = "attn_q", key = "attn_k", value = "attn_v", output = "attn_output"
+    case gate = "ffn_gate", up = "ffn_up", down = "ffn_down"
+}
+
+struct ModelWeights: @unchecked Sendable {
+    var tokenEmbedding: QuantizedMatrix // [vocab × d_model]
+    var outputNorm: VectorWeight
+    var outputHead: QuantizedMatrix     // [vocab × d_model]; the embedding when output.weight is absent (tied)
+    var layers: [LayerWeights]
+
+    init(file: GGUFFile, config c: ModelConfig) throws {
+        func matrix(_ name: String, rows: Int, cols: Int) throws -> QuantizedMatrix {
+            guard let t = file.tensor(name) else { throw ModelError.missingTensor(name) }
+            guard t.dimensions == [cols, rows] else {
+                throw ModelError.shapeMismatch(tensor: name, expected: [cols, rows], found: t.dimensions)
+            }
+            guard let type = QuantType(rawValue: t.type.rawValue), type != .q8_1, type != .q8_K,
+                  cols % type.blockSize == 0 else {
+                throw ModelError.unsupportedTensorType(tensor: name, type: "\(t.type)")
+            }
+            return QuantizedMatrix(type: type, rows: rows, cols: cols, data: file.data(for: t))
+        }
+        func vector(_ name: String, _ count: Int) throws -> VectorWeight {
+            guard let t = file.tensor(name) else { throw ModelError.missingTensor(name) }
+            guard t.dimensions == [count] else {
+                throw ModelError.shapeMismatch(tensor: name, expected: [count], found: t.dimensions)
+            }
+            guard t.type.rawValue == QuantType.f32.rawValue else {
+                throw ModelError.unsupportedTensorType(tensor: name, type: "\(t.type) (norms must be F32)")
+            }
+            return VectorWeight(data: file.data(for: t).assumingMemoryBound(to: Float.self), count: count)
+        }
+
+        let d = c.embeddingLength
+        tokenEmbedding = try matrix("token_embd.weight", rows: c.vocabularySize, cols: d)
+        outputNorm = try vector("output_norm.weight", d)
+        outputHead = file.tensor("output.weight") == nil
+            ? tokenEmbedding : try matrix("output.weight", rows: c.vocabularySize, cols: d)
+        layers = try (0..<c.blockCount).map { l in
+            let p = "blk.\(l)."
+            return LayerWeights(
+                attentionNorm: try vector(p + "attn_norm.weight", d),
+                query: try matrix(p + "attn_q.weight", rows: c.queryDim, cols: d),
+                key: try matrix(p + "attn_k.weight", rows: c.kvDim, cols: d),
+                value: try matrix(p + "attn_v.weight", rows: c.kvValueDim, cols: d),
+                output: try matrix(p + "attn_output.weight", rows: d, cols: c.headCount * c.valueDim),
+                queryNorm: c.hasQKNorm ? try vector(p + "attn_q_norm.weight", c.headDim) : nil,
+                keyNorm: c.hasQKNorm ? try vector(p + "attn_k_norm.weight", c.headDim) : nil,
+                postAttentionNorm: c.hasPostNorms ? try vector(p + "post_attention_norm.weight", d) : nil,
+                feedForwardNorm: try vector(p + "ffn_norm.weight", d),
+                gate: try matrix(p + "ffn_gate.weight", rows: c.feedForwardLength, cols: d),
+                up: try matrix(p + "ffn_up.weight", rows: c.feedForwardLength, cols: d),
+                down: try matrix(p + "ffn_down.weight", rows: d, cols: c.feedForwardLength),
+                postFeedForwardNorm: c.hasPostNorms ? try vector(p + "post_ffw_norm.weight", d) : nil
+            )
+        }
+    }
+}

@@ -1,0 +1,253 @@
+import Foundation
+import GGUF
+import Kernels
+
+/// A decoder-only transformer (llama, gemma3, qwen3) computing from the quantized weights of a GGUF file.
+///
+/// Forward passes run one at a time (they share preallocated activations); concurrent callers wait.
+public final class TransformerModel: @unchecked Sendable {
+    public let config: ModelConfig
+    public let file: GGUFFile
+    public let pool: ThreadPool
+    let weights: ModelWeights
+    private var scratch: ForwardScratch
+    private let forwardLock = NSLock()
+
+    public convenience init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        try self.init(file: GGUFFile(path: path), threads: threads)
+    }
+
+    public init(file: GGUFFile, threads: Int) throws {
+        self.file = file
+        config = try ModelConfig(gguf: file)
+        weights = try ModelWeights(file: file, config: config)
+        pool = ThreadPool(threads: max(1, threads))
+        scratch = ForwardScratch(config: config, rows: 1, logitRows: 1)
+    }
+
+    public func makeCache(capacity: Int) -> KVCache {
+        KVCache(config: config, capacity: min(capacity, config.contextLength))
+    }
+
+    /// Runs the batch through the model, appending each row's key and value to its sequence's cache, and
+    /// hands `readLogits` the logits of `batch.logitRows`: [logitRows.count × vocabularySize].
+    public func forward<R>(_ batch: ForwardBatch, caches: [KVCache],
+                           readLogits: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
+        forwardLock.lock()
+        defer { forwardLock.unlock() }
+        return try readLogits(try forwardLocked(batch, caches: caches))
+    }
+
+    /// `forward` returning a copy of the logits.
+    @discardableResult
+    public func forward(_ batch: ForwardBatch, caches: [KVCache]) throws -> [Float] {
+        try forward(batch, caches: caches) { Array($0) }
+    }
+
+    private func forwardLocked(_ batch: ForwardBatch, caches: [KVCache]) throws -> UnsafeBufferPointer<Float> {
+        let c = config
+        let rows = batch.count
+        guard rows > 0 else { return UnsafeBufferPointer(start: scratch.logits, count: 0) }
+        // Each sequence's rows must continue its cache without gaps.
+        var nextPosition = [Int: Int]()
+        for r in 0..<rows {
+            let t = batch.tokens[r], p = batch.positions[r], cache = caches[batch.sequences[r]]
+            guard t >= 0, t < c.vocabularySize else { throw ModelError.invalidToken(t) }
+            guard p >= 0, p < cache.capacity else { throw ModelError.contextOverflow(needed: p + 1, capacity: cache.capacity) }
+            let next = nextPosition[batch.sequences[r]] ?? cache.count
+            guard p <= next else { throw ModelError.positionGap(position: p, cached: next) }
+            nextPosition[batch.sequences[r]] = max(next, p + 1)
+        }
+        if scratch.rows < rows || scratch.logitRowCapacity < batch.logitRows.count {
+            scratch = ForwardScratch(config: c, rows: max(rows, scratch.rows),
+                                     logitRows: max(batch.logitRows.count, scratch.logitRowCapacity))
+        }
+        let s = scratch
+        let d = c.embeddingLength
+
+        // x[r] = embed(token[r]) · scale
+        for r in 0..<rows {
+            weights.tokenEmbedding.dequantizeRow(batch.tokens[r], into: s.x + r * d)
+            if c.embeddingScale != 1 { VectorOps.scale(s.x + r * d, c.embeddingScale, d) }
+        }
+        let rope = RopeTables(config: c, positions: batch.positions)
+
+        for l in 0..<c.blockCount {
+            let w = weights.layers[l]
+            // ── attention ──
+            for r in 0..<rows {
+                VectorOps.rmsNorm(s.x + r * d, w.attentionNorm.data, s.xn + r * d, d, epsilon: c.normEpsilon)
+            }
+            MatMul.multiply(w.query, x: s.xn, n: rows, y: s.q, pool: pool)
+            MatMul.multiply(w.key, x: s.xn, n: rows, y: s.k, pool: pool)
+            MatMul.multiply(w.value, x: s.xn, n: rows, y: s.v, pool: pool)
+            if let qn = w.queryNorm, let kn = w.keyNorm {
+                for h in 0..<(rows * c.headCount) {
+                    VectorOps.rmsNorm(s.q + h * c.headDim, qn.data, s.q + h * c.headDim, c.headDim, epsilon: c.normEpsilon)
+                }
+                for h in 0..<(rows * c.headCountKV) {
+                    VectorOps.rmsNorm(s.k + h * c.headDim, kn.data, s.k + h * c.headDim, c.headDim, epsilon: c.normEpsilon)
+                }
+            }
+            let global = c.isGlobalLayer(l)
+            rope.apply(to: s.q, rows: rows, heads: c.headCount, headDim: c.headDim, global: global)
+            rope.apply(to: s.k, rows: rows, heads: c.headCountKV, headDim: c.headDim, global: global)
+            for r in 0..<rows {
+                let cache = caches[batch.sequences[r]], p = batch.positions[r]
+                cache.key(layer: l, position: p).update(from: s.k + r * c.kvDim, count: c.kvDim)
+                cache.value(layer: l, position: p).update(from: s.v + r * c.kvValueDim, count: c.kvValueDim)
+            }
+            attention(layer: l, global: global, batch: batch, caches: caches, s: s)
+            MatMul.multiply(w.output, x: s.attn, n: rows, y: s.xn, pool: pool)
+            if let post = w.postAttentionNorm {
+                for r in 0..<rows { VectorOps.rmsNorm(s.xn + r * d, post.data, s.xn + r * d, d, epsilon: c.normEpsilon) }
+            }
+            VectorOps.add(s.xn, into: s.x, rows * d)
+
+            // ── feed-forward ──
+            for r in 0..<rows {
+                VectorOps.rmsNorm(s.x + r * d, w.feedForwardNorm.data, s.xn + r * d, d, epsilon: c.normEpsilon)
+            }
+            MatMul.multiply(w.gate, x: s.xn, n: rows, y: s.gate, pool: pool)
+            MatMul.multiply(w.up, x: s.xn, n: rows, y: s.up, pool: pool)
+            VectorOps.gatedActivation(s.gate, s.up, rows * c.feedForwardLength, c.activation)
+            MatMul.multiply(w.down, x: s.gate, n: rows, y: s.xn, pool: pool)
+            if let post = w.postFeedForwardNorm {
+                for r in 0..<rows { VectorOps.rmsNorm(s.xn + r * d, post.data, s.xn + r * d, d, epsilon: c.normEpsilon) }
+            }
+            VectorOps.add(s.xn, into: s.x, rows * d)
+        }
+        for r in 0..<rows {
+            let cache = caches[batch.sequences[r]]
+            cache.count = max(cache.count, batch.positions[r] + 1)
+        }
+
+        // logits of the requested rows: output_norm then the output head
+        let n = batch.logitRows.count
+        for (i, r) in batch.logitRows.enumerated() {
+            VectorOps.rmsNorm(s.x + r * d, weights.outputNorm.data, s.xn + i * d, d, epsilon: c.normEpsilon)
+        }
+        MatMul.multiply(weights.outputHead, x: s.xn, n: n, y: s.logits, pool: pool)
+        return UnsafeBufferPointer(start: s.logits, count: n * c.vocabularySize)
+    }
+
+    /// attn[r, h] = softmax(q·Kᵀ · scale) · V over the row's visible positions, one (row, head) per task.
+    /// Online softmax: one pass over the cache, no score buffer.
+    private func attention(layer l: Int, global: Bool, batch: ForwardBatch, caches: [KVCache], s: ForwardScratch) {
+        let c = config
+        let hd = c.headDim, vd = c.valueDim
+        let group = c.headCount / c.headCountKV
+        let scale = c.attentionScale
+        let window = global ? nil : c.slidingWindow
+        let q = s.q, out = s.attn
+        batch.positions.withUnsafeBufferPointer { positions in
+            batch.sequences.withUnsafeBufferPointer { sequences in
+                pool.parallelFor(batch.count * c.headCount) { task in
+                    let r = task / c.headCount, h = task % c.headCount
+                    let cache = caches[sequences[r]]
+                    let p = positions[r]
+                    let first = window.map { max(0, p - $0 + 1) } ?? 0
+                    let qh = q + r * c.queryDim + h * hd
+                    let o = out + r * c.headCount * vd + h * vd
+                    o.initialize(repeating: 0, count: vd)
+                    let kvHead = h / group
+                    var maxScore = -Float.infinity, sum: Float = 0
+                    for t in first...p {
+                        let score = VectorOps.dot(qh, cache.key(layer: l, position: t) + kvHead * hd, hd) * scale
+                        if score > maxScore {
+                            let rescale = expf(maxScore - score)
+                            VectorOps.scale(o, rescale, vd)
+                            sum *= rescale
+                            maxScore = score
+                        }
+                        let weight = expf(score - maxScore)
+                        sum += weight
+                        VectorOps.axpy(weight, cache.value(layer: l, position: t) + kvHead * vd, o, vd)
+                    }
+                    VectorOps.scale(o, 1 / sum, vd)
+                }
+            }
+        }
+    }
+}
+
+/// Activations of one forward pass, allocated once for the largest batch seen.
+final class ForwardScratch {
+    let rows: Int
+    let logitRowCapacity: Int
+    let x, xn, q, k, v, attn, gate, up, logits: UnsafeMutablePointer<Float>
+
+    init(config c: ModelConfig, rows: Int, logitRows: Int) {
+        self.rows = rows
+        logitRowCapacity = logitRows
+        let d = c.embeddingLength
+        x = .allocate(capacity: rows * d)                       // [R × d] residual stream
+        xn = .allocate(capacity: max(rows, logitRows) * d)      // [R × d] normed input / block outputs
+        q = .allocate(capacity: rows * c.queryDim)              // [R × heads·hd]
+        k = .allocate(capacity: rows * c.kvDim)                 // [R × kvHeads·hd]
+        v = .allocate(capacity: rows * c.kvValueDim)            // [R × kvHeads·vd]
+        attn = .allocate(capacity: rows * c.headCount * c.valueDim) // [R × heads·vd]
+        gate = .allocate(capacity: rows * c.feedForwardLength)  // [R × ffn]
+        up = .allocate(capacity: rows * c.feedForwardLength)    // [R × ffn]
+        logits = .allocate(capacity: logitRows * c.vocabularySize) // [L × vocab]
+    }
+
+    deinit {
+        for p in [x, xn, q, k, v, attn, gate, up, logits] { p.deallocate() }
+    }
+}
+
+/// cos/sin of every row's position for the local and global RoPE bases.
+struct RopeTables {
+    let half: Int                     // rotated pairs per head
+    let globalCos, globalSin: [Float] // [R × half]
+    let localCos, localSin: [Float]   // [R × half], or empty when the bases agree
+    let style: RopeStyle
+
+    init(config c: ModelConfig, positions: [Int]) {
+        half = c.ropeDimensionCount / 2
+        style = c.ropeStyle
+        func tables(base: Float) -> ([Float], [Float]) {
+            var cosT = [Float](repeating: 0, count: positions.count * half)
+            var sinT = cosT
+            let dims = Double(c.ropeDimensionCount)
+            for (r, p) in positions.enumerated() {
+                for i in 0..<half {
+                    let theta = Double(p) * pow(Double(base), -2 * Double(i) / dims)
+                    cosT[r * half + i] = Float(cos(theta))
+                    sinT[r * half + i] = Float(sin(theta))
+                }
+            }
+            return (cosT, sinT)
+        }
+        (globalCos, globalSin) = tables(base: c.ropeFreqBase)
+        if let local = c.ropeFreqBaseLocal, local != c.ropeFreqBase {
+            (localCos, localSin) = tables(base: local)
+        } else {
+            (localCos, localSin) = ([], [])
+        }
+    }
+
+    /// Rotates every head of every row in place: x is [R × heads × headDim].
+    func apply(to x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int, global: Bool) {
+        let useLocal = !global && !localCos.isEmpty
+        let cosT = useLocal ? localCos : globalCos, sinT = useLocal ? localSin : globalSin
+        let pairOffset = style == .adjacentPairs ? 1 : half
+        let stride = style == .adjacentPairs ? 2 : 1
+        cosT.withUnsafeBufferPointer { cb in
+            sinT.withUnsafeBufferPointer { sb in
+                for r in 0..<rows {
+                    let cr = cb.baseAddress! + r * half, sr = sb.baseAddress! + r * half
+                    for h in 0..<heads {
+                        let v = x + (r * heads + h) * headDim
+                        for i in 0..<half {
+                            let a = v[i * stride], b = v[i * stride + pairOffset]
+                            v[i * stride] = a * cr[i] - b * sr[i]
+                            v[i * stride + pairOffset] = a * sr[i] + b * cr[i]
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

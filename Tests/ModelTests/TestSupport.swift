@@ -1,0 +1,50 @@
+import Foundation
+import Model
+import Tokenizers
+
+/// Paths relative to the package root (three levels above this file).
+enum Paths {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func model(_ file: String) -> String { root.appendingPathComponent("models/\(file)").path }
+    static let smolLM2 = model("SmolLM2-135M-Instruct.Q4_1.gguf")
+    static let gemma3 = model("gemma-3-270m-q4_k_m.gguf")
+    static func reference(_ name: String) -> URL {
+        root.deletingLastPathComponent().appendingPathComponent("shared/reference/\(name)")
+    }
+}
+
+/// One loaded model per file for the whole test run; suites that use it are serialized.
+final class LoadedModel: @unchecked Sendable {
+    let model: TransformerModel
+    let tokenizer: Tokenizer
+
+    init(path: String) throws {
+        model = try TransformerModel(path: path, threads: 2)
+        tokenizer = try Tokenizer(gguf: model.file)
+    }
+
+    static let smolLM2 = Result { try LoadedModel(path: Paths.smolLM2) }
+    static let gemma3 = Result { try LoadedModel(path: Paths.gemma3) }
+}
+
+/// The llama.cpp reference file's shape (../shared/reference/greedy_*.json).
+struct ReferenceFile: Decodable {
+    struct Step: Decodable {
+        let id: Int
+        let logprob: Double
+        let top: [[Double]]
+        /// logprob gap between the reference's best and second-best tokens.
+        var gap: Double { top.count > 1 ? top[0][1] - top[1][1] : .infinity }
+    }
+    struct Case: Decodable {
+        let prompt: String
+        let prompt_tokens: [Int]
+        let greedy_tokens: [Int]
+        let steps: [Step]
+    }
+    let cases: [Case]
+
+    static func load(_ name: String) throws -> ReferenceFile {
+        try JSONDecoder().decode(ReferenceFile.self, from: Data(contentsOf: Paths.reference(name)))
+    }
+}
