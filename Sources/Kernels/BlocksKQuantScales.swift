@@ -13,7 +13,7 @@ public enum KQuantScales {
     public static let packedByteCount = 12
 
     /// The 6-bit scale and min of sub-block `subBlock` (0…7) from the 12 packed bytes at `packed`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func scaleAndMin(_ packed: UnsafeRawPointer, _ subBlock: Int) -> (scale: UInt8, min: UInt8) {
         let bytes = packed.assumingMemoryBound(to: UInt8.self)
         if subBlock < 4 {
@@ -23,5 +23,13 @@ public enum KQuantScales {
         let scale = (low & 0x0F) | ((bytes[subBlock - 4] >> 6) << 4)
         let min = (low >> 4) | ((bytes[subBlock] >> 6) << 4)
         return (scale, min)
+    }
+
+    /// The multipliers of sub-block `subBlock`: its values decode as `scale · q − min`, where
+    /// scale = d · s_j and min = dmin · m_j (each product rounded to Float, as ggml does).
+    @inlinable @inline(__always)
+    public static func factors(_ packed: UnsafeRawPointer, _ subBlock: Int, d: Float, dmin: Float) -> (scale: Float, min: Float) {
+        let (scale, min) = scaleAndMin(packed, subBlock)
+        return (d * Float(scale), dmin * Float(min))
     }
 }

@@ -209,13 +209,11 @@ public enum Dequantize {
             for chunk in 0..<4 {
                 let out = dst + b * 256 + chunk * 64
                 let q = qs + chunk * 32
-                let (scaleLow, minLow) = KQuantScales.scaleAndMin(scales, 2 * chunk)
-                let (scaleHigh, minHigh) = KQuantScales.scaleAndMin(scales, 2 * chunk + 1)
-                let dLow = d * Float(scaleLow), mLow = dmin * Float(minLow)
-                let dHigh = d * Float(scaleHigh), mHigh = dmin * Float(minHigh)
+                let low = KQuantScales.factors(scales, 2 * chunk, d: d, dmin: dmin)
+                let high = KQuantScales.factors(scales, 2 * chunk + 1, d: d, dmin: dmin)
                 for l in 0..<32 {
-                    out[l] = dLow * Float(q[l] & 0x0F) - mLow
-                    out[l + 32] = dHigh * Float(q[l] >> 4) - mHigh
+                    out[l] = low.scale * Float(q[l] & 0x0F) - low.min
+                    out[l + 32] = high.scale * Float(q[l] >> 4) - high.min
                 }
             }
         }
@@ -241,16 +239,14 @@ public enum Dequantize {
             for chunk in 0..<4 {
                 let out = dst + b * 256 + chunk * 64
                 let q = qs + chunk * 32
-                let (scaleLow, minLow) = KQuantScales.scaleAndMin(scales, 2 * chunk)
-                let (scaleHigh, minHigh) = KQuantScales.scaleAndMin(scales, 2 * chunk + 1)
-                let dLow = d * Float(scaleLow), mLow = dmin * Float(minLow)
-                let dHigh = d * Float(scaleHigh), mHigh = dmin * Float(minHigh)
+                let low = KQuantScales.factors(scales, 2 * chunk, d: d, dmin: dmin)
+                let high = KQuantScales.factors(scales, 2 * chunk + 1, d: d, dmin: dmin)
                 let bitLow = UInt8(1) << UInt8(2 * chunk), bitHigh = UInt8(2) << UInt8(2 * chunk)
                 for l in 0..<32 {
-                    let low = (q[l] & 0x0F) | (qh[l] & bitLow != 0 ? 16 : 0)
-                    let high = (q[l] >> 4) | (qh[l] & bitHigh != 0 ? 16 : 0)
-                    out[l] = dLow * Float(low) - mLow
-                    out[l + 32] = dHigh * Float(high) - mHigh
+                    let qLow = (q[l] & 0x0F) | (qh[l] & bitLow != 0 ? 16 : 0)
+                    let qHigh = (q[l] >> 4) | (qh[l] & bitHigh != 0 ? 16 : 0)
+                    out[l] = low.scale * Float(qLow) - low.min
+                    out[l + 32] = high.scale * Float(qHigh) - high.min
                 }
             }
         }

@@ -5,20 +5,20 @@
 /// IEEE 754 binary16: 1 sign bit, 5 exponent bits, 10 mantissa bits.
 public enum Half {
     /// The Float that a binary16 bit pattern encodes (exact: every half is representable).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func toFloat(_ bits: UInt16) -> Float {
         Float(Float16(bitPattern: bits))
     }
 
     /// The binary16 bit pattern nearest to `value` (round to nearest, ties to even; beyond ±65504
     /// it becomes ±infinity; NaN stays NaN).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func fromFloat(_ value: Float) -> UInt16 {
         Float16(value).bitPattern
     }
 
     /// Reads the binary16 at `byteOffset` from `base` (no alignment needed) and widens it.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func load(_ base: UnsafeRawPointer, byteOffset: Int = 0) -> Float {
         toFloat(base.loadUnaligned(fromByteOffset: byteOffset, as: UInt16.self))
     }
@@ -27,14 +27,14 @@ public enum Half {
 /// bfloat16: the upper 16 bits of a Float (1 sign, 8 exponent, 7 mantissa bits).
 public enum BFloat16 {
     /// The Float that a bfloat16 bit pattern encodes (exact: it is the Float's upper half).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func toFloat(_ bits: UInt16) -> Float {
         Float(bitPattern: UInt32(bits) << 16)
     }
 
     /// The bfloat16 bit pattern nearest to `value` (round to nearest, ties to even; a NaN keeps
     /// its sign and upper payload and is made quiet, so that truncation cannot turn it into ±inf).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func fromFloat(_ value: Float) -> UInt16 {
         let bits = value.bitPattern
         if value.isNaN {
@@ -47,7 +47,7 @@ public enum BFloat16 {
     }
 
     /// Reads the bfloat16 at `byteOffset` from `base` (no alignment needed) and widens it.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func load(_ base: UnsafeRawPointer, byteOffset: Int = 0) -> Float {
         toFloat(base.loadUnaligned(fromByteOffset: byteOffset, as: UInt16.self))
     }

@@ -123,51 +123,35 @@ func decodeGuarded(_ bytes: [UInt8], count: Int, name: String,
     return Array(buffer[guardCount..<(guardCount + count)])
 }
 
+/// Decodes every case of `set` with both `Dequantize.row` and `Dequantize.referenceRow`, compares
+/// each with gguf-py's floats, and returns the formats the set covers.
+func expectBothDecodersMatch(_ set: DequantFixtureSet) throws -> Set<QuantType> {
+    var seen = Set<QuantType>()
+    for fixture in set.cases {
+        let type = try set.quantType(of: fixture)
+        seen.insert(type)
+        let bytes = try set.blockBytes(of: fixture)
+        let expected = try set.expectedValues(of: fixture)
+        let fast = decodeGuarded(bytes, count: fixture.count, name: fixture.name) {
+            Dequantize.row(type, $0, $1, fixture.count)
+        }
+        expectMatches(fast, expected, type: type, name: fixture.name)
+        let reference = decodeGuarded(bytes, count: fixture.count, name: "\(fixture.name) (reference)") {
+            Dequantize.referenceRow(type, $0, $1, fixture.count)
+        }
+        expectMatches(reference, expected, type: type, name: "\(fixture.name) (reference)")
+    }
+    return seen
+}
+
 @Suite struct DequantizeFixtureTests {
     @Test func syntheticBlocksOfEveryFormatMatchGGUFPy() throws {
-        let set = try DequantFixtureSet.synthetic()
-        var seen = Set<QuantType>()
-        for fixture in set.cases {
-            let type = try set.quantType(of: fixture)
-            seen.insert(type)
-            let bytes = try set.blockBytes(of: fixture)
-            let expected = try set.expectedValues(of: fixture)
-            let actual = decodeGuarded(bytes, count: fixture.count, name: fixture.name) {
-                Dequantize.row(type, $0, $1, fixture.count)
-            }
-            expectMatches(actual, expected, type: type, name: fixture.name)
-        }
+        let seen = try expectBothDecodersMatch(try DequantFixtureSet.synthetic())
         #expect(seen == Set(QuantType.allCases), "formats without synthetic fixtures: \(Set(QuantType.allCases).subtracting(seen))")
     }
 
-    @Test func referenceDecoderMatchesGGUFPyOnSyntheticBlocks() throws {
-        let set = try DequantFixtureSet.synthetic()
-        for fixture in set.cases {
-            let type = try set.quantType(of: fixture)
-            let actual = decodeGuarded(try set.blockBytes(of: fixture), count: fixture.count, name: fixture.name) {
-                Dequantize.referenceRow(type, $0, $1, fixture.count)
-            }
-            expectMatches(actual, try set.expectedValues(of: fixture), type: type, name: fixture.name)
-        }
-    }
-
     @Test func modelTensorRowsMatchGGUFPy() throws {
-        let set = try DequantFixtureSet.fromModels()
-        var seen = Set<QuantType>()
-        for fixture in set.cases {
-            let type = try set.quantType(of: fixture)
-            seen.insert(type)
-            let bytes = try set.blockBytes(of: fixture)
-            let expected = try set.expectedValues(of: fixture)
-            let fast = decodeGuarded(bytes, count: fixture.count, name: fixture.name) {
-                Dequantize.row(type, $0, $1, fixture.count)
-            }
-            expectMatches(fast, expected, type: type, name: fixture.name)
-            let reference = decodeGuarded(bytes, count: fixture.count, name: fixture.name) {
-                Dequantize.referenceRow(type, $0, $1, fixture.count)
-            }
-            expectMatches(reference, expected, type: type, name: "\(fixture.name) (reference)")
-        }
+        let seen = try expectBothDecodersMatch(try DequantFixtureSet.fromModels())
         // The two models between them hold these six formats.
         #expect(seen == [.f32, .q4_1, .q8_0, .q5_0, .q4_K, .q6_K])
     }
