@@ -10,6 +10,7 @@ public enum Dequantize {
     /// Uses a SIMD fast path where one exists, else the scalar reference; both give the same floats.
     public static func row(_ type: QuantType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ count: Int) {
         precondition(count % type.blockSize == 0, "\(count) values is not a whole number of \(type) blocks")
+        if fastRow(type, src, dst, count) { return }
         referenceRow(type, src, dst, count)
     }
 

@@ -46,6 +46,17 @@ func randomBlocks(_ type: QuantType, blockCount: Int, using rng: inout SplitMix6
     return bytes
 }
 
+/// Expects the same floats bit for bit, naming the first value that differs.
+func expectBitIdentical(_ actual: [Float], _ expected: [Float], _ name: String) {
+    guard actual.count == expected.count else {
+        Issue.record("\(name): \(actual.count) values, expected \(expected.count)")
+        return
+    }
+    if let i = actual.indices.first(where: { actual[$0].bitPattern != expected[$0].bitPattern }) {
+        Issue.record("\(name): value \(i) is \(actual[i]), expected \(expected[i])")
+    }
+}
+
 @Suite struct DequantizeTests {
     /// Bytes per block, summed from the fields of ggml's block structs.
     @Test func bytesPerBlockMatchTheBlockLayouts() {
@@ -79,8 +90,8 @@ func randomBlocks(_ type: QuantType, blockCount: Int, using rng: inout SplitMix6
             let reference = decodeGuarded(prefix, count: count, name: "\(type) × \(blocks) (reference)") {
                 Dequantize.referenceRow(type, $0, $1, count)
             }
-            #expect(fast.map(\.bitPattern) == Array(whole[..<count]).map(\.bitPattern), "\(type) × \(blocks)")
-            #expect(reference.map(\.bitPattern) == Array(whole[..<count]).map(\.bitPattern), "\(type) × \(blocks) (reference)")
+            expectBitIdentical(fast, Array(whole[..<count]), "\(type) × \(blocks)")
+            expectBitIdentical(reference, Array(whole[..<count]), "\(type) × \(blocks) (reference)")
         }
     }
 
@@ -95,7 +106,7 @@ func randomBlocks(_ type: QuantType, blockCount: Int, using rng: inout SplitMix6
                 let name = "\(type) × \(blocks) at +\(misalignment)"
                 let fast = decodeGuarded(bytes, count: count, name: name) { Dequantize.row(type, $0 + misalignment, $1, count) }
                 let reference = decodeGuarded(bytes, count: count, name: name) { Dequantize.referenceRow(type, $0 + misalignment, $1, count) }
-                #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern), "\(name)")
+                expectBitIdentical(fast, reference, name)
             }
         }
     }
