@@ -29,6 +29,10 @@ public final class ThreadPool: @unchecked Sendable {
 
     private let shared: PoolShared
     private var workers: [pthread_t] = []
+    /// Grow-only scratch memory for the kernels (see withScratch).
+    private var scratch: UnsafeMutableRawPointer?
+    private var scratchBytes = 0
+    private let scratchInUse = Atomic<Bool>(false)
 
     /// Creates the pool and starts `threads - 1` worker threads (the caller of parallelFor is the last one).
     /// - Parameter spinMicroseconds: how long an idle worker busy-waits for the next job before sleeping.
@@ -52,6 +56,26 @@ public final class ThreadPool: @unchecked Sendable {
     deinit {
         shared.shutDown()
         for thread in workers { pthread_join(thread, nil) }
+        scratch?.deallocate()
+    }
+
+    /// Runs body with at least `bytes` bytes of 64-byte-aligned scratch memory. The pool keeps one grow-only
+    /// buffer, so repeated calls allocate nothing; a call made while the buffer is in use (nested, or from
+    /// another thread) gets a temporary allocation instead.
+    func withScratch<R>(bytes: Int, _ body: (UnsafeMutableRawPointer) -> R) -> R {
+        let size = max(bytes, 64)
+        guard scratchInUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            let temporary = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+            defer { temporary.deallocate() }
+            return body(temporary)
+        }
+        defer { scratchInUse.store(false, ordering: .releasing) }
+        if scratchBytes < size {
+            scratch?.deallocate()
+            scratchBytes = max(size, scratchBytes * 2)
+            scratch = .allocate(byteCount: scratchBytes, alignment: 64)
+        }
+        return body(scratch!)
     }
 
     /// Runs body(i) for every i in 0..<count, spread over the threads; returns when all are done.
