@@ -1,0 +1,106 @@
+// y = x · wᵀ for quantised weights w (rows × cols) and float activations x (n × cols), both row-major.
+//
+// Integer path (weights with an AVX2 dot kernel: Q4_1, Q8_0, Q5_0, Q4_K, Q6_K): x is quantised once per call
+// into the activation format the weights pair with (scratch: n rows × activationRowBytes, in the pool's
+// buffer), then the weight rows are split into chunks over the pool's threads; each weight row is read once
+// and dotted with all n activation rows (up to four per pass over the row).
+// Float path (every other type): each weight row is expanded to floats once (F32 rows are used in place) and
+// dotted with the float activation rows.
+//
+// Concurrency: calls on one pool run one at a time on its scratch buffer; a concurrent call on the same pool
+// still works (it gets temporary scratch and runs serially).
+
+public enum MatMul {
+    /// y[n × w.rows] = x[n × w.cols] · wᵀ (row-major). Quantises x once per call into the activation
+    /// format the weight type pairs with (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants);
+    /// F32/F16/BF16 weights use float dot products. Reads the weights once for all n rows.
+    public static func multiply(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
+                                pool: ThreadPool) {
+        precondition(n >= 0, "negative batch")
+        if n == 0 || w.rows == 0 { return }
+        if let kernel = IntegerKernel(w.type) {
+            multiplyQuantized(w, kernel, x: x, n: n, y: y, pool: pool)
+        } else {
+            multiplyFloat(w, x: x, n: n, y: y, pool: pool)
+        }
+    }
+
+    // MARK: Work split
+
+    /// Splits `rows` into chunks for the pool: one chunk when the whole product is small, otherwise about four
+    /// chunks per thread (dynamic claiming balances a thread that is slowed down by other processes).
+    static func chunking(rows: Int, work: Int, threads: Int) -> (count: Int, size: Int) {
+        let minimumWork = 1 << 15   // multiply-adds below which a dispatch costs more than it saves
+        if threads == 1 || work < minimumWork || rows < 8 { return (1, rows) }
+        let count = min(threads * 4, rows / 4)
+        let size = (rows + count - 1) / count
+        return ((rows + size - 1) / size, size)
+    }
+
+    // MARK: Integer path
+
+    /// The dot-product kernel for a weight type and its activation format.
+    struct IntegerKernel {
+        let activation: QuantType
+        let rowDots: (UnsafeRawPointer, Int, UnsafeRawPointer, Int, Int, UnsafeMutablePointer<Float>, Int) -> Void
+
+        init?(_ type: QuantType) {
+            switch type {
+            case .q4_1: rowDots = DotQ4_1.rowDots
+            case .q8_0: rowDots = DotQ8_0.rowDots
+            case .q5_0: rowDots = DotQ5_0.rowDots
+            case .q4_K: rowDots = DotQ4_K.rowDots
+            case .q6_K: rowDots = DotQ6_K.rowDots
+            default: return nil
+            }
+            activation = ActivationQuant.format(pairedWith: type)!
+        }
+    }
+
+    static func multiplyQuantized(_ w: QuantizedMatrix, _ kernel: IntegerKernel, x: UnsafePointer<Float>, n: Int,
+                                  y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let cols = w.cols, rows = w.rows, blocks = w.blocksPerRow
+        let xRowBytes = kernel.activation.byteCount(for: cols)
+        pool.withScratch(bytes: n * xRowBytes) { xq in
+            // Quantise x: n rows × xRowBytes.
+            let quantizeChunks = n * cols >= 1 << 16 ? min(n, pool.threadCount * 2) : 1
+            pool.parallelFor(quantizeChunks) { c in
+                for j in (c * n / quantizeChunks)..<((c + 1) * n / quantizeChunks) {
+                    ActivationQuant.quantize(x + j * cols, into: xq + j * xRowBytes, count: cols, as: kernel.activation)
+                }
+            }
+            let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
+            let rowDots = kernel.rowDots
+            pool.parallelFor(count) { c in
+                for r in (c * size)..<min(rows, (c + 1) * size) {
+                    rowDots(w.row(r), blocks, UnsafeRawPointer(xq), xRowBytes, n, y + r, rows)
+                }
+            }
+        }
+    }
+
+    // MARK: Float path
+
+    static func multiplyFloat(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
+                              pool: ThreadPool) {
+        let cols = w.cols, rows = w.rows
+        let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
+        // Scratch: one float row per chunk (unused for F32 weights).
+        pool.withScratch(bytes: count * cols * MemoryLayout<Float>.stride) { scratch in
+            let rowsAsFloat = scratch.bindMemory(to: Float.self, capacity: count * cols)
+            pool.parallelFor(count) { c in
+                let buffer = rowsAsFloat + c * cols
+                for r in (c * size)..<min(rows, (c + 1) * size) {
+                    let wr: UnsafePointer<Float>
+                    if w.type == .f32 {
+                        wr = w.row(r).assumingMemoryBound(to: Float.self)
+                    } else {
+                        w.dequantizeRow(r, into: buffer)
+                        wr = UnsafePointer(buffer)
+                    }
+                    for j in 0..<n { y[j * rows + r] = FloatDot.dot(wr, x + j * cols, cols) }
+                }
+            }
+        }
+    }
+}
