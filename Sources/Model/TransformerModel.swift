@@ -205,7 +205,8 @@ struct RopeTables {
     let style: RopeStyle
 
     init(config c: ModelConfig, positions: [Int]) {
-        half = c.ropeDimensionCount / 2
+        let half = c.ropeDimensionCount / 2
+        self.half = half
         style = c.ropeStyle
         func tables(base: Float) -> ([Float], [Float]) {
             var cosT = [Float](repeating: 0, count: positions.count * half)
@@ -220,11 +221,16 @@ struct RopeTables {
             }
             return (cosT, sinT)
         }
-        (globalCos, globalSin) = tables(base: c.ropeFreqBase)
-        if let local = c.ropeFreqBaseLocal, local != c.ropeFreqBase {
-            (localCos, localSin) = tables(base: local)
+        let global = tables(base: c.ropeFreqBase)
+        globalCos = global.0
+        globalSin = global.1
+        if let localBase = c.ropeFreqBaseLocal, localBase != c.ropeFreqBase {
+            let local = tables(base: localBase)
+            localCos = local.0
+            localSin = local.1
         } else {
-            (localCos, localSin) = ([], [])
+            localCos = []
+            localSin = []
         }
     }
 
