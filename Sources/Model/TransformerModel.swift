@@ -94,8 +94,8 @@ public final class TransformerModel: @unchecked Sendable {
             rope.apply(to: s.k, rows: rows, heads: c.headCountKV, headDim: c.headDim, global: global)
             for r in 0..<rows {
                 let cache = caches[batch.sequences[r]], p = batch.positions[r]
-                cache.key(layer: l, position: p).update(from: s.k + r * c.kvDim, count: c.kvDim)
-                cache.value(layer: l, position: p).update(from: s.v + r * c.kvValueDim, count: c.kvValueDim)
+                VectorOps.toHalf(s.k + r * c.kvDim, cache.key(layer: l, position: p), c.kvDim)
+                VectorOps.toHalf(s.v + r * c.kvValueDim, cache.value(layer: l, position: p), c.kvValueDim)
             }
             attention(layer: l, global: global, batch: batch, caches: caches, s: s)
             MatMul.multiply(w.output, x: s.attn, n: rows, y: s.xn, pool: pool)
@@ -132,7 +132,7 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// attn[r, h] = softmax(q·Kᵀ · scale) · V over the row's visible positions, one (row, head) per task.
-    /// Online softmax: one pass over the cache, no score buffer.
+    /// Online softmax in one pass over the F16 cache, accumulating in F32; no score buffer.
     private func attention(layer l: Int, global: Bool, batch: ForwardBatch, caches: [KVCache], s: ForwardScratch) {
         let c = config
         let hd = c.headDim, vd = c.valueDim
@@ -147,10 +147,10 @@ public final class TransformerModel: @unchecked Sendable {
                     let cache = caches[sequences[r]]
                     let p = positions[r]
                     let first = window.map { max(0, p - $0 + 1) } ?? 0
+                    let kvHead = h / group
                     let qh = q + r * c.queryDim + h * hd
                     let o = out + r * c.headCount * vd + h * vd
                     o.initialize(repeating: 0, count: vd)
-                    let kvHead = h / group
                     var maxScore = -Float.infinity, sum: Float = 0
                     for t in first...p {
                         let score = VectorOps.dot(qh, cache.key(layer: l, position: t) + kvHead * hd, hd) * scale
