@@ -166,11 +166,10 @@ public final class Tokenizer: Sendable {
     public func encode(_ text: String, addSpecialTokens: Bool = true, parseSpecialTokens: Bool = true) -> [Int] {
         var output: [Int] = []
         if addSpecialTokens && addBOS, let bosID { output.append(bosID) }
-        var bytes = Array(text.utf8)
+        let bytes = Array(text.utf8)
         if !bytes.isEmpty {
             output.reserveCapacity(bytes.count / 3 + 4)
-            bytes.withUnsafeMutableBufferPointer { mutable in
-                let buffer = UnsafeBufferPointer(mutable)
+            bytes.withUnsafeBufferPointer { buffer in
                 let pieces = specialTokens.partition(buffer, parseSpecial: parseSpecialTokens)
                 switch model {
                 case .gpt2:

@@ -8,7 +8,7 @@ Run by hand, not by the test command (CI has no llama-cpp-python):
 
 Each case records the text, the flags, llama.cpp's ids, and the bytes of every token that appears
 (llama_token_to_piece with special pieces rendered), so that Tokenizer.tokenBytes can be checked
-too. The reference prompts of shared/reference/greedy_*.json are copied in, after checking that
+too, and the ids llama.cpp treats as end of generation (llama_vocab_is_eog). The reference prompts of shared/reference/greedy_*.json are copied in, after checking that
 llama.cpp still tokenizes them the same way.
 """
 import ctypes
@@ -132,6 +132,9 @@ def main():
                       {i for case in reference_cases for i in case["prompt_tokens"]})
         pieces = {str(i): token_piece(model, i).hex() for i in used}
 
+        vocab = model.vocab
+        eog_ids = [i for i in range(llama_cpp.llama_vocab_n_tokens(vocab)) if llama_cpp.llama_vocab_is_eog(vocab, i)]
+
         document = {
             "model": filename,
             "generator": f"llama-cpp-python {llama_cpp.__version__}: Llama(vocab_only=True).tokenize(text, add_bos=add_special, special=parse_special)",
@@ -139,6 +142,7 @@ def main():
             "reference_source": f"shared/reference/{reference_name}",
             "reference_cases": reference_cases,
             "pieces_hex": pieces,
+            "end_of_generation_ids": eog_ids,
         }
         with open(os.path.join(OUT, f"{name}.json"), "w", encoding="utf-8") as f:
             json.dump(document, f, ensure_ascii=True, indent=1)

@@ -86,6 +86,8 @@ enum Fixtures {
         let referenceSource: String
         /// llama.cpp's piece of every token that appears.
         let pieces: [Int: [UInt8]]
+        /// The ids llama.cpp ends a generation on.
+        let endOfGenerationIDs: Set<Int>
     }
 
     static func cases(_ name: String) throws -> Cases {
@@ -101,8 +103,10 @@ enum Fixtures {
         for (key, value) in json["pieces_hex"] as? [String: String] ?? [:] {
             pieces[Int(key)!] = hexBytes(value)
         }
+        let endOfGeneration = Set((json["end_of_generation_ids"] as? [NSNumber] ?? []).map(\.intValue))
         return Cases(cases: cases, referenceCases: reference,
-                     referenceSource: json["reference_source"] as? String ?? "", pieces: pieces)
+                     referenceSource: json["reference_source"] as? String ?? "", pieces: pieces,
+                     endOfGenerationIDs: endOfGeneration)
     }
 
     static func hexBytes(_ hex: String) -> [UInt8] {

@@ -61,6 +61,16 @@ import Testing
         }
     }
 
+    /// SmolLM2: <|endoftext|>, <|im_end|>, <reponame> (a FIM token); Gemma 3: <eos>, <end_of_turn>, </s>.
+    @Test(arguments: models)
+    func endOfGenerationMatchesLlamaCpp(_ name: String) throws {
+        let model = try Fixtures.model(name)
+        let expected = try Fixtures.cases(name).endOfGenerationIDs
+        #expect(!expected.isEmpty)
+        #expect(model.tokenizer.endOfGenerationIDs == expected)
+        #expect(expected.allSatisfy { model.tokenizer.isSpecial($0) })
+    }
+
     /// Texts that do not survive decode(encode(x)), as in llama.cpp:
     /// - SmolLM2 has no tokens for the control bytes 0x04, 0x06, 0x13, 0x14, 0x16 and 0x1D, so
     ///   they are dropped;
