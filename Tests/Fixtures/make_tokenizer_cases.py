@@ -12,6 +12,7 @@ too, and the ids llama.cpp treats as end of generation (llama_vocab_is_eog). The
 llama.cpp still tokenizes them the same way.
 """
 import ctypes
+import hashlib
 import json
 import os
 import sys
@@ -85,7 +86,33 @@ def random_texts(count, seed=20261129):
     return ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 24))) for _ in range(count)]
 
 
-TEXTS += random_texts(150)
+def random_scalar_texts(count, seed=7):
+    """Random strings of scalars from every plane (surrogates excepted)."""
+    import random
+    rng = random.Random(seed)
+
+    def scalar():
+        r = rng.random()
+        if r < 0.3:
+            return chr(rng.randint(0x20, 0x7E))
+        if r < 0.4:
+            return rng.choice([" ", "  ", "\n", "\t", "\r", "\x0b", "\x0c", "\x85", "\u2009"])
+        if r < 0.6:
+            return chr(rng.randint(0xA0, 0x2FFF))
+        if r < 0.7:
+            return chr(rng.randint(0x3000, 0xD7FF))
+        if r < 0.8:
+            return chr(rng.randint(0xE000, 0xFFFF))
+        return chr(rng.randint(0x10000, 0x10FFFF))
+
+    return ["".join(scalar() for _ in range(rng.randint(1, 30))) for _ in range(count)]
+
+
+TEXTS += random_texts(150) + random_scalar_texts(100)
+
+# Whole files of this machine kind (Debian), checked by SHA-256: the perplexity reference
+# tokenizes MPL-2.0.
+FILES = ["/usr/share/common-licenses/MPL-2.0", "/usr/share/common-licenses/Apache-2.0"]
 
 # Texts with special-token strings, also tokenized without parsing special tokens.
 UNPARSED = [t for t in TEXTS if "<" in t]
@@ -98,6 +125,26 @@ def token_piece(model, token):
         buf = ctypes.create_string_buffer(-n)
         n = llama_cpp.llama_token_to_piece(model.vocab, token, buf, len(buf), 0, True)
     return buf.raw[:n]
+
+
+def compact_json(document):
+    """JSON with one case (or list entry) per line: small, and readable in a diff."""
+    def dump(value):
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+
+    lines = ["{"]
+    items = list(document.items())
+    for index, (key, value) in enumerate(items):
+        comma = "," if index + 1 < len(items) else ""
+        if isinstance(value, list) and value:
+            lines.append(f" {dump(key)}: [")
+            lines.extend(f"  {dump(entry)}," for entry in value[:-1])
+            lines.append(f"  {dump(value[-1])}")
+            lines.append(f" ]{comma}")
+        else:
+            lines.append(f" {dump(key)}: {dump(value)}{comma}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 def main():
@@ -128,6 +175,13 @@ def main():
                 print(f"{name}: llama-cpp-python disagrees with the reference on {case['prompt']!r}", file=sys.stderr)
             reference_cases.append({"prompt": case["prompt"], "prompt_tokens": case["prompt_tokens"]})
 
+        file_cases = []
+        for path in FILES:
+            with open(path, "rb") as f:
+                data = f.read()
+            file_cases.append({"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                               "ids": llm.tokenize(data, add_bos=True, special=True)})
+
         used = sorted({i for case in cases for i in case["ids"]} |
                       {i for case in reference_cases for i in case["prompt_tokens"]})
         pieces = {str(i): token_piece(model, i).hex() for i in used}
@@ -141,12 +195,12 @@ def main():
             "cases": cases,
             "reference_source": f"shared/reference/{reference_name}",
             "reference_cases": reference_cases,
+            "file_cases": file_cases,
             "pieces_hex": pieces,
             "end_of_generation_ids": eog_ids,
         }
         with open(os.path.join(OUT, f"{name}.json"), "w", encoding="utf-8") as f:
-            json.dump(document, f, ensure_ascii=True, indent=1)
-            f.write("\n")
+            f.write(compact_json(document))
         print(f"{name}: {len(cases)} cases, {len(pieces)} distinct tokens")
 
 

@@ -86,6 +86,8 @@ enum Fixtures {
         let referenceSource: String
         /// llama.cpp's piece of every token that appears.
         let pieces: [Int: [UInt8]]
+        /// Whole files (Debian's license texts): path, size in bytes, ids.
+        let fileCases: [(path: String, bytes: Int, ids: [Int])]
         /// The ids llama.cpp ends a generation on.
         let endOfGenerationIDs: Set<Int>
     }
@@ -104,9 +106,13 @@ enum Fixtures {
             pieces[Int(key)!] = hexBytes(value)
         }
         let endOfGeneration = Set((json["end_of_generation_ids"] as? [NSNumber] ?? []).map(\.intValue))
+        let files = (json["file_cases"] as? [[String: Any]] ?? []).map { c in
+            (path: c["path"] as! String, bytes: (c["bytes"] as! NSNumber).intValue,
+             ids: (c["ids"] as! [NSNumber]).map(\.intValue))
+        }
         return Cases(cases: cases, referenceCases: reference,
                      referenceSource: json["reference_source"] as? String ?? "", pieces: pieces,
-                     endOfGenerationIDs: endOfGeneration)
+                     fileCases: files, endOfGenerationIDs: endOfGeneration)
     }
 
     static func hexBytes(_ hex: String) -> [UInt8] {
