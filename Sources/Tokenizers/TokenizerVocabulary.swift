@@ -1,13 +1,13 @@
 /// Everything a tokenizer needs, as a model file describes it (GGUF's `tokenizer.*` keys).
 ///
 /// Tokenizers does not read files: a loader (the GGUF module, a JSON fixture) fills this in.
-/// Defaults follow llama.cpp's for a missing key, except `addSpacePrefix`: llama.cpp assumes
-/// `true` for a `llama` (SentencePiece) vocabulary without `tokenizer.ggml.add_space_prefix`,
-/// so a loader should pass `true` in that case.
+/// A loader should pass llama.cpp's defaults for keys the file lacks: `Model.defaultAddBOS`,
+/// `defaultAddEOS`, `defaultAddSpacePrefix` (a `llama` vocabulary adds BOS and a space prefix
+/// unless told otherwise; the initializer's own defaults are all `false`).
 public struct TokenizerVocabulary: Sendable {
     /// `tokenizer.ggml.model`.
     public enum Model: String, Sendable {
-        /// Byte-level BPE with ranked merges (GPT-2, SmolLM2, Llama 3, Qwen).
+        /// Byte-level BPE with ranked merges (GPT-2, SmolLM2; see `PreTokenizer` for the `pre` values supported).
         case gpt2
         /// SentencePiece-style BPE: merges chosen by token score, byte fallback tokens `<0xNN>` (Llama 2, Gemma).
         case llama
@@ -63,6 +63,15 @@ public struct TokenizerVocabulary: Sendable {
         self.addSpacePrefix = addSpacePrefix
         self.chatTemplate = chatTemplate
     }
+}
+
+extension TokenizerVocabulary.Model {
+    /// llama.cpp's value when a GGUF file has no `tokenizer.ggml.add_bos_token`.
+    public var defaultAddBOS: Bool { self == .llama }
+    /// llama.cpp's value when a GGUF file has no `tokenizer.ggml.add_eos_token`.
+    public var defaultAddEOS: Bool { false }
+    /// llama.cpp's value when a GGUF file has no `tokenizer.ggml.add_space_prefix`.
+    public var defaultAddSpacePrefix: Bool { self == .llama }
 }
 
 /// Token types as GGUF stores them (`tokenizer.ggml.token_type`).

@@ -50,9 +50,9 @@ enum Fixtures {
             eosID: int("eos_id"),
             unknownID: int("unknown_id"),
             paddingID: int("padding_id"),
-            addBOS: bool("add_bos") ?? (model == .llama),
-            addEOS: bool("add_eos") ?? false,
-            addSpacePrefix: bool("add_space_prefix") ?? (model == .llama),
+            addBOS: bool("add_bos") ?? model.defaultAddBOS,
+            addEOS: bool("add_eos") ?? model.defaultAddEOS,
+            addSpacePrefix: bool("add_space_prefix") ?? model.defaultAddSpacePrefix,
             chatTemplate: json["chat_template"] as? String
         )
     }
