@@ -227,6 +227,12 @@ public enum GGUFArray: Sendable, Equatable {
         }
     }
 
+    /// 1 for a flat array, 2 for an array of flat arrays, and so on.
+    var nestingDepth: Int {
+        guard case .arrays(let arrays) = self else { return 1 }
+        return 1 + (arrays.map(\.nestingDepth).max() ?? 0)
+    }
+
     private static func exactInts<T: BinaryInteger>(_ values: [T]) -> [Int]? {
         var result: [Int] = []
         result.reserveCapacity(values.count)
