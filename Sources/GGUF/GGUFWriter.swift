@@ -59,7 +59,7 @@ public struct GGUFWriter {
 
     /// Writes the file to a temporary name beside `path`, then renames it into place.
     public func write(to path: String) throws {
-        let alignment = try resolvedAlignment()
+        let alignment = try GGUFParser.alignment(in: metadata)
         // Refuse what GGUFFile would refuse to read back.
         for key in metadataKeys {
             if case .array(let array)? = metadata[key], array.nestingDepth > GGUFParser.maxArrayDepth {
@@ -80,7 +80,7 @@ public struct GGUFWriter {
             // (llama.cpp reads the data section as whole padded tensors).
             for tensor in tensors {
                 try Self.writeAll(descriptor, tensor.bytes, path: path)
-                let padding = try Self.alignedUp(tensor.bytes.count, alignment) - tensor.bytes.count
+                let padding = try GGUFParser.padded(tensor.bytes.count, to: alignment) - tensor.bytes.count
                 try Self.writeAll(descriptor, [UInt8](repeating: 0, count: padding), path: path)
             }
             guard fsync(descriptor) == 0 else { throw GGUFError.writeFailed(path: path, reason: lastSystemError()) }
@@ -93,21 +93,13 @@ public struct GGUFWriter {
 
     // MARK: layout
 
-    private func resolvedAlignment() throws -> Int {
-        guard let value = metadata[GGUFParser.alignmentKey] else { return GGUFParser.defaultAlignment }
-        guard let alignment = value.integerValue, alignment > 0, alignment & (alignment - 1) == 0 else {
-            throw GGUFError.invalidAlignment(key: GGUFParser.alignmentKey, value: "\(value)")
-        }
-        return alignment
-    }
-
     /// Everything before the data section, padded to `alignment`.
     private func encodedHeader(alignment: Int) throws -> [UInt8] {
         var offsets: [Int] = []
         var end = 0
         for tensor in tensors {
             offsets.append(end)
-            end = try Self.alignedUp(end + tensor.bytes.count, alignment)
+            end = try GGUFParser.padded(end + tensor.bytes.count, to: alignment)
         }
 
         var encoder = GGUFEncoder()
@@ -127,16 +119,8 @@ public struct GGUFWriter {
             encoder.append(tensor.type.rawValue)
             encoder.append(UInt64(offset))
         }
-        encoder.appendBytes(zeros: try Self.alignedUp(encoder.bytes.count, alignment) - encoder.bytes.count)
+        encoder.appendBytes(zeros: try GGUFParser.padded(encoder.bytes.count, to: alignment) - encoder.bytes.count)
         return encoder.bytes
-    }
-
-    private static func alignedUp(_ value: Int, _ alignment: Int) throws -> Int {
-        let (sum, overflow) = value.addingReportingOverflow(alignment - 1)
-        guard !overflow else {
-            throw GGUFError.invalidAlignment(key: GGUFParser.alignmentKey, value: String(alignment))
-        }
-        return sum / alignment * alignment
     }
 
     private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws {

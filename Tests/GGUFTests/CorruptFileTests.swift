@@ -273,6 +273,7 @@ import Testing
         #expect(GGUFError.typeMismatch(key: "llama.block_count", expected: "integer", found: "string").description
             == "metadata key 'llama.block_count' is string, expected integer")
         #expect(GGUFError.unsupportedVersion(0x0300_0000).description.contains("big-endian"))
+        #expect(GGUFError.badMagic([0x00, 0x47, 0xAB, 0x0F]).description.contains("[00 47 AB 0F]"))
         #expect(GGUFError.truncated(at: 10, needed: 8, context: "tensor count").description.contains("tensor count"))
     }
 }

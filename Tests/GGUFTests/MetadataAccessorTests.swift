@@ -89,3 +89,14 @@ import Testing
         #expect(throws: GGUFError.typeMismatch(key: "flag", expected: "integer", found: "bool")) { try file.optionalInt("flag") }
     }
 }
+
+@Suite struct ValueDescriptionTests {
+    @Test func valuesDescribeThemselvesForMessages() {
+        #expect(GGUFValue.uint32(7).description == "7")
+        #expect(GGUFValue.float32(0.5).description == "0.5")
+        #expect(GGUFValue.bool(false).description == "false")
+        #expect(GGUFValue.string("it's \"x\"\n\u{1}").description == #""it's \"x\"\n\u{1}""#)
+        #expect(GGUFValue.array(.strings(["a", "b"])).description == "array of string (2 elements)")
+        #expect(GGUFValue.array(.arrays([])).typeName == "array of array")
+    }
+}
