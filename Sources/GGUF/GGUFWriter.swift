@@ -14,13 +14,13 @@ import Musl
 import Darwin
 #endif
 
-public struct GGUFWriter {
+public struct GGUFWriter: Sendable {
     public private(set) var metadataKeys: [String] = []
     public private(set) var metadata: [String: GGUFValue] = [:]
     private var tensors: [PendingTensor] = []
     private var tensorNames = Set<String>()
 
-    private struct PendingTensor {
+    private struct PendingTensor: Sendable {
         var name: String
         var type: GGMLType
         var dimensions: [Int]
