@@ -17,7 +17,8 @@ public final class Tokenizer: Sendable {
     }
 
     let model: TokenizerVocabulary.Model
-    let addBOS: Bool
+    /// Whether `encode` starts with BOS when asked to add special tokens (the model's `add_bos_token`).
+    public let addBOS: Bool
     let addEOS: Bool
     let addSpacePrefix: Bool
     public let bosID: Int?
