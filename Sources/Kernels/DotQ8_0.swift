@@ -27,35 +27,42 @@ enum DotQ8_0 {
         return sum
     }
 
-    /// y[c·yStride] = dot(w, x + c·xStride) for c in 0..<n; each weight block is loaded once per four rows.
-    static func rowDots(_ w: UnsafeRawPointer, blocks: Int, _ x: UnsafeRawPointer, xStride: Int, n: Int,
-                        _ y: UnsafeMutablePointer<Float>, yStride: Int) {
+    /// y[c·yStride + r] = dot(row r of w, row c of x (Q8_0)) for r in rows, c in 0..<n; each weight block is loaded
+    /// once per four activation rows.
+    static func dots(_ w: QuantizedMatrix, rows: Range<Int>, _ x: ActivationRows, n: Int,
+                     _ y: UnsafeMutablePointer<Float>, yStride: Int) {
+        let blocks = w.blocksPerRow
         #if arch(x86_64)
-        forColumnGroups(n) { c, k in tile(w, blocks, x + c * xStride, xStride, y + c * yStride, yStride, columns: k) }
+        for r in rows {
+            forColumnGroups(n) { c, k in tile(w.row(r), blocks, x, c, y + c * yStride + r, yStride, columns: k) }
+        }
         #else
-        for c in 0..<n { y[c * yStride] = dotReference(w, x + c * xStride, blocks: blocks) }
+        for r in rows { for c in 0..<n { y[c * yStride + r] = dotReference(w.row(r), x.row(c), blocks: blocks) } }
         #endif
     }
 
     #if arch(x86_64)
-    /// One weight row × `columns` (1...4, a constant after inlining) activation rows.
+    /// One weight row × activation rows first..<first + columns (columns 1...4, a constant after inlining).
     @inline(__always)
-    static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafeRawPointer, _ xStride: Int,
+    static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ first: Int,
                      _ y: UnsafeMutablePointer<Float>, _ yStride: Int, columns: Int) {
         let ones = _mm256_set1_epi16(1)
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
         var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-        var wb = w, xb = x
-        for _ in 0..<blocks {
+        let x0 = x.row(first), x1 = x.row(first + min(1, columns - 1))
+        let x2 = x.row(first + min(2, columns - 1)), x3 = x.row(first + min(3, columns - 1))
+        let s0 = x.scales(first), s1 = x.scales(first + min(1, columns - 1))
+        let s2 = x.scales(first + min(2, columns - 1)), s3 = x.scales(first + min(3, columns - 1))
+        var wb = w
+        for b in 0..<blocks {
             let dw = half(wb, 0)
             let q = _mm256_loadu_si256(wb.advanced(by: 2).assumingMemoryBound(to: __m256i.self))
             let magnitude = _mm256_sign_epi8(q, q)   // |q| as unsigned bytes; the sign moves to the activations
-            acc0 = accumulate(q, magnitude, xb, dw, ones, acc0)
-            if columns > 1 { acc1 = accumulate(q, magnitude, xb + xStride, dw, ones, acc1) }
-            if columns > 2 { acc2 = accumulate(q, magnitude, xb + 2 * xStride, dw, ones, acc2) }
-            if columns > 3 { acc3 = accumulate(q, magnitude, xb + 3 * xStride, dw, ones, acc3) }
+            acc0 = accumulate(q, magnitude, x0 + 34 * b, s0[b] * dw, ones, acc0)
+            if columns > 1 { acc1 = accumulate(q, magnitude, x1 + 34 * b, s1[b] * dw, ones, acc1) }
+            if columns > 2 { acc2 = accumulate(q, magnitude, x2 + 34 * b, s2[b] * dw, ones, acc2) }
+            if columns > 3 { acc3 = accumulate(q, magnitude, x3 + 34 * b, s3[b] * dw, ones, acc3) }
             wb += 34
-            xb += 34
         }
         y[0] = sum8(acc0)
         if columns > 1 { y[yStride] = sum8(acc1) }
@@ -86,20 +93,24 @@ enum DotQ5_0 {
         return sum
     }
 
-    /// y[c·yStride] = dot(w, x + c·xStride) for c in 0..<n; each weight block is decoded once per four rows.
-    static func rowDots(_ w: UnsafeRawPointer, blocks: Int, _ x: UnsafeRawPointer, xStride: Int, n: Int,
-                        _ y: UnsafeMutablePointer<Float>, yStride: Int) {
+    /// y[c·yStride + r] = dot(row r of w, row c of x (Q8_0)) for r in rows, c in 0..<n; each weight block is decoded
+    /// once per four activation rows.
+    static func dots(_ w: QuantizedMatrix, rows: Range<Int>, _ x: ActivationRows, n: Int,
+                     _ y: UnsafeMutablePointer<Float>, yStride: Int) {
+        let blocks = w.blocksPerRow
         #if arch(x86_64)
-        forColumnGroups(n) { c, k in tile(w, blocks, x + c * xStride, xStride, y + c * yStride, yStride, columns: k) }
+        for r in rows {
+            forColumnGroups(n) { c, k in tile(w.row(r), blocks, x, c, y + c * yStride + r, yStride, columns: k) }
+        }
         #else
-        for c in 0..<n { y[c * yStride] = dotReference(w, x + c * xStride, blocks: blocks) }
+        for r in rows { for c in 0..<n { y[c * yStride + r] = dotReference(w.row(r), x.row(c), blocks: blocks) } }
         #endif
     }
 
     #if arch(x86_64)
-    /// One weight row × `columns` (1...4, a constant after inlining) activation rows.
+    /// One weight row × activation rows first..<first + columns (columns 1...4, a constant after inlining).
     @inline(__always)
-    static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafeRawPointer, _ xStride: Int,
+    static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ first: Int,
                      _ y: UnsafeMutablePointer<Float>, _ yStride: Int, columns: Int) {
         let ones = _mm256_set1_epi16(1)
         let low4 = _mm256_set1_epi8(0xF)
@@ -111,8 +122,12 @@ enum DotQ5_0 {
         let allOnes = _mm256_set1_epi64x(-1)
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
         var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-        var wb = w, xb = x
-        for _ in 0..<blocks {
+        let x0 = x.row(first), x1 = x.row(first + min(1, columns - 1))
+        let x2 = x.row(first + min(2, columns - 1)), x3 = x.row(first + min(3, columns - 1))
+        let s0 = x.scales(first), s1 = x.scales(first + min(1, columns - 1))
+        let s2 = x.scales(first + min(2, columns - 1)), s3 = x.scales(first + min(3, columns - 1))
+        var wb = w
+        for b in 0..<blocks {
             let dw = half(wb, 0)
             let packed = _mm_loadu_si128(wb.advanced(by: 6).assumingMemoryBound(to: __m128i.self))
             let nibbles = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low4)
@@ -124,12 +139,11 @@ enum DotQ5_0 {
             // Where the 5th bit is clear, q − 16 = nibble | 0xF0 (as Int8); where it is set, q − 16 = nibble.
             let q = _mm256_or_si256(nibbles, _mm256_andnot_si256(bitSet, high4))
             let magnitude = _mm256_sign_epi8(q, q)
-            acc0 = accumulate(q, magnitude, xb, dw, ones, acc0)
-            if columns > 1 { acc1 = accumulate(q, magnitude, xb + xStride, dw, ones, acc1) }
-            if columns > 2 { acc2 = accumulate(q, magnitude, xb + 2 * xStride, dw, ones, acc2) }
-            if columns > 3 { acc3 = accumulate(q, magnitude, xb + 3 * xStride, dw, ones, acc3) }
+            acc0 = accumulate(q, magnitude, x0 + 34 * b, s0[b] * dw, ones, acc0)
+            if columns > 1 { acc1 = accumulate(q, magnitude, x1 + 34 * b, s1[b] * dw, ones, acc1) }
+            if columns > 2 { acc2 = accumulate(q, magnitude, x2 + 34 * b, s2[b] * dw, ones, acc2) }
+            if columns > 3 { acc3 = accumulate(q, magnitude, x3 + 34 * b, s3[b] * dw, ones, acc3) }
             wb += 22
-            xb += 34
         }
         y[0] = sum8(acc0)
         if columns > 1 { y[yStride] = sum8(acc1) }
@@ -141,13 +155,14 @@ enum DotQ5_0 {
 }
 
 #if arch(x86_64)
-/// acc + d_w·d_x·(q·p) for signed weight quants q (given with their magnitudes) and the Q8_0 block at xb.
+/// acc + scale·(q·p) for signed weight quants q (given with their magnitudes), the Q8_0 block at xb and
+/// scale = d_w·d_x.
 @inline(__always)
-private func accumulate(_ q: __m256i, _ magnitude: __m256i, _ xb: UnsafeRawPointer, _ dw: Float, _ ones: __m256i,
+private func accumulate(_ q: __m256i, _ magnitude: __m256i, _ xb: UnsafeRawPointer, _ scale: Float, _ ones: __m256i,
                         _ acc: __m256) -> __m256 {
     let p = _mm256_sign_epi8(_mm256_loadu_si256(xb.advanced(by: 2).assumingMemoryBound(to: __m256i.self)), q)
     let products = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, p), ones)
-    return _mm256_fmadd_ps(_mm256_set1_ps(dw * half(xb, 0)), _mm256_cvtepi32_ps(products), acc)
+    return _mm256_fmadd_ps(_mm256_set1_ps(scale), _mm256_cvtepi32_ps(products), acc)
 }
 
 @inline(__always)

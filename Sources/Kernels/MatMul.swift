@@ -1,8 +1,7 @@
 // y = x · wᵀ for quantised weights w (rows × cols) and float activations x (n × cols), both row-major.
 //
 // Integer path (weights with an AVX2 dot kernel: Q4_1, Q8_0, Q5_0, Q4_K, Q6_K): x is quantised once per call
-// into the activation format the weights pair with (scratch: n rows × activationRowBytes, in the pool's
-// buffer), then the weight rows are split into chunks over the pool's threads; each weight row is read once
+// into the activation format the weights pair with (an ActivationRows in the pool's scratch buffer), then the weight rows are split into chunks over the pool's threads; each weight row is read once
 // and dotted with all n activation rows (up to four per pass over the row).
 // Float path (every other type): each weight row is expanded to floats once (F32 rows are used in place) and
 // dotted with the float activation rows.
@@ -42,15 +41,16 @@ public enum MatMul {
     /// The dot-product kernel for a weight type and its activation format.
     struct IntegerKernel {
         let activation: QuantType
-        let rowDots: (UnsafeRawPointer, Int, UnsafeRawPointer, Int, Int, UnsafeMutablePointer<Float>, Int) -> Void
+        /// dots(w, rows, x, n, y, yStride): y[c·yStride + r] = w_r·x_c for r in rows, c in 0..<n.
+        let dots: (QuantizedMatrix, Range<Int>, ActivationRows, Int, UnsafeMutablePointer<Float>, Int) -> Void
 
         init?(_ type: QuantType) {
             switch type {
-            case .q4_1: rowDots = DotQ4_1.rowDots
-            case .q8_0: rowDots = DotQ8_0.rowDots
-            case .q5_0: rowDots = DotQ5_0.rowDots
-            case .q4_K: rowDots = DotQ4_K.rowDots
-            case .q6_K: rowDots = DotQ6_K.rowDots
+            case .q4_1: dots = DotQ4_1.dots
+            case .q8_0: dots = DotQ8_0.dots
+            case .q5_0: dots = DotQ5_0.dots
+            case .q4_K: dots = DotQ4_K.dots
+            case .q6_K: dots = DotQ6_K.dots
             default: return nil
             }
             activation = ActivationQuant.format(pairedWith: type)!
@@ -59,23 +59,19 @@ public enum MatMul {
 
     static func multiplyQuantized(_ w: QuantizedMatrix, _ kernel: IntegerKernel, x: UnsafePointer<Float>, n: Int,
                                   y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        let cols = w.cols, rows = w.rows, blocks = w.blocksPerRow
-        let xRowBytes = kernel.activation.byteCount(for: cols)
-        pool.withScratch(bytes: n * xRowBytes) { xq in
-            // Quantise x: n rows × xRowBytes.
+        let cols = w.cols, rows = w.rows
+        let bytes = ActivationRows.scratchBytes(format: kernel.activation, cols: cols, n: n)
+        pool.withScratch(bytes: bytes) { scratch in
+            let xq = ActivationRows(format: kernel.activation, cols: cols, n: n, scratch: scratch)
             let quantizeChunks = n * cols >= 1 << 16 ? min(n, pool.threadCount * 2) : 1
             pool.parallelFor(quantizeChunks) { c in
                 for j in (c * n / quantizeChunks)..<((c + 1) * n / quantizeChunks) {
-                    ActivationQuant.quantize(x + j * cols, into: xq + j * xRowBytes, count: cols, as: kernel.activation)
+                    xq.quantize(row: j, from: x + j * cols, cols: cols)
                 }
             }
             let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
-            let rowDots = kernel.rowDots
-            pool.parallelFor(count) { c in
-                for r in (c * size)..<min(rows, (c + 1) * size) {
-                    rowDots(w.row(r), blocks, UnsafeRawPointer(xq), xRowBytes, n, y + r, rows)
-                }
-            }
+            let dots = kernel.dots
+            pool.parallelFor(count) { c in dots(w, (c * size)..<min(rows, (c + 1) * size), xq, n, y, rows) }
         }
     }
 
