@@ -3,11 +3,14 @@
 // Integer path (weights with an AVX2 dot kernel: Q4_1, Q8_0, Q5_0, Q4_K, Q6_K): x is quantised once per call
 // into the activation format the weights pair with (an ActivationRows in the pool's scratch buffer), then the weight rows are split into chunks over the pool's threads; each weight row is read once
 // and dotted with all n activation rows (up to four per pass over the row).
-// Float path (every other type): each weight row is expanded to floats once (F32 rows are used in place) and
-// dotted with the float activation rows.
+// Float path (every other type): the weights are expanded to floats (F32 rows are used in place), one row at a
+// time dotted with the float activation rows for small n, in tiles of rows multiplied by OpenBLAS's sgemm
+// (single-threaded inside each of our threads) from n = sgemmMinimumBatch on.
 //
 // Concurrency: calls on one pool run one at a time on its scratch buffer; a concurrent call on the same pool
 // still works (it gets temporary scratch and runs serially).
+
+import CBLAS
 
 public enum MatMul {
     /// y[n × w.rows] = x[n × w.cols] · wᵀ (row-major). Quantises x once per call into the activation
@@ -77,24 +80,41 @@ public enum MatMul {
 
     // MARK: Float path
 
+    /// From this many activation rows on, the float path multiplies dequantised weight tiles with sgemm.
+    static let sgemmMinimumBatch = 8
+    /// Weight rows per sgemm tile (a tile of 64 rows × 2048 columns is 512 KB of floats).
+    static let sgemmTileRows = 64
+
+    /// OpenBLAS runs single-threaded inside our own threads (set once, process-wide).
+    static let singleThreadedBLAS: Void = { openblas_set_num_threads(1) }()
+
     static func multiplyFloat(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
                               pool: ThreadPool) {
         let cols = w.cols, rows = w.rows
         let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
-        // Scratch: one float row per chunk (unused for F32 weights).
-        pool.withScratch(bytes: count * cols * MemoryLayout<Float>.stride) { scratch in
-            let rowsAsFloat = scratch.bindMemory(to: Float.self, capacity: count * cols)
+        let tileRows = n >= sgemmMinimumBatch ? min(size, sgemmTileRows) : 1
+        // Scratch: one tile of tileRows × cols floats per chunk (unused for F32 weights).
+        pool.withScratch(bytes: count * tileRows * cols * MemoryLayout<Float>.stride) { scratch in
+            let tiles = scratch.bindMemory(to: Float.self, capacity: count * tileRows * cols)
+            if n >= sgemmMinimumBatch { _ = singleThreadedBLAS }
             pool.parallelFor(count) { c in
-                let buffer = rowsAsFloat + c * cols
-                for r in (c * size)..<min(rows, (c + 1) * size) {
-                    let wr: UnsafePointer<Float>
+                let end = min(rows, (c + 1) * size)
+                for first in stride(from: c * size, to: end, by: tileRows) {
+                    let tile = min(tileRows, end - first)
+                    let weights: UnsafePointer<Float>
                     if w.type == .f32 {
-                        wr = w.row(r).assumingMemoryBound(to: Float.self)
+                        weights = w.row(first).assumingMemoryBound(to: Float.self)
                     } else {
-                        w.dequantizeRow(r, into: buffer)
-                        wr = UnsafePointer(buffer)
+                        Dequantize.rows(w.type, w.row(first), rowCount: tile, rowLength: cols, tiles + c * tileRows * cols)
+                        weights = UnsafePointer(tiles + c * tileRows * cols)
                     }
-                    for j in 0..<n { y[j * rows + r] = FloatDot.dot(wr, x + j * cols, cols) }
+                    if n >= sgemmMinimumBatch {
+                        // y[n × rows] (columns first..<first+tile) = x[n × cols] · weights[tile × cols]ᵀ
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(tile), Int32(cols),
+                                    1, x, Int32(cols), weights, Int32(cols), 0, y + first, Int32(rows))
+                    } else {
+                        for j in 0..<n { y[j * rows + first] = FloatDot.dot(weights, x + j * cols, cols) }
+                    }
                 }
             }
         }

@@ -9,14 +9,15 @@ import Testing
     func check(_ format: WeightFormat?, rows: Int, blocks: Int, n: Int, pool: ThreadPool) {
         var rng = TestRandom(seed: UInt64(rows * 1000 + blocks * 10 + n))
         let type = format?.type ?? .f32
-        let cols = blocks * type.blockSize * (format == nil ? 32 : 1)
+        let integer = format.map { WeightFormat.all.map(\.type).contains($0.type) } ?? false
+        let cols = blocks * max(type.blockSize, 32)
         var bytes: [UInt8] = []
         var decoded: [Float] = []
         if let format {
             for _ in 0..<rows {
-                let row = format.randomRow(blocks: blocks, &rng)
+                let row = format.randomRow(blocks: cols / type.blockSize, &rng)
                 bytes += row
-                decoded += format.decode(row, blocks: blocks)
+                decoded += format.decode(row, blocks: cols / type.blockSize)
             }
         } else {
             decoded = rng.floats(rows * cols, scale: 0.05)
@@ -30,7 +31,7 @@ import Testing
                 y.withUnsafeMutableBufferPointer { MatMul.multiply(w, x: xp.baseAddress!, n: n, y: $0.baseAddress!, pool: pool) }
             }
         }
-        let blockSize = format?.activation.blockSize ?? 1
+        let blockSize = integer ? format!.activation.blockSize : 1
         var worst = 0.0
         for j in 0..<n {
             for r in 0..<rows {
@@ -39,7 +40,7 @@ import Testing
                     exact += Double(decoded[r * cols + k]) * Double(x[j * cols + k])
                     magnitude += abs(Double(decoded[r * cols + k]) * Double(x[j * cols + k]))
                 }
-                if format != nil {
+                if integer {
                     for b in 0..<cols / blockSize {
                         let amax = x[j * cols + b * blockSize..<j * cols + (b + 1) * blockSize].map { abs(Double($0)) }.max()!
                         for k in b * blockSize..<(b + 1) * blockSize { bound += abs(Double(decoded[r * cols + k])) * amax / 127 * 0.56 }
@@ -64,6 +65,16 @@ import Testing
         }
     }
 
+    /// Formats without an integer kernel go through floats: per-row dots for small n, sgemm tiles for large n.
+    @Test(arguments: WeightFormat.floatPath)
+    func floatPathShapes(format: WeightFormat) {
+        for pool in Self.pools {
+            for (rows, blocks, n) in [(1, 1, 1), (5, 3, 2), (17, 1, 7), (17, 3, 8), (67, 2, 33), (130, 1, 64)] {
+                check(format, rows: rows, blocks: blocks, n: n, pool: pool)
+            }
+        }
+    }
+
     @Test func largeEnoughToSplitOverThreads() {
         for format in WeightFormat.all {
             check(format, rows: 130, blocks: 2, n: 9, pool: Self.pools[1])
@@ -72,7 +83,7 @@ import Testing
 
     @Test func floatWeights() {
         for pool in Self.pools {
-            for (rows, blocks, n) in [(1, 1, 1), (5, 3, 2), (17, 1, 33), (67, 2, 64)] {
+            for (rows, blocks, n) in [(1, 1, 1), (5, 3, 2), (17, 1, 33), (67, 2, 64), (200, 1, 9)] {
                 check(nil, rows: rows, blocks: blocks, n: n, pool: pool)
             }
         }
