@@ -1,14 +1,16 @@
 // y = x · wᵀ for quantised weights w (rows × cols) and float activations x (n × cols), both row-major.
 //
-// Integer path (weights with an AVX2 dot kernel: Q4_1, Q8_0, Q5_0, Q4_K, Q6_K): x is quantised once per call
-// into the activation format the weights pair with (an ActivationRows in the pool's scratch buffer), then the weight rows are split into chunks over the pool's threads; each weight row is read once
-// and dotted with all n activation rows (up to four per pass over the row).
-// Float path (every other type): the weights are expanded to floats (F32 rows are used in place), one row at a
-// time dotted with the float activation rows for small n, in tiles of rows multiplied by OpenBLAS's sgemm
-// (single-threaded inside each of our threads) from n = sgemmMinimumBatch on.
+// Three paths, by batch size and weight type:
+//   n < sgemmMinimumBatch, weights with an integer kernel (Q4_1, Q8_0, Q5_0, Q4_K, Q6_K): x is quantised once
+//     into the activation format the weights pair with (an ActivationRows in the pool's scratch buffer), then
+//     the weight rows are split into chunks over the pool's threads; each weight row is read once and dotted
+//     with all n activation rows (up to four per pass over the row).
+//   n < sgemmMinimumBatch, other types: each weight row is expanded to floats once and dotted with the rows of x.
+//   n ≥ sgemmMinimumBatch (prefill), every type: tiles of weight rows are expanded to floats and multiplied
+//     by OpenBLAS's sgemm, single-threaded inside each of our threads.
 //
 // Concurrency: calls on one pool run one at a time on its scratch buffer; a concurrent call on the same pool
-// still works (it gets temporary scratch and runs serially).
+// still works (it gets temporary scratch, and its parallelFor runs serially).
 
 import CBLAS
 
@@ -20,10 +22,12 @@ public enum MatMul {
                                 pool: ThreadPool) {
         precondition(n >= 0, "negative batch")
         if n == 0 || w.rows == 0 { return }
-        if let kernel = IntegerKernel(w.type) {
+        if n >= sgemmMinimumBatch {
+            multiplyTiles(w, x: x, n: n, y: y, pool: pool)
+        } else if let kernel = IntegerKernel(w.type) {
             multiplyQuantized(w, kernel, x: x, n: n, y: y, pool: pool)
         } else {
-            multiplyFloat(w, x: x, n: n, y: y, pool: pool)
+            multiplyRowByRow(w, x: x, n: n, y: y, pool: pool)
         }
     }
 
@@ -78,43 +82,78 @@ public enum MatMul {
         }
     }
 
-    // MARK: Float path
+    // MARK: Float paths
 
-    /// From this many activation rows on, the float path multiplies dequantised weight tiles with sgemm.
-    static let sgemmMinimumBatch = 8
-    /// Weight rows per sgemm tile (a tile of 64 rows × 2048 columns is 512 KB of floats).
-    static let sgemmTileRows = 64
+    /// From this many activation rows on, every type goes through dequantised weight tiles and sgemm. Measured
+    /// on one core (SmolLM2 tensors, 576 and 1536 columns): at n = 32 the integer kernels and sgemm are even
+    /// (≈ 52 GFLOP/s), at n = 64 sgemm is 15–35% faster, at n = 128 about 50% (76 vs 50 GFLOP/s).
+    static let sgemmMinimumBatch = 48
+    /// Weight rows per sgemm call (256 was the fastest of 64…1024 at n = 128: a tile of 256 × 1536 floats
+    /// is 1.5 MB, OpenBLAS blocks it further).
+    static let sgemmTileRows = 256
 
     /// OpenBLAS runs single-threaded inside our own threads (set once, process-wide).
     static let singleThreadedBLAS: Void = { openblas_set_num_threads(1) }()
 
-    static func multiplyFloat(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
+    /// y = x·wᵀ with w expanded to floats sgemmTileRows rows at a time (F32 rows are used in place) and each
+    /// tile multiplied by OpenBLAS's sgemm. Scratch: threadCount tiles of sgemmTileRows × cols floats.
+    static func multiplyTiles(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
                               pool: ThreadPool) {
-        let cols = w.cols, rows = w.rows
-        let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
-        let tileRows = n >= sgemmMinimumBatch ? min(size, sgemmTileRows) : 1
-        // Scratch: one tile of tileRows × cols floats per chunk (unused for F32 weights).
-        pool.withScratch(bytes: count * tileRows * cols * MemoryLayout<Float>.stride) { scratch in
-            let tiles = scratch.bindMemory(to: Float.self, capacity: count * tileRows * cols)
-            if n >= sgemmMinimumBatch { _ = singleThreadedBLAS }
+        _ = singleThreadedBLAS
+        let cols = w.cols, rows = w.rows, threads = pool.threadCount
+        // Chunks of about sgemmTileRows rows, a multiple of the thread count.
+        let count = threads * max(1, rows / (threads * sgemmTileRows))
+        let size = (rows + count - 1) / count
+        let tileFloats = min(size, sgemmTileRows) * cols
+        pool.withScratch(bytes: w.type == .f32 ? 0 : threads * tileFloats * MemoryLayout<Float>.stride) { scratch in
+            let tiles = scratch.bindMemory(to: Float.self, capacity: threads * tileFloats)
             pool.parallelFor(count) { c in
                 let end = min(rows, (c + 1) * size)
-                for first in stride(from: c * size, to: end, by: tileRows) {
-                    let tile = min(tileRows, end - first)
-                    let weights: UnsafePointer<Float>
+                if w.type == .f32 {
+                    sgemm(w, rows: c * size..<end, from: w.row(c * size).assumingMemoryBound(to: Float.self), x, n, y)
+                    return
+                }
+                let slot = pool.claimSlot()
+                let tile = slot.map { tiles + $0 * tileFloats } ?? .allocate(capacity: tileFloats)
+                defer { if let slot { pool.releaseSlot(slot) } else { tile.deallocate() } }
+                for first in stride(from: c * size, to: end, by: sgemmTileRows) {
+                    let last = min(end, first + sgemmTileRows)
+                    Dequantize.rows(w.type, w.row(first), rowCount: last - first, rowLength: cols, tile)
+                    sgemm(w, rows: first..<last, from: tile, x, n, y)
+                }
+            }
+        }
+    }
+
+    /// y[n × w.rows] columns `rows` = x[n × cols] · weights[rows.count × cols]ᵀ.
+    @inline(__always)
+    static func sgemm(_ w: QuantizedMatrix, rows: Range<Int>, from weights: UnsafePointer<Float>,
+                      _ x: UnsafePointer<Float>, _ n: Int, _ y: UnsafeMutablePointer<Float>) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows.count), Int32(w.cols),
+                    1, x, Int32(w.cols), weights, Int32(w.cols), 0, y + rows.lowerBound, Int32(w.rows))
+    }
+
+    /// Small n for types without an integer kernel: each weight row expanded to floats (F32 rows in place)
+    /// and dotted with the n activation rows. Scratch: threadCount rows of cols floats.
+    static func multiplyRowByRow(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
+                                 pool: ThreadPool) {
+        let cols = w.cols, rows = w.rows
+        let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
+        pool.withScratch(bytes: pool.threadCount * cols * MemoryLayout<Float>.stride) { scratch in
+            let buffers = scratch.bindMemory(to: Float.self, capacity: pool.threadCount * cols)
+            pool.parallelFor(count) { c in
+                let slot = pool.claimSlot()
+                let buffer = slot.map { buffers + $0 * cols } ?? .allocate(capacity: cols)
+                defer { if let slot { pool.releaseSlot(slot) } else { buffer.deallocate() } }
+                for r in (c * size)..<min(rows, (c + 1) * size) {
+                    let wr: UnsafePointer<Float>
                     if w.type == .f32 {
-                        weights = w.row(first).assumingMemoryBound(to: Float.self)
+                        wr = w.row(r).assumingMemoryBound(to: Float.self)
                     } else {
-                        Dequantize.rows(w.type, w.row(first), rowCount: tile, rowLength: cols, tiles + c * tileRows * cols)
-                        weights = UnsafePointer(tiles + c * tileRows * cols)
+                        w.dequantizeRow(r, into: buffer)
+                        wr = UnsafePointer(buffer)
                     }
-                    if n >= sgemmMinimumBatch {
-                        // y[n × rows] (columns first..<first+tile) = x[n × cols] · weights[tile × cols]ᵀ
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(tile), Int32(cols),
-                                    1, x, Int32(cols), weights, Int32(cols), 0, y + first, Int32(rows))
-                    } else {
-                        for j in 0..<n { y[j * rows + first] = FloatDot.dot(weights, x + j * cols, cols) }
-                    }
+                    for j in 0..<n { y[j * rows + r] = FloatDot.dot(wr, x + j * cols, cols) }
                 }
             }
         }

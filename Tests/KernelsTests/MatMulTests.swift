@@ -1,3 +1,4 @@
+import Dispatch
 import Testing
 @testable import Kernels
 
@@ -85,6 +86,38 @@ import Testing
         for pool in Self.pools {
             for (rows, blocks, n) in [(1, 1, 1), (5, 3, 2), (17, 1, 33), (67, 2, 64), (200, 1, 9)] {
                 check(nil, rows: rows, blocks: blocks, n: n, pool: pool)
+            }
+        }
+    }
+
+    /// Concurrent calls on one pool (each from its own thread, also nested in a parallelFor) give the same
+    /// results as sequential ones.
+    @Test func concurrentCallsOnOnePool() {
+        var rng = TestRandom(seed: 99)
+        let format = WeightFormat(type: .q4_1)
+        let rows = 96, cols = 64
+        var bytes: [UInt8] = []
+        for _ in 0..<rows { bytes += format.randomRow(blocks: cols / 32, &rng) }
+        let x = rng.floats(64 * cols)
+        let pool = Self.pools[1]
+        bytes.withUnsafeBytes { wp in
+            let w = QuantizedMatrix(type: .q4_1, rows: rows, cols: cols, data: wp.baseAddress!)
+            x.withUnsafeBufferPointer { xp in
+                for n in [1, 5, 64] {
+                    var expected = [Float](repeating: 0, count: n * rows)
+                    expected.withUnsafeMutableBufferPointer { MatMul.multiply(w, x: xp.baseAddress!, n: n, y: $0.baseAddress!, pool: pool) }
+                    let results = UnsafeMutablePointer<Float>.allocate(capacity: 4 * n * rows)
+                    defer { results.deallocate() }
+                    DispatchQueue.concurrentPerform(iterations: 2) { t in
+                        MatMul.multiply(w, x: xp.baseAddress!, n: n, y: results + t * n * rows, pool: pool)
+                    }
+                    pool.parallelFor(2) { t in
+                        MatMul.multiply(w, x: xp.baseAddress!, n: n, y: results + (2 + t) * n * rows, pool: pool)
+                    }
+                    for t in 0..<4 {
+                        #expect(Array(UnsafeBufferPointer(start: results + t * n * rows, count: n * rows)) == expected, "n \(n) call \(t)")
+                    }
+                }
             }
         }
     }
