@@ -39,7 +39,10 @@ enum DotQ4_1 {
         let blocks = w.blocksPerRow
         #if arch(x86_64)
         for r in rows {
-            forColumnGroups(n) { c, k in tile(w.row(r), blocks, x, c, y + c * yStride + r, yStride, columns: k) }
+            forColumnGroups(n) { c, k in
+                if k == 1 { y[c * yStride + r] = single(w.row(r), blocks, x, c) }
+                else { tile(w.row(r), blocks, x, c, y + c * yStride + r, yStride, columns: k) }
+            }
         }
         #else
         for r in rows { for c in 0..<n { y[c * yStride + r] = dotReference(w.row(r), x.row(c), blocks: blocks) } }
@@ -63,10 +66,7 @@ enum DotQ4_1 {
         let s2 = x.scales(first + min(2, columns - 1)), s3 = x.scales(first + min(3, columns - 1))
         var wb = w
         for b in 0..<blocks {
-            // (d_w, m_w) widened together; 16 bytes → 32 nibbles (low nibbles: values 0..<16, high: 16..<32).
-            let dm = _mm_cvtph_ps(_mm_cvtsi32_si128(wb.loadUnaligned(as: Int32.self)))
-            let packed = _mm_loadu_si128(wb.advanced(by: 4).assumingMemoryBound(to: __m128i.self))
-            let q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low4)
+            let (q, dm) = decode(wb, low4)
             accumulate(q, dm, x0 + 36 * b, s0 + 2 * b, ones, &acc0, &min0)
             if columns > 1 { accumulate(q, dm, x1 + 36 * b, s1 + 2 * b, ones, &acc1, &min1) }
             if columns > 2 { accumulate(q, dm, x2 + 36 * b, s2 + 2 * b, ones, &acc2, &min2) }
@@ -77,6 +77,38 @@ enum DotQ4_1 {
         if columns > 1 { y[yStride] = sum8(acc1) + min1[1] }
         if columns > 2 { y[2 * yStride] = sum8(acc2) + min2[1] }
         if columns > 3 { y[3 * yStride] = sum8(acc3) + min3[1] }
+    }
+
+    /// One weight row × activation row `row`, even and odd blocks in separate accumulators (two FMA chains).
+    @inline(__always)
+    static func single(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ row: Int) -> Float {
+        let low4 = _mm256_set1_epi8(0xF)
+        let ones = _mm256_set1_epi16(1)
+        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+        var min0 = _mm_setzero_ps(), min1 = _mm_setzero_ps()
+        let xr = x.row(row), sr = x.scales(row)
+        var b = 0
+        while b + 1 < blocks {
+            let (q0, dm0) = decode(w + 20 * b, low4)
+            let (q1, dm1) = decode(w + 20 * (b + 1), low4)
+            accumulate(q0, dm0, xr + 36 * b, sr + 2 * b, ones, &acc0, &min0)
+            accumulate(q1, dm1, xr + 36 * (b + 1), sr + 2 * (b + 1), ones, &acc1, &min1)
+            b += 2
+        }
+        if b < blocks {
+            let (q, dm) = decode(w + 20 * b, low4)
+            accumulate(q, dm, xr + 36 * b, sr + 2 * b, ones, &acc0, &min0)
+        }
+        return sum8(_mm256_add_ps(acc0, acc1)) + _mm_add_ps(min0, min1)[1]
+    }
+
+    /// The 32 quants (0...15, low nibbles = values 0..<16, high nibbles = 16..<32) and (d, m, 0, 0) of the
+    /// block at wb.
+    @inline(__always)
+    static func decode(_ wb: UnsafeRawPointer, _ low4: __m256i) -> (__m256i, __m128) {
+        let dm = _mm_cvtph_ps(_mm_cvtsi32_si128(wb.loadUnaligned(as: Int32.self)))
+        let packed = _mm_loadu_si128(wb.advanced(by: 4).assumingMemoryBound(to: __m128i.self))
+        return (_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low4), dm)
     }
     #endif
 }

@@ -34,7 +34,10 @@ enum DotQ8_0 {
         let blocks = w.blocksPerRow
         #if arch(x86_64)
         for r in rows {
-            forColumnGroups(n) { c, k in tile(w.row(r), blocks, x, c, y + c * yStride + r, yStride, columns: k) }
+            forColumnGroups(n) { c, k in
+                if k == 1 { y[c * yStride + r] = single(w.row(r), blocks, x, c) }
+                else { tile(w.row(r), blocks, x, c, y + c * yStride + r, yStride, columns: k) }
+            }
         }
         #else
         for r in rows { for c in 0..<n { y[c * yStride + r] = dotReference(w.row(r), x.row(c), blocks: blocks) } }
@@ -55,9 +58,7 @@ enum DotQ8_0 {
         let s2 = x.scales(first + min(2, columns - 1)), s3 = x.scales(first + min(3, columns - 1))
         var wb = w
         for b in 0..<blocks {
-            let dw = half(wb, 0)
-            let q = _mm256_loadu_si256(wb.advanced(by: 2).assumingMemoryBound(to: __m256i.self))
-            let magnitude = _mm256_sign_epi8(q, q)   // |q| as unsigned bytes; the sign moves to the activations
+            let (q, magnitude, dw) = decode(wb)
             acc0 = accumulate(q, magnitude, x0 + 34 * b, s0[b] * dw, ones, acc0)
             if columns > 1 { acc1 = accumulate(q, magnitude, x1 + 34 * b, s1[b] * dw, ones, acc1) }
             if columns > 2 { acc2 = accumulate(q, magnitude, x2 + 34 * b, s2[b] * dw, ones, acc2) }
@@ -70,6 +71,24 @@ enum DotQ8_0 {
         if columns > 3 { y[3 * yStride] = sum8(acc3) }
     }
 
+    /// One weight row × activation row `row`, even and odd blocks in separate accumulators (two FMA chains).
+    @inline(__always)
+    static func single(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ row: Int) -> Float {
+        let ones = _mm256_set1_epi16(1)
+        let xr = x.row(row), sr = x.scales(row)
+        return twoChains(blocks) { b, acc in
+            let (q, magnitude, dw) = decode(w + 34 * b)
+            acc = accumulate(q, magnitude, xr + 34 * b, sr[b] * dw, ones, acc)
+        }
+    }
+
+    /// The 32 signed quants of the block at wb, their magnitudes (|q| as unsigned bytes; maddubs takes the
+    /// sign from the activations instead) and d.
+    @inline(__always)
+    static func decode(_ wb: UnsafeRawPointer) -> (__m256i, __m256i, Float) {
+        let q = _mm256_loadu_si256(wb.advanced(by: 2).assumingMemoryBound(to: __m256i.self))
+        return (q, _mm256_sign_epi8(q, q), half(wb, 0))
+    }
     #endif
 }
 
@@ -100,7 +119,10 @@ enum DotQ5_0 {
         let blocks = w.blocksPerRow
         #if arch(x86_64)
         for r in rows {
-            forColumnGroups(n) { c, k in tile(w.row(r), blocks, x, c, y + c * yStride + r, yStride, columns: k) }
+            forColumnGroups(n) { c, k in
+                if k == 1 { y[c * yStride + r] = single(w.row(r), blocks, x, c) }
+                else { tile(w.row(r), blocks, x, c, y + c * yStride + r, yStride, columns: k) }
+            }
         }
         #else
         for r in rows { for c in 0..<n { y[c * yStride + r] = dotReference(w.row(r), x.row(c), blocks: blocks) } }
@@ -113,13 +135,7 @@ enum DotQ5_0 {
     static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ first: Int,
                      _ y: UnsafeMutablePointer<Float>, _ yStride: Int, columns: Int) {
         let ones = _mm256_set1_epi16(1)
-        let low4 = _mm256_set1_epi8(0xF)
-        let high4 = _mm256_set1_epi8(-16)   // 0xF0
-        // Spreading 32 bits over 32 bytes: byte k gets bit k of qh (see highBits).
-        let byteOfBit = _mm256_set_epi64x(0x0303_0303_0303_0303, 0x0202_0202_0202_0202,
-                                          0x0101_0101_0101_0101, 0x0000_0000_0000_0000)
-        let allButBit = _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe)
-        let allOnes = _mm256_set1_epi64x(-1)
+        let masks = Masks()
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
         var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
         let x0 = x.row(first), x1 = x.row(first + min(1, columns - 1))
@@ -128,17 +144,7 @@ enum DotQ5_0 {
         let s2 = x.scales(first + min(2, columns - 1)), s3 = x.scales(first + min(3, columns - 1))
         var wb = w
         for b in 0..<blocks {
-            let dw = half(wb, 0)
-            let packed = _mm_loadu_si128(wb.advanced(by: 6).assumingMemoryBound(to: __m128i.self))
-            let nibbles = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low4)
-            // 0xFF in byte k where bit k of qh is set: broadcast the byte holding bit k into byte k, set every
-            // other bit, compare with all-ones.
-            let qh = Int32(bitPattern: wb.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
-            let spread = _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(qh), byteOfBit), allButBit)
-            let bitSet = _mm256_cmpeq_epi8(spread, allOnes)
-            // Where the 5th bit is clear, q − 16 = nibble | 0xF0 (as Int8); where it is set, q − 16 = nibble.
-            let q = _mm256_or_si256(nibbles, _mm256_andnot_si256(bitSet, high4))
-            let magnitude = _mm256_sign_epi8(q, q)
+            let (q, magnitude, dw) = decode(wb, masks)
             acc0 = accumulate(q, magnitude, x0 + 34 * b, s0[b] * dw, ones, acc0)
             if columns > 1 { acc1 = accumulate(q, magnitude, x1 + 34 * b, s1[b] * dw, ones, acc1) }
             if columns > 2 { acc2 = accumulate(q, magnitude, x2 + 34 * b, s2[b] * dw, ones, acc2) }
@@ -151,6 +157,44 @@ enum DotQ5_0 {
         if columns > 3 { y[3 * yStride] = sum8(acc3) }
     }
 
+    /// One weight row × activation row `row`, even and odd blocks in separate accumulators (two FMA chains).
+    @inline(__always)
+    static func single(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ row: Int) -> Float {
+        let ones = _mm256_set1_epi16(1)
+        let masks = Masks()
+        let xr = x.row(row), sr = x.scales(row)
+        return twoChains(blocks) { b, acc in
+            let (q, magnitude, dw) = decode(w + 22 * b, masks)
+            acc = accumulate(q, magnitude, xr + 34 * b, sr[b] * dw, ones, acc)
+        }
+    }
+
+    /// Byte masks for decode.
+    struct Masks {
+        let low4 = _mm256_set1_epi8(0xF)
+        let high4 = _mm256_set1_epi8(-16)   // 0xF0
+        /// Byte k of the shuffle takes byte k / 8 of qh.
+        let byteOfBit = _mm256_set_epi64x(0x0303_0303_0303_0303, 0x0202_0202_0202_0202,
+                                          0x0101_0101_0101_0101, 0x0000_0000_0000_0000)
+        /// Byte k has every bit set but bit k % 8.
+        let allButBit = _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe)
+        let allOnes = _mm256_set1_epi64x(-1)
+    }
+
+    /// The 32 signed quants q − 16 (−16...15) of the block at wb, their magnitudes and d.
+    @inline(__always)
+    static func decode(_ wb: UnsafeRawPointer, _ masks: Masks) -> (__m256i, __m256i, Float) {
+        let packed = _mm_loadu_si128(wb.advanced(by: 6).assumingMemoryBound(to: __m128i.self))
+        let nibbles = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), masks.low4)
+        // 0xFF in byte k where bit k of qh is set: broadcast the byte holding bit k into byte k, set every
+        // other bit, compare with all-ones.
+        let qh = Int32(bitPattern: wb.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+        let spread = _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(qh), masks.byteOfBit), masks.allButBit)
+        let bitSet = _mm256_cmpeq_epi8(spread, masks.allOnes)
+        // Where the 5th bit is clear, q − 16 = nibble | 0xF0 (as Int8); where it is set, q − 16 = nibble.
+        let q = _mm256_or_si256(nibbles, _mm256_andnot_si256(bitSet, masks.high4))
+        return (q, _mm256_sign_epi8(q, q), half(wb, 0))
+    }
     #endif
 }
 
@@ -170,6 +214,22 @@ private func sum8(_ v: __m256) -> Float {
     let s: SIMD8<Float> = v
     let h = s.lowHalf + s.highHalf
     return (h[0] + h[2]) + (h[1] + h[3])
+}
+#endif
+
+#if arch(x86_64)
+/// Σ of step over blocks 0..<blocks, even and odd blocks accumulated separately (two FMA dependency chains).
+@inline(__always)
+private func twoChains(_ blocks: Int, _ step: (Int, inout __m256) -> Void) -> Float {
+    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+    var b = 0
+    while b + 1 < blocks {
+        step(b, &acc0)
+        step(b + 1, &acc1)
+        b += 2
+    }
+    if b < blocks { step(b, &acc0) }
+    return sum8(_mm256_add_ps(acc0, acc1))
 }
 #endif
 
