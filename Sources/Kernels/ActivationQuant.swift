@@ -289,4 +289,18 @@ struct ActivationRows {
     /// Row j's scale table.
     @inline(__always)
     func scales(_ j: Int) -> UnsafePointer<Float> { UnsafePointer(scales + j * scalesPerRow) }
+
+    /// Rows first..<first + width (width 1...4) and their scale tables, padded to four with the last row.
+    func group(_ first: Int, _ width: Int) -> ActivationGroup {
+        let last = first + width - 1
+        return ActivationGroup(x0: row(first), x1: row(min(first + 1, last)), x2: row(min(first + 2, last)),
+                               x3: row(min(first + 3, last)), s0: scales(first), s1: scales(min(first + 1, last)),
+                               s2: scales(min(first + 2, last)), s3: scales(min(first + 3, last)))
+    }
+}
+
+/// Up to four activation rows a dot kernel's tile works on (unused slots repeat the last row).
+struct ActivationGroup {
+    let x0, x1, x2, x3: UnsafeRawPointer
+    let s0, s1, s2, s3: UnsafePointer<Float>
 }

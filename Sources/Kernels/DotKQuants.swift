@@ -58,19 +58,15 @@ enum DotQ4_K {
         return sum
     }
 
-    /// y[c·yStride + r] = dot(row r of w, row c of x (Q8_K)) for r in rows, c in 0..<n; each weight block is decoded
-    /// once per four activation rows.
-    static func dots(_ w: QuantizedMatrix, rows: Range<Int>, _ x: ActivationRows, n: Int,
-                     _ y: UnsafeMutablePointer<Float>, yStride: Int) {
-        let blocks = w.blocksPerRow
-        #if arch(x86_64)
-        for r in rows {
-            forColumnGroups(n) { c, k in tile(w.row(r), blocks, x, c, y + c * yStride + r, yStride, columns: k) }
-        }
-        #else
-        for r in rows { for c in 0..<n { y[c * yStride + r] = dotReference(w.row(r), x.row(c), blocks: blocks) } }
-        #endif
-    }
+    /// The tiles DotTiles.dots runs (x: Q8_K): each weight block is decoded once per group of up to four rows.
+    #if arch(x86_64)
+    static let tiles = DotTiles(width1: { tile($0, $1, $2, $3, $4, $5, columns: 1) },
+                                width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
+                                width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
+                                width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
+    #else
+    static let tiles = DotTiles(reference: { dotReference($0, $1, blocks: $2) })
+    #endif
 
     #if arch(x86_64)
     /// One weight row × activation rows first..<first + columns (columns 1...4, a constant after inlining).
@@ -80,8 +76,8 @@ enum DotQ4_K {
         let low4 = _mm256_set1_epi8(0xF)
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
         var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-        let x0 = x.row(first), x1 = x.row(first + min(1, columns - 1))
-        let x2 = x.row(first + min(2, columns - 1)), x3 = x.row(first + min(3, columns - 1))
+        let g = x.group(first, columns)
+        let (x0, x1, x2, x3) = (g.x0, g.x1, g.x2, g.x3)
         var wb = w
         for b in 0..<blocks {
             let xo = 292 * b   // byte offset of block b in an activation row
@@ -177,19 +173,15 @@ enum DotQ6_K {
         return low | ((qh >> UInt8(2 * part)) & 3) << 4
     }
 
-    /// y[c·yStride + r] = dot(row r of w, row c of x (Q8_K)) for r in rows, c in 0..<n; each weight block is decoded
-    /// once per four activation rows.
-    static func dots(_ w: QuantizedMatrix, rows: Range<Int>, _ x: ActivationRows, n: Int,
-                     _ y: UnsafeMutablePointer<Float>, yStride: Int) {
-        let blocks = w.blocksPerRow
-        #if arch(x86_64)
-        for r in rows {
-            forColumnGroups(n) { c, k in tile(w.row(r), blocks, x, c, y + c * yStride + r, yStride, columns: k) }
-        }
-        #else
-        for r in rows { for c in 0..<n { y[c * yStride + r] = dotReference(w.row(r), x.row(c), blocks: blocks) } }
-        #endif
-    }
+    /// The tiles DotTiles.dots runs (x: Q8_K): each weight block is decoded once per group of up to four rows.
+    #if arch(x86_64)
+    static let tiles = DotTiles(width1: { tile($0, $1, $2, $3, $4, $5, columns: 1) },
+                                width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
+                                width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
+                                width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
+    #else
+    static let tiles = DotTiles(reference: { dotReference($0, $1, blocks: $2) })
+    #endif
 
     #if arch(x86_64)
     /// One weight row × activation rows first..<first + columns (columns 1...4, a constant after inlining).
@@ -199,8 +191,8 @@ enum DotQ6_K {
         let low4 = _mm256_set1_epi8(0xF), low2 = _mm256_set1_epi8(3)
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
         var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-        let x0 = x.row(first), x1 = x.row(first + min(1, columns - 1))
-        let x2 = x.row(first + min(2, columns - 1)), x3 = x.row(first + min(3, columns - 1))
+        let g = x.group(first, columns)
+        let (x0, x1, x2, x3) = (g.x0, g.x1, g.x2, g.x3)
         var wb = w
         for b in 0..<blocks {
             let xo = 292 * b   // byte offset of block b in an activation row
@@ -269,14 +261,6 @@ private func sum8(_ v: __m256) -> Float {
     return (h[0] + h[2]) + (h[1] + h[3])
 }
 #endif
-
-/// Calls body(first, width) for the groups of at most four activation rows (width a constant when inlined).
-@inline(__always)
-private func forColumnGroups(_ n: Int, _ body: (Int, Int) -> Void) {
-    for c in stride(from: 0, to: n, by: 4) {
-        switch n - c { case 1: body(c, 1); case 2: body(c, 2); case 3: body(c, 3); default: body(c, 4) }
-    }
-}
 
 @inline(__always)
 private func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {

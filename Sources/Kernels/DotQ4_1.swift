@@ -31,23 +31,15 @@ enum DotQ4_1 {
         return sum
     }
 
-    /// y[c·yStride + r] = dot(row r of w, row c of x) for r in rows, c in 0..<n (x: Q8_1).
-    /// Each weight block is loaded once for up to four activation rows. (Pairing weight rows at n = 1 was
-    /// measured: no faster for 576 columns, 40% slower for 1536, as two interleaved streams.)
-    static func dots(_ w: QuantizedMatrix, rows: Range<Int>, _ x: ActivationRows, n: Int,
-                     _ y: UnsafeMutablePointer<Float>, yStride: Int) {
-        let blocks = w.blocksPerRow
-        #if arch(x86_64)
-        for r in rows {
-            forColumnGroups(n) { c, k in
-                if k == 1 { y[c * yStride + r] = single(w.row(r), blocks, x, c) }
-                else { tile(w.row(r), blocks, x, c, y + c * yStride + r, yStride, columns: k) }
-            }
-        }
-        #else
-        for r in rows { for c in 0..<n { y[c * yStride + r] = dotReference(w.row(r), x.row(c), blocks: blocks) } }
-        #endif
-    }
+    /// The tiles DotTiles.dots runs (x: Q8_1): each weight block is decoded once per group of up to four rows.
+    #if arch(x86_64)
+    static let tiles = DotTiles(width1: { w, blocks, x, first, y, _ in y[0] = single(w, blocks, x, first) },
+                                width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
+                                width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
+                                width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
+    #else
+    static let tiles = DotTiles(reference: { dotReference($0, $1, blocks: $2) })
+    #endif
 
     #if arch(x86_64)
     /// One weight row × activation rows first..<first + columns (columns 1...4, a constant after inlining).
@@ -60,10 +52,8 @@ enum DotQ4_1 {
         var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
         // Lane 1 accumulates m_w·s_x (lane 0 collects unused d_w·d_x).
         var min0 = _mm_setzero_ps(), min1 = _mm_setzero_ps(), min2 = _mm_setzero_ps(), min3 = _mm_setzero_ps()
-        let x0 = x.row(first), x1 = x.row(first + min(1, columns - 1))
-        let x2 = x.row(first + min(2, columns - 1)), x3 = x.row(first + min(3, columns - 1))
-        let s0 = x.scales(first), s1 = x.scales(first + min(1, columns - 1))
-        let s2 = x.scales(first + min(2, columns - 1)), s3 = x.scales(first + min(3, columns - 1))
+        let g = x.group(first, columns)
+        let (x0, x1, x2, x3, s0, s1, s2, s3) = (g.x0, g.x1, g.x2, g.x3, g.s0, g.s1, g.s2, g.s3)
         var wb = w
         for b in 0..<blocks {
             let (q, dm) = decode(wb, low4)

@@ -27,22 +27,15 @@ enum DotQ8_0 {
         return sum
     }
 
-    /// y[c·yStride + r] = dot(row r of w, row c of x (Q8_0)) for r in rows, c in 0..<n; each weight block is loaded
-    /// once per four activation rows.
-    static func dots(_ w: QuantizedMatrix, rows: Range<Int>, _ x: ActivationRows, n: Int,
-                     _ y: UnsafeMutablePointer<Float>, yStride: Int) {
-        let blocks = w.blocksPerRow
-        #if arch(x86_64)
-        for r in rows {
-            forColumnGroups(n) { c, k in
-                if k == 1 { y[c * yStride + r] = single(w.row(r), blocks, x, c) }
-                else { tile(w.row(r), blocks, x, c, y + c * yStride + r, yStride, columns: k) }
-            }
-        }
-        #else
-        for r in rows { for c in 0..<n { y[c * yStride + r] = dotReference(w.row(r), x.row(c), blocks: blocks) } }
-        #endif
-    }
+    /// The tiles DotTiles.dots runs (x: Q8_0): each weight block is decoded once per group of up to four rows.
+    #if arch(x86_64)
+    static let tiles = DotTiles(width1: { w, blocks, x, first, y, _ in y[0] = single(w, blocks, x, first) },
+                                width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
+                                width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
+                                width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
+    #else
+    static let tiles = DotTiles(reference: { dotReference($0, $1, blocks: $2) })
+    #endif
 
     #if arch(x86_64)
     /// One weight row × activation rows first..<first + columns (columns 1...4, a constant after inlining).
@@ -52,10 +45,8 @@ enum DotQ8_0 {
         let ones = _mm256_set1_epi16(1)
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
         var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-        let x0 = x.row(first), x1 = x.row(first + min(1, columns - 1))
-        let x2 = x.row(first + min(2, columns - 1)), x3 = x.row(first + min(3, columns - 1))
-        let s0 = x.scales(first), s1 = x.scales(first + min(1, columns - 1))
-        let s2 = x.scales(first + min(2, columns - 1)), s3 = x.scales(first + min(3, columns - 1))
+        let g = x.group(first, columns)
+        let (x0, x1, x2, x3, s0, s1, s2, s3) = (g.x0, g.x1, g.x2, g.x3, g.s0, g.s1, g.s2, g.s3)
         var wb = w
         for b in 0..<blocks {
             let (q, magnitude, dw) = decode(wb)
@@ -112,22 +103,15 @@ enum DotQ5_0 {
         return sum
     }
 
-    /// y[c·yStride + r] = dot(row r of w, row c of x (Q8_0)) for r in rows, c in 0..<n; each weight block is decoded
-    /// once per four activation rows.
-    static func dots(_ w: QuantizedMatrix, rows: Range<Int>, _ x: ActivationRows, n: Int,
-                     _ y: UnsafeMutablePointer<Float>, yStride: Int) {
-        let blocks = w.blocksPerRow
-        #if arch(x86_64)
-        for r in rows {
-            forColumnGroups(n) { c, k in
-                if k == 1 { y[c * yStride + r] = single(w.row(r), blocks, x, c) }
-                else { tile(w.row(r), blocks, x, c, y + c * yStride + r, yStride, columns: k) }
-            }
-        }
-        #else
-        for r in rows { for c in 0..<n { y[c * yStride + r] = dotReference(w.row(r), x.row(c), blocks: blocks) } }
-        #endif
-    }
+    /// The tiles DotTiles.dots runs (x: Q8_0): each weight block is decoded once per group of up to four rows.
+    #if arch(x86_64)
+    static let tiles = DotTiles(width1: { w, blocks, x, first, y, _ in y[0] = single(w, blocks, x, first) },
+                                width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
+                                width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
+                                width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
+    #else
+    static let tiles = DotTiles(reference: { dotReference($0, $1, blocks: $2) })
+    #endif
 
     #if arch(x86_64)
     /// One weight row × activation rows first..<first + columns (columns 1...4, a constant after inlining).
@@ -138,10 +122,8 @@ enum DotQ5_0 {
         let masks = Masks()
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
         var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-        let x0 = x.row(first), x1 = x.row(first + min(1, columns - 1))
-        let x2 = x.row(first + min(2, columns - 1)), x3 = x.row(first + min(3, columns - 1))
-        let s0 = x.scales(first), s1 = x.scales(first + min(1, columns - 1))
-        let s2 = x.scales(first + min(2, columns - 1)), s3 = x.scales(first + min(3, columns - 1))
+        let g = x.group(first, columns)
+        let (x0, x1, x2, x3, s0, s1, s2, s3) = (g.x0, g.x1, g.x2, g.x3, g.s0, g.s1, g.s2, g.s3)
         var wb = w
         for b in 0..<blocks {
             let (q, magnitude, dw) = decode(wb, masks)
@@ -232,14 +214,6 @@ private func twoChains(_ blocks: Int, _ step: (Int, inout __m256) -> Void) -> Fl
     return sum8(_mm256_add_ps(acc0, acc1))
 }
 #endif
-
-/// Calls body(first, width) for the groups of at most four activation rows (width a constant when inlined).
-@inline(__always)
-private func forColumnGroups(_ n: Int, _ body: (Int, Int) -> Void) {
-    for c in stride(from: 0, to: n, by: 4) {
-        switch n - c { case 1: body(c, 1); case 2: body(c, 2); case 3: body(c, 3); default: body(c, 4) }
-    }
-}
 
 @inline(__always)
 private func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {

@@ -48,16 +48,15 @@ public enum MatMul {
     /// The dot-product kernel for a weight type and its activation format.
     struct IntegerKernel {
         let activation: QuantType
-        /// dots(w, rows, x, n, y, yStride): y[c·yStride + r] = w_r·x_c for r in rows, c in 0..<n.
-        let dots: (QuantizedMatrix, Range<Int>, ActivationRows, Int, UnsafeMutablePointer<Float>, Int) -> Void
+        let tiles: DotTiles
 
         init?(_ type: QuantType) {
             switch type {
-            case .q4_1: dots = DotQ4_1.dots
-            case .q8_0: dots = DotQ8_0.dots
-            case .q5_0: dots = DotQ5_0.dots
-            case .q4_K: dots = DotQ4_K.dots
-            case .q6_K: dots = DotQ6_K.dots
+            case .q4_1: tiles = DotQ4_1.tiles
+            case .q8_0: tiles = DotQ8_0.tiles
+            case .q5_0: tiles = DotQ5_0.tiles
+            case .q4_K: tiles = DotQ4_K.tiles
+            case .q6_K: tiles = DotQ6_K.tiles
             default: return nil
             }
             activation = ActivationQuant.format(pairedWith: type)!
@@ -77,8 +76,8 @@ public enum MatMul {
                 }
             }
             let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
-            let dots = kernel.dots
-            pool.parallelFor(count) { c in dots(w, (c * size)..<min(rows, (c + 1) * size), xq, n, y, rows) }
+            let tiles = kernel.tiles
+            pool.parallelFor(count) { c in tiles.dots(w, rows: (c * size)..<min(rows, (c + 1) * size), xq, n: n, y, yStride: rows) }
         }
     }
 

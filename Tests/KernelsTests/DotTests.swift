@@ -5,15 +5,15 @@ import Glibc
 @testable import Kernels
 
 @Suite struct DotTests {
-    typealias Dots = (QuantizedMatrix, Range<Int>, ActivationRows, Int, UnsafeMutablePointer<Float>, Int) -> Void
 
-    func kernels(_ type: QuantType) -> (reference: (UnsafeRawPointer, UnsafeRawPointer, Int) -> Float, dots: Dots) {
+
+    func kernels(_ type: QuantType) -> (reference: (UnsafeRawPointer, UnsafeRawPointer, Int) -> Float, tiles: DotTiles) {
         switch type {
-        case .q4_1: return ({ DotQ4_1.dotReference($0, $1, blocks: $2) }, DotQ4_1.dots)
-        case .q8_0: return ({ DotQ8_0.dotReference($0, $1, blocks: $2) }, DotQ8_0.dots)
-        case .q5_0: return ({ DotQ5_0.dotReference($0, $1, blocks: $2) }, DotQ5_0.dots)
-        case .q4_K: return ({ DotQ4_K.dotReference($0, $1, blocks: $2) }, DotQ4_K.dots)
-        case .q6_K: return ({ DotQ6_K.dotReference($0, $1, blocks: $2) }, DotQ6_K.dots)
+        case .q4_1: return ({ DotQ4_1.dotReference($0, $1, blocks: $2) }, DotQ4_1.tiles)
+        case .q8_0: return ({ DotQ8_0.dotReference($0, $1, blocks: $2) }, DotQ8_0.tiles)
+        case .q5_0: return ({ DotQ5_0.dotReference($0, $1, blocks: $2) }, DotQ5_0.tiles)
+        case .q4_K: return ({ DotQ4_K.dotReference($0, $1, blocks: $2) }, DotQ4_K.tiles)
+        case .q6_K: return ({ DotQ6_K.dotReference($0, $1, blocks: $2) }, DotQ6_K.tiles)
         default: fatalError()
         }
     }
@@ -41,7 +41,7 @@ import Glibc
             w += row
             wf.append(format.decode(row, blocks: blocks))
         }
-        let (reference, dots) = kernels(format.type)
+        let (reference, tiles) = kernels(format.type)
         for n in [1, 7] {
             let x = rng.floats(n * count)
             let xq = quantize(x, format.activation)
@@ -58,7 +58,7 @@ import Glibc
                         for c in 0..<n { rows.quantize(row: c, from: xf.baseAddress! + c * count, cols: count) }
                     }
                     #expect(memcmp(rows.quants, xp.baseAddress!, n * xRowBytes) == 0)
-                    fast.withUnsafeMutableBufferPointer { dots(matrix, 0..<weightRows, rows, n, $0.baseAddress!, weightRows) }
+                    fast.withUnsafeMutableBufferPointer { tiles.dots(matrix, rows: 0..<weightRows, rows, n: n, $0.baseAddress!, yStride: weightRows) }
                     for c in 0..<n {
                         for r in 0..<weightRows {
                             let xc = Array(x[c * count..<(c + 1) * count])
