@@ -177,7 +177,13 @@ final class PoolShared: @unchecked Sendable {
                 pthread_mutex_unlock(mutex)
             }
             claimAndRun(from: start)
-            while remaining.load(ordering: .acquiring) > 0 { spinPause() }
+            // Wait for indices other threads still run. A worker descheduled in the middle of one would be kept
+            // off its core by a caller that only spins, so after a while the caller yields its time slice.
+            var spins = 0
+            while remaining.load(ordering: .acquiring) > 0 {
+                spins += 1
+                if spins < 1 << 16 { spinPause() } else { sched_yield() }
+            }
         }
     }
 
