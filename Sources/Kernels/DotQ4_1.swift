@@ -97,8 +97,11 @@ enum DotQ4_1 {
     @inline(__always)
     static func decode(_ wb: UnsafeRawPointer, _ low4: __m256i) -> (__m256i, __m128) {
         let dm = _mm_cvtph_ps(_mm_cvtsi32_si128(wb.loadUnaligned(as: Int32.self)))
-        let packed = _mm_loadu_si128(wb.advanced(by: 4).assumingMemoryBound(to: __m128i.self))
-        return (_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low4), dm)
+        // The 16 bytes in both 128-bit halves, the upper half shifted right by 4 (32-bit lanes: the bits that
+        // cross into a byte's high nibble are masked off), then & 0xF.
+        let packed = _mm256_broadcastsi128_si256(_mm_loadu_si128(wb.advanced(by: 4).assumingMemoryBound(to: __m128i.self)))
+        let q = _mm256_and_si256(_mm256_srlv_epi32(packed, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), low4)
+        return (q, dm)
     }
     #endif
 }
