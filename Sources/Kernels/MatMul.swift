@@ -15,9 +15,12 @@
 import CBLAS
 
 public enum MatMul {
-    /// y[n × w.rows] = x[n × w.cols] · wᵀ (row-major). Quantises x once per call into the activation
-    /// format the weight type pairs with (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants);
-    /// F32/F16/BF16 weights use float dot products. Reads the weights once for all n rows.
+    /// y[n × w.rows] = x[n × w.cols] · wᵀ (row-major). For n < sgemmMinimumBatch, quantises x once per call
+    /// into the activation format the weight type pairs with (Q8_0 for Q5_0/Q8_0, Q8_1 for Q4_1, Q8_K for
+    /// Q4_K/Q6_K) and uses the integer dot kernels; other types (F32/F16/BF16, Q4_0, Q5_1, Q5_K) use float dot
+    /// products. For larger n (prompts), weight tiles are dequantised and multiplied by sgemm. Reads the weights
+    /// once for all n rows. Not reentrant per pool in the sense that concurrent calls on one pool serialise
+    /// their work (see the file comment); x and y must not overlap.
     public static func multiply(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
                                 pool: ThreadPool) {
         precondition(n >= 0, "negative batch")
@@ -108,6 +111,7 @@ public enum MatMul {
             let tiles = scratch.bindMemory(to: Float.self, capacity: threads * tileFloats)
             pool.parallelFor(count) { c in
                 let end = min(rows, (c + 1) * size)
+                if c * size >= end { return }
                 if w.type == .f32 {
                     sgemm(w, rows: c * size..<end, from: w.row(c * size).assumingMemoryBound(to: Float.self), x, n, y)
                     return

@@ -84,7 +84,7 @@ import Testing
 
     @Test func floatWeights() {
         for pool in Self.pools {
-            for (rows, blocks, n) in [(1, 1, 1), (5, 3, 2), (17, 1, 33), (67, 2, 64), (200, 1, 9)] {
+            for (rows, blocks, n) in [(1, 1, 1), (1, 1, 64), (3, 2, 50), (5, 3, 2), (17, 1, 33), (67, 2, 64), (200, 1, 9)] {
                 check(nil, rows: rows, blocks: blocks, n: n, pool: pool)
             }
         }
