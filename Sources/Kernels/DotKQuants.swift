@@ -60,10 +60,14 @@ enum DotQ4_K {
 
     /// The tiles DotTiles.dots runs (x: Q8_K): each weight block is decoded once per group of up to four rows.
     #if arch(x86_64)
-    static let tiles = DotTiles(width1: { tile($0, $1, $2, $3, $4, $5, columns: 1) },
-                                width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
-                                width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
-                                width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
+    static let tiles = DotTiles(
+        rows1: { w, rows, x, c, y in
+            let blocks = w.blocksPerRow
+            for r in rows { tile(w.row(r), blocks, x, c, y + r, 0, columns: 1) }
+        },
+        width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
+        width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
+        width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
     #else
     static let tiles = DotTiles(reference: { dotReference($0, $1, blocks: $2) })
     #endif
@@ -175,10 +179,14 @@ enum DotQ6_K {
 
     /// The tiles DotTiles.dots runs (x: Q8_K): each weight block is decoded once per group of up to four rows.
     #if arch(x86_64)
-    static let tiles = DotTiles(width1: { tile($0, $1, $2, $3, $4, $5, columns: 1) },
-                                width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
-                                width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
-                                width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
+    static let tiles = DotTiles(
+        rows1: { w, rows, x, c, y in
+            let blocks = w.blocksPerRow
+            for r in rows { tile(w.row(r), blocks, x, c, y + r, 0, columns: 1) }
+        },
+        width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
+        width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
+        width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
     #else
     static let tiles = DotTiles(reference: { dotReference($0, $1, blocks: $2) })
     #endif

@@ -29,10 +29,14 @@ enum DotQ8_0 {
 
     /// The tiles DotTiles.dots runs (x: Q8_0): each weight block is decoded once per group of up to four rows.
     #if arch(x86_64)
-    static let tiles = DotTiles(width1: { w, blocks, x, first, y, _ in y[0] = single(w, blocks, x, first) },
-                                width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
-                                width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
-                                width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
+    static let tiles = DotTiles(
+        rows1: { w, rows, x, c, y in
+            let blocks = w.blocksPerRow
+            for r in rows { y[r] = single(w.row(r), blocks, x, c) }
+        },
+        width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
+        width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
+        width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
     #else
     static let tiles = DotTiles(reference: { dotReference($0, $1, blocks: $2) })
     #endif
@@ -105,10 +109,14 @@ enum DotQ5_0 {
 
     /// The tiles DotTiles.dots runs (x: Q8_0): each weight block is decoded once per group of up to four rows.
     #if arch(x86_64)
-    static let tiles = DotTiles(width1: { w, blocks, x, first, y, _ in y[0] = single(w, blocks, x, first) },
-                                width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
-                                width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
-                                width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
+    static let tiles = DotTiles(
+        rows1: { w, rows, x, c, y in
+            let blocks = w.blocksPerRow
+            for r in rows { y[r] = single(w.row(r), blocks, x, c) }
+        },
+        width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
+        width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
+        width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
     #else
     static let tiles = DotTiles(reference: { dotReference($0, $1, blocks: $2) })
     #endif
