@@ -1,0 +1,64 @@
+// A GGUF file opened for reading: its metadata and tensor directory parsed and validated, its
+// tensor data left in the read-only memory mapping (pages load on first touch).
+
+public final class GGUFFile: @unchecked Sendable {
+    // Immutable after init; the mapping is read-only, so sharing across threads is safe.
+    public let path: String
+    public let version: UInt32
+    public let alignment: Int
+    /// Where the data section starts; tensor offsets are relative to it.
+    public let dataOffset: Int
+    public let fileSize: Int
+    public let metadata: [String: GGUFValue]
+    /// The metadata keys in file order.
+    public let metadataKeys: [String]
+    /// The tensor directory in file order.
+    public let tensors: [GGUFTensorInfo]
+
+    private let mapping: MappedFile
+    private let base: UnsafeRawPointer
+    private let tensorIndexByName: [String: Int]
+
+    public init(path: String) throws {
+        let mapping = try MappedFile(path: path)
+        let layout = try GGUFParser.parse(mapping.bytes)
+        // Only an empty file has no base address, and the parser has already rejected it.
+        guard let base = mapping.bytes.baseAddress else {
+            throw GGUFError.truncated(at: 0, needed: 4, context: "magic")
+        }
+        self.path = path
+        self.mapping = mapping
+        self.base = base
+        fileSize = mapping.bytes.count
+        version = layout.version
+        alignment = layout.alignment
+        dataOffset = layout.dataOffset
+        metadata = layout.metadata
+        metadataKeys = layout.metadataKeys
+        tensors = layout.tensors
+        tensorIndexByName = Dictionary(uniqueKeysWithValues: layout.tensors.enumerated().map { ($1.name, $0) })
+    }
+
+    public func tensor(_ name: String) -> GGUFTensorInfo? {
+        tensorIndexByName[name].map { tensors[$0] }
+    }
+
+    /// The tensor's directory entry, or `.missingTensor`.
+    public func requiredTensor(_ name: String) throws -> GGUFTensorInfo {
+        guard let info = tensor(name) else { throw GGUFError.missingTensor(name) }
+        return info
+    }
+
+    /// The start of the tensor's data inside the mapping; valid while this object lives.
+    public func data(for tensor: GGUFTensorInfo) -> UnsafeRawPointer {
+        bytes(for: tensor).baseAddress ?? base
+    }
+
+    /// The tensor's data inside the mapping; valid while this object lives.
+    public func bytes(for tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer {
+        // Infos from this file were bounds-checked when parsed; one from another file may not fit.
+        precondition(tensor.offset >= 0 && tensor.byteCount <= fileSize - dataOffset - tensor.offset,
+                     "tensor '\(tensor.name)' does not belong to \(path)")
+        return UnsafeRawBufferPointer(start: base + dataOffset + tensor.offset, count: tensor.byteCount)
+    }
+}
