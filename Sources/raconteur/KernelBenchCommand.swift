@@ -11,6 +11,7 @@
 // Times are the best batch of 8 calls (the least disturbed by other processes on a shared machine).
 
 import ArgumentParser
+import GGUF
 import Kernels
 #if canImport(Glibc)
 import Glibc
@@ -43,7 +44,7 @@ struct KernelBenchCommand: ParsableCommand {
     var cpuTime = false
 
     func run() throws {
-        let file = try BenchGGUF(path: model)
+        let file = try BenchModel(path: model)
         let threadCounts = threads > 1 ? [1, threads] : [1]
         for count in threadCounts {
             let pool = ThreadPool(threads: count)
@@ -58,14 +59,15 @@ struct KernelBenchCommand: ParsableCommand {
         }
         try modelPass(file, threadCounts)
         for name in tensor {
-            guard let target = file.tensors.first(where: { $0.name == name }) else {
-                throw ValidationError("no tensor \(name) in \(model)")
+            guard let target = file.tensors.first(where: { $0.name == name })?.matrix else {
+                throw ValidationError("no matrix \(name) in \(model)")
             }
-            let peers = hot ? [target]
-                : file.tensors.filter { $0.type == target.type && $0.rows == target.rows && $0.cols == target.cols }
-            let matrices = peers.map { QuantizedMatrix(type: $0.type, rows: $0.rows, cols: $0.cols, data: file.base + $0.offset) }
-            let bytes = Double(matrices[0].rowBytes * target.rows)
-            print("\(name) \(target.type) \(target.rows)×\(target.cols), \(format(bytes / 1e6, 2)) MB, cycling over \(peers.count) tensor(s)")
+            let matrices = hot ? [target] : file.tensors.map(\.matrix).filter {
+                $0.type == target.type && $0.rows == target.rows && $0.cols == target.cols
+            }
+            let bytes = Double(target.rowBytes * target.rows)
+            print("\(name) \(target.type) \(target.rows)×\(target.cols), \(format(bytes / 1e6, 2)) MB,"
+                  + " cycling over \(matrices.count) tensor(s)")
             let n = batch
             let x = UnsafeMutablePointer<Float>.allocate(capacity: n * target.cols)
             let y = UnsafeMutablePointer<Float>.allocate(capacity: n * target.rows)
@@ -95,14 +97,13 @@ struct KernelBenchCommand: ParsableCommand {
     }
 
     /// Every 2-D blk.* tensor in file order, then the output head, at n = 1 and at n = batch.
-    func modelPass(_ file: BenchGGUF, _ threadCounts: [Int]) throws {
-        let layers = file.tensors.filter { $0.name.hasPrefix("blk.") && $0.rows > 1 }
+    func modelPass(_ file: BenchModel, _ threadCounts: [Int]) throws {
+        let matrices = file.tensors.filter { $0.name.hasPrefix("blk.") }.map(\.matrix)
         guard let head = file.tensors.first(where: { $0.name == "output.weight" })
                 ?? file.tensors.first(where: { $0.name == "token_embd.weight" }) else {
             throw ValidationError("no output head in \(model)")
         }
-        let matrix = { (t: BenchGGUF.Tensor) in QuantizedMatrix(type: t.type, rows: t.rows, cols: t.cols, data: file.base + t.offset) }
-        let matrices = layers.map(matrix), output = matrix(head)
+        let output = head.matrix
         let all = matrices + [output]
         let widest = all.map { max($0.rows, $0.cols) }.max()!
         let x = UnsafeMutablePointer<Float>.allocate(capacity: batch * widest)
@@ -112,7 +113,7 @@ struct KernelBenchCommand: ParsableCommand {
         let bytes = Double(all.reduce(0) { $0 + $1.rowBytes * $1.rows })
         let flops = 2 * Double(matrices.reduce(0) { $0 + $1.rows * $1.cols }) * Double(batch)
             + 2 * Double(output.rows * output.cols)
-        print("model pass: \(matrices.count) matrices + \(head.name) \(head.type), \(format(bytes / 1e6, 1)) MB")
+        print("model pass: \(matrices.count) matrices + \(head.name) \(output.type), \(format(bytes / 1e6, 1)) MB")
         for count in threadCounts {
             let pool = ThreadPool(threads: count)
             let decode = measure(seconds: seconds) {
@@ -156,70 +157,18 @@ struct KernelBenchCommand: ParsableCommand {
     }
 }
 
-/// Just enough of GGUF v2/v3 to find tensors: the header, skipped metadata, the tensor directory.
-struct BenchGGUF {
-    struct Tensor { let name: String; let type: QuantType; let rows: Int; let cols: Int; let offset: Int }
-    let base: UnsafeRawPointer
-    var tensors: [Tensor] = []
+/// The 2-D tensors of a GGUF file whose type Kernels multiplies, as matrices.
+struct BenchModel {
+    struct Tensor { let name: String; let matrix: QuantizedMatrix }
+    let file: GGUFFile
+    let tensors: [Tensor]
 
     init(path: String) throws {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw ValidationError("cannot open \(path)") }
-        defer { close(fd) }
-        var info = stat()
-        fstat(fd, &info)
-        let size = Int(info.st_size)
-        guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
-            throw ValidationError("cannot map \(path)")
-        }
-        var cursor = Cursor(base: UnsafeRawPointer(map))
-        guard cursor.u32() == 0x4655_4747 else { throw ValidationError("\(path) is not a GGUF file") }
-        _ = cursor.u32()
-        let tensorCount = Int(cursor.u64()), kvCount = Int(cursor.u64())
-        var alignment = 32
-        for _ in 0..<kvCount {
-            let key = cursor.string()
-            let type = cursor.u32()
-            if key == "general.alignment", type == 4 { alignment = Int(cursor.u32()) } else { cursor.skipValue(type) }
-        }
-        var directory: [(String, QuantType, [Int], Int)] = []
-        for _ in 0..<tensorCount {
-            let name = cursor.string()
-            let dims = (0..<Int(cursor.u32())).map { _ in Int(cursor.u64()) }
-            let raw = cursor.u32()
-            guard let type = QuantType(rawValue: raw) else { throw ValidationError("tensor \(name): type \(raw)") }
-            directory.append((name, type, dims, Int(cursor.u64())))
-        }
-        let dataStart = (cursor.offset + alignment - 1) / alignment * alignment
-        base = UnsafeRawPointer(map) + dataStart
-        tensors = directory.map { name, type, dims, offset in
-            Tensor(name: name, type: type, rows: dims.dropFirst().reduce(1, *), cols: dims[0], offset: offset)
-        }
-    }
-
-    struct Cursor {
-        let base: UnsafeRawPointer
-        var offset = 0
-        mutating func u32() -> UInt32 { defer { offset += 4 }; return base.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
-        mutating func u64() -> UInt64 { defer { offset += 8 }; return base.loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
-        mutating func string() -> String {
-            let count = Int(u64())
-            defer { offset += count }
-            return String(decoding: UnsafeRawBufferPointer(start: base + offset, count: count), as: UTF8.self)
-        }
-        mutating func skipValue(_ type: UInt32) {
-            switch type {
-            case 0, 1, 7: offset += 1
-            case 2, 3: offset += 2
-            case 4, 5, 6: offset += 4
-            case 10, 11, 12: offset += 8
-            case 8: _ = string()
-            case 9:
-                let elementType = u32()
-                let count = Int(u64())
-                for _ in 0..<count { skipValue(elementType) }
-            default: fatalError("unknown GGUF value type \(type)")
-            }
+        file = try GGUFFile(path: path)
+        tensors = file.tensors.compactMap { [file] info in
+            guard info.dimensions.count == 2, let type = QuantType(rawValue: info.type.rawValue) else { return nil }
+            let matrix = QuantizedMatrix(type: type, rows: info.dimensions[1], cols: info.dimensions[0], data: file.data(for: info))
+            return Tensor(name: info.name, matrix: matrix)
         }
     }
 }
