@@ -4,7 +4,7 @@ struct Raconteur: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "raconteur",
         abstract: "A CPU inference server for quantized transformers, steerable per request and re-aligned by RACO.",
-        subcommands: [GenerateCommand.self, ScoreCommand.self, PerplexityCommand.self, InspectCommand.self]
+        subcommands: [GenerateCommand.self, ScoreCommand.self, PerplexityCommand.self, InspectCommand.self, ServeCommand.self]
     )
 }
 
