@@ -40,7 +40,7 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
         case .truncated(let at, let needed, let context):
             return "GGUF file truncated: reading \(context) needs \(needed) bytes at offset \(at), past the end of the file"
         case .badMagic(let bytes):
-            let hex = bytes.map { String($0, radix: 16, uppercase: true) }.joined(separator: " ")
+            let hex = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16, uppercase: true) }.joined(separator: " ")
             return "not a GGUF file: the magic bytes are [\(hex)], expected \"GGUF\""
         case .unsupportedVersion(let version):
             // A big-endian file reads its version byte-swapped.

@@ -57,11 +57,7 @@ enum GGUFParser {
             entries.append(entry)
         }
 
-        let (paddedEnd, overflow) = reader.position.addingReportingOverflow(alignment - 1)
-        guard !overflow else {
-            throw GGUFError.invalidAlignment(key: alignmentKey, value: String(alignment))
-        }
-        let dataOffset = paddedEnd / alignment * alignment
+        let dataOffset = try padded(reader.position, to: alignment)
         let tensors = try entries.map {
             try $0.placed(dataOffset: dataOffset, alignment: alignment, fileSize: bytes.count)
         }
@@ -138,12 +134,22 @@ enum GGUFParser {
         }
     }
 
-    private static func alignment(in metadata: [String: GGUFValue]) throws -> Int {
+    /// `general.alignment` if present (a positive power of two), otherwise 32. The writer uses it too.
+    static func alignment(in metadata: [String: GGUFValue]) throws -> Int {
         guard let value = metadata[alignmentKey] else { return defaultAlignment }
         guard let alignment = value.integerValue, alignment > 0, alignment & (alignment - 1) == 0 else {
             throw GGUFError.invalidAlignment(key: alignmentKey, value: "\(value)")
         }
         return alignment
+    }
+
+    /// `offset` rounded up to a multiple of `alignment` (a power of two).
+    static func padded(_ offset: Int, to alignment: Int) throws -> Int {
+        let (sum, overflow) = offset.addingReportingOverflow(alignment - 1)
+        guard !overflow else {
+            throw GGUFError.invalidAlignment(key: alignmentKey, value: String(alignment))
+        }
+        return sum / alignment * alignment
     }
 
     // MARK: tensors

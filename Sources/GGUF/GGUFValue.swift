@@ -117,9 +117,27 @@ public enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
         case .float32(let v): return String(v)
         case .float64(let v): return String(v)
         case .bool(let v): return String(v)
-        case .string(let v): return v.debugDescription
+        case .string(let v): return Self.quoted(v)
         case .array(let v): return "\(typeName) (\(v.count) elements)"
         }
+    }
+
+    /// `text` in double quotes with quotes, backslashes and control characters escaped.
+    private static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                result += "\\u{\(String(scalar.value, radix: 16))}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
     }
 
     public var isInteger: Bool {
@@ -225,6 +243,12 @@ public enum GGUFArray: Sendable, Equatable {
         case .int64s(let a): return .int64(a[index])
         case .float64s(let a): return .float64(a[index])
         }
+    }
+
+    /// 1 for a flat array, 2 for an array of flat arrays, and so on.
+    var nestingDepth: Int {
+        guard case .arrays(let arrays) = self else { return 1 }
+        return 1 + (arrays.map(\.nestingDepth).max() ?? 0)
     }
 
     private static func exactInts<T: BinaryInteger>(_ values: [T]) -> [Int]? {

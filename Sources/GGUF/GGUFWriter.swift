@@ -14,13 +14,13 @@ import Musl
 import Darwin
 #endif
 
-public struct GGUFWriter {
+public struct GGUFWriter: Sendable {
     public private(set) var metadataKeys: [String] = []
     public private(set) var metadata: [String: GGUFValue] = [:]
     private var tensors: [PendingTensor] = []
     private var tensorNames = Set<String>()
 
-    private struct PendingTensor {
+    private struct PendingTensor: Sendable {
         var name: String
         var type: GGMLType
         var dimensions: [Int]
@@ -59,8 +59,14 @@ public struct GGUFWriter {
 
     /// Writes the file to a temporary name beside `path`, then renames it into place.
     public func write(to path: String) throws {
-        let alignment = try resolvedAlignment()
-        let (header, offsets) = try encodedHeader(alignment: alignment)
+        let alignment = try GGUFParser.alignment(in: metadata)
+        // Refuse what GGUFFile would refuse to read back.
+        for key in metadataKeys {
+            if case .array(let array)? = metadata[key], array.nestingDepth > GGUFParser.maxArrayDepth {
+                throw GGUFError.arrayNestingTooDeep(key: key)
+            }
+        }
+        let header = try encodedHeader(alignment: alignment)
 
         let temporaryPath = "\(path).tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
         let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -70,11 +76,12 @@ public struct GGUFWriter {
         do {
             defer { close(descriptor) }
             try Self.writeAll(descriptor, header, path: path)
-            var position = 0
-            for (tensor, offset) in zip(tensors, offsets) {
-                try Self.writeAll(descriptor, [UInt8](repeating: 0, count: offset - position), path: path)
+            // Each tensor's data is padded to the alignment, the last one included, as ggml writes it
+            // (llama.cpp reads the data section as whole padded tensors).
+            for tensor in tensors {
                 try Self.writeAll(descriptor, tensor.bytes, path: path)
-                position = offset + tensor.bytes.count
+                let padding = try GGUFParser.padded(tensor.bytes.count, to: alignment) - tensor.bytes.count
+                try Self.writeAll(descriptor, [UInt8](repeating: 0, count: padding), path: path)
             }
             guard fsync(descriptor) == 0 else { throw GGUFError.writeFailed(path: path, reason: lastSystemError()) }
         }
@@ -86,22 +93,13 @@ public struct GGUFWriter {
 
     // MARK: layout
 
-    private func resolvedAlignment() throws -> Int {
-        guard let value = metadata[GGUFParser.alignmentKey] else { return GGUFParser.defaultAlignment }
-        guard let alignment = value.integerValue, alignment > 0, alignment & (alignment - 1) == 0 else {
-            throw GGUFError.invalidAlignment(key: GGUFParser.alignmentKey, value: "\(value)")
-        }
-        return alignment
-    }
-
-    /// Everything before the data section (padded to `alignment`) and each tensor's data offset.
-    private func encodedHeader(alignment: Int) throws -> ([UInt8], [Int]) {
+    /// Everything before the data section, padded to `alignment`.
+    private func encodedHeader(alignment: Int) throws -> [UInt8] {
         var offsets: [Int] = []
         var end = 0
         for tensor in tensors {
-            let offset = try Self.alignedUp(end, alignment)
-            offsets.append(offset)
-            end = offset + tensor.bytes.count
+            offsets.append(end)
+            end = try GGUFParser.padded(end + tensor.bytes.count, to: alignment)
         }
 
         var encoder = GGUFEncoder()
@@ -121,16 +119,8 @@ public struct GGUFWriter {
             encoder.append(tensor.type.rawValue)
             encoder.append(UInt64(offset))
         }
-        encoder.appendBytes(zeros: try Self.alignedUp(encoder.bytes.count, alignment) - encoder.bytes.count)
-        return (encoder.bytes, offsets)
-    }
-
-    private static func alignedUp(_ value: Int, _ alignment: Int) throws -> Int {
-        let (sum, overflow) = value.addingReportingOverflow(alignment - 1)
-        guard !overflow else {
-            throw GGUFError.invalidAlignment(key: GGUFParser.alignmentKey, value: String(alignment))
-        }
-        return sum / alignment * alignment
+        encoder.appendBytes(zeros: try GGUFParser.padded(encoder.bytes.count, to: alignment) - encoder.bytes.count)
+        return encoder.bytes
     }
 
     private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws {

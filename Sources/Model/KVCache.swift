@@ -1,4 +1,5 @@
-/// Keys and values of one sequence, for every layer, up to `capacity` positions.
+/// Keys and values of one sequence, for every layer, up to `capacity` positions, in F16 as llama.cpp
+/// keeps them by default (half the memory of F32, and the attention then rounds as llama.cpp's does).
 /// Not thread-safe: one sequence is advanced by one forward pass at a time.
 public final class KVCache: @unchecked Sendable {
     public let capacity: Int
@@ -7,8 +8,8 @@ public final class KVCache: @unchecked Sendable {
     let keyStride: Int       // floats per position in `keys` (kvDim)
     let valueStride: Int     // floats per position in `values` (kvValueDim)
     let layerCount: Int
-    let keys: UnsafeMutablePointer<Float>    // [layer × capacity × kvDim]
-    let values: UnsafeMutablePointer<Float>  // [layer × capacity × kvValueDim]
+    let keys: UnsafeMutablePointer<Float16>    // [layer × capacity × kvDim]
+    let values: UnsafeMutablePointer<Float16>  // [layer × capacity × kvValueDim]
 
     public init(config: ModelConfig, capacity: Int) {
         self.capacity = max(1, capacity)
@@ -25,16 +26,16 @@ public final class KVCache: @unchecked Sendable {
     }
 
     /// Bytes held by this cache.
-    public var byteCount: Int { layerCount * capacity * (keyStride + valueStride) * MemoryLayout<Float>.size }
+    public var byteCount: Int { layerCount * capacity * (keyStride + valueStride) * MemoryLayout<Float16>.size }
 
     /// Forgets positions from `length` on (for reuse of a shared prefix, or a rewind).
     public func truncate(to length: Int) { count = min(count, max(0, length)) }
 
-    @inline(__always) func key(layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
+    @inline(__always) func key(layer: Int, position: Int) -> UnsafeMutablePointer<Float16> {
         keys + (layer * capacity + position) * keyStride
     }
 
-    @inline(__always) func value(layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
+    @inline(__always) func value(layer: Int, position: Int) -> UnsafeMutablePointer<Float16> {
         values + (layer * capacity + position) * valueStride
     }
 }

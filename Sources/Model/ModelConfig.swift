@@ -120,9 +120,14 @@ public struct ModelConfig: Sendable, Equatable {
             normEpsilon: eps
         )
         if arch == .gemma3 {
-            // llama.cpp's gemma3: five local layers (window, RoPE base 10 000) then one global layer.
+            // llama.cpp's gemma3: local layers (window, RoPE base 10 000) with every period-th layer global.
             slidingWindow = try file.optionalInt(key("attention.sliding_window"))
-            globalLayerPeriod = slidingWindow == nil ? nil : 6
+            guard slidingWindow != nil else { throw ModelError.missingMetadata(key("attention.sliding_window")) }
+            let period = try file.optionalInt(key("attention.sliding_window_pattern")) ?? 6
+            guard period >= 1 else {
+                throw ModelError.invalidMetadata(key: key("attention.sliding_window_pattern"), reason: "must be positive")
+            }
+            globalLayerPeriod = period
             ropeFreqBaseLocal = try file.optionalFloat(key("rope.freq_base_swa")) ?? 10_000
         }
         try validate()

@@ -78,9 +78,9 @@ public final class TransformerModel: @unchecked Sendable {
             for r in 0..<rows {
                 VectorOps.rmsNorm(s.x + r * d, w.attentionNorm.data, s.xn + r * d, d, epsilon: c.normEpsilon)
             }
-            MatMul.multiply(w.query, x: s.xn, n: rows, y: s.q, pool: pool)
-            MatMul.multiply(w.key, x: s.xn, n: rows, y: s.k, pool: pool)
-            MatMul.multiply(w.value, x: s.xn, n: rows, y: s.v, pool: pool)
+            project(w.query, .query, layer: l, x: s.xn, y: s.q, batch: batch)
+            project(w.key, .key, layer: l, x: s.xn, y: s.k, batch: batch)
+            project(w.value, .value, layer: l, x: s.xn, y: s.v, batch: batch)
             if let qn = w.queryNorm, let kn = w.keyNorm {
                 for h in 0..<(rows * c.headCount) {
                     VectorOps.rmsNorm(s.q + h * c.headDim, qn.data, s.q + h * c.headDim, c.headDim, epsilon: c.normEpsilon)
@@ -94,11 +94,11 @@ public final class TransformerModel: @unchecked Sendable {
             rope.apply(to: s.k, rows: rows, heads: c.headCountKV, headDim: c.headDim, global: global)
             for r in 0..<rows {
                 let cache = caches[batch.sequences[r]], p = batch.positions[r]
-                cache.key(layer: l, position: p).update(from: s.k + r * c.kvDim, count: c.kvDim)
-                cache.value(layer: l, position: p).update(from: s.v + r * c.kvValueDim, count: c.kvValueDim)
+                VectorOps.toHalf(s.k + r * c.kvDim, cache.key(layer: l, position: p), c.kvDim)
+                VectorOps.toHalf(s.v + r * c.kvValueDim, cache.value(layer: l, position: p), c.kvValueDim)
             }
             attention(layer: l, global: global, batch: batch, caches: caches, s: s)
-            MatMul.multiply(w.output, x: s.attn, n: rows, y: s.xn, pool: pool)
+            project(w.output, .output, layer: l, x: s.attn, y: s.xn, batch: batch)
             if let post = w.postAttentionNorm {
                 for r in 0..<rows { VectorOps.rmsNorm(s.xn + r * d, post.data, s.xn + r * d, d, epsilon: c.normEpsilon) }
             }
@@ -108,10 +108,10 @@ public final class TransformerModel: @unchecked Sendable {
             for r in 0..<rows {
                 VectorOps.rmsNorm(s.x + r * d, w.feedForwardNorm.data, s.xn + r * d, d, epsilon: c.normEpsilon)
             }
-            MatMul.multiply(w.gate, x: s.xn, n: rows, y: s.gate, pool: pool)
-            MatMul.multiply(w.up, x: s.xn, n: rows, y: s.up, pool: pool)
+            project(w.gate, .gate, layer: l, x: s.xn, y: s.gate, batch: batch)
+            project(w.up, .up, layer: l, x: s.xn, y: s.up, batch: batch)
             VectorOps.gatedActivation(s.gate, s.up, rows * c.feedForwardLength, c.activation)
-            MatMul.multiply(w.down, x: s.gate, n: rows, y: s.xn, pool: pool)
+            project(w.down, .down, layer: l, x: s.gate, y: s.xn, batch: batch)
             if let post = w.postFeedForwardNorm {
                 for r in 0..<rows { VectorOps.rmsNorm(s.xn + r * d, post.data, s.xn + r * d, d, epsilon: c.normEpsilon) }
             }
@@ -131,8 +131,35 @@ public final class TransformerModel: @unchecked Sendable {
         return UnsafeBufferPointer(start: s.logits, count: n * c.vocabularySize)
     }
 
+    /// y[R × out] = x[R × in] · Wᵀ, plus each row's adapter mixture: y_r += Σ_j scale_j · (α_j/r_j) · B_j (A_j x_r).
+    private func project(_ w: QuantizedMatrix, _ projection: Projection, layer: Int,
+                         x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, batch: ForwardBatch) {
+        let rows = batch.count
+        MatMul.multiply(w, x: x, n: rows, y: y, pool: pool)
+        guard batch.adapters.contains(where: { !$0.isEmpty }) else { return }
+        let inputs = w.cols, outputs = w.rows, index = projection.index
+        // Split each row's outputs in chunks so one decoding row still uses every thread.
+        let chunks = pool.threadCount
+        batch.adapters.withUnsafeBufferPointer { mixtures in
+            pool.parallelFor(rows * chunks) { task in
+                let r = task / chunks, chunk = task % chunks
+                let lo = outputs * chunk / chunks, hi = outputs * (chunk + 1) / chunks
+                for term in mixtures[r] {
+                    guard let m = term.adapter.byLayer[layer][index] else { continue }
+                    let scale = term.scale * term.adapter.scaling
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: m.rank) { t in
+                        // t = A x_r (each chunk recomputes it: rank × inputs is small next to outputs × rank)
+                        for k in 0..<m.rank { t[k] = VectorOps.dot(m.a + k * inputs, x + r * inputs, inputs) * scale }
+                        let yr = y + r * outputs
+                        for o in lo..<hi { yr[o] += VectorOps.dot(m.b + o * m.rank, t.baseAddress!, m.rank) }
+                    }
+                }
+            }
+        }
+    }
+
     /// attn[r, h] = softmax(q·Kᵀ · scale) · V over the row's visible positions, one (row, head) per task.
-    /// Online softmax: one pass over the cache, no score buffer.
+    /// Online softmax in one pass over the F16 cache, accumulating in F32; no score buffer.
     private func attention(layer l: Int, global: Bool, batch: ForwardBatch, caches: [KVCache], s: ForwardScratch) {
         let c = config
         let hd = c.headDim, vd = c.valueDim
@@ -147,10 +174,10 @@ public final class TransformerModel: @unchecked Sendable {
                     let cache = caches[sequences[r]]
                     let p = positions[r]
                     let first = window.map { max(0, p - $0 + 1) } ?? 0
+                    let kvHead = h / group
                     let qh = q + r * c.queryDim + h * hd
                     let o = out + r * c.headCount * vd + h * vd
                     o.initialize(repeating: 0, count: vd)
-                    let kvHead = h / group
                     var maxScore = -Float.infinity, sum: Float = 0
                     for t in first...p {
                         let score = VectorOps.dot(qh, cache.key(layer: l, position: t) + kvHead * hd, hd) * scale

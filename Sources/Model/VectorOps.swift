@@ -73,4 +73,34 @@ enum VectorOps {
             }
         }
     }
+
+    // F16 helpers (the KV cache). Compiled with F16C, each conversion is one instruction per 8 values.
+
+    @inline(__always)
+    static func toHalf(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float16>, _ n: Int) {
+        for i in 0..<n { y[i] = Float16(x[i]) }
+    }
+
+    /// Σ a[i]·b[i] for F32 a and F16 b, in F32.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float16>, _ n: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var i = 0
+        let ra = UnsafeRawPointer(a)
+        while i + 8 <= n {
+            var vb = SIMD8<Float>()
+            for j in 0..<8 { vb[j] = Float(b[i + j]) }
+            acc.addProduct(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), vb)
+            i += 8
+        }
+        var s = acc.sum()
+        while i < n { s += a[i] * Float(b[i]); i += 1 }
+        return s
+    }
+
+    /// y += alpha · x for F16 x.
+    @inline(__always)
+    static func axpy(_ alpha: Float, _ x: UnsafePointer<Float16>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { y[i] += alpha * Float(x[i]) }
+    }
 }

@@ -22,7 +22,7 @@ struct PerplexityCommand: ParsableCommand {
         guard tokens.count >= 2 * ctx else {
             throw CommandFailure("\(file) has \(tokens.count) tokens; need at least \(2 * ctx) for --ctx \(ctx)")
         }
-        let bos = tokenizer.addsBOS ? tokenizer.bosID : nil
+        let bos = tokenizer.addBOS ? tokenizer.bosID : nil
         let t0 = Date()
         let (ppl, scored) = try Evaluation.perplexity(model: model, tokens: tokens, context: ctx, bos: bos) { done, total, running in
             printError("[\(done)/\(total)] \(String(format: "%.4f", running))")

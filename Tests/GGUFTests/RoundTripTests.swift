@@ -94,6 +94,7 @@ import Testing
         #expect(file.version == 3)
         #expect(file.alignment == expectedAlignment)
         #expect(file.dataOffset % expectedAlignment == 0)
+        #expect(file.fileSize % expectedAlignment == 0, "every tensor is padded, the last one too")
         #expect(file.metadataKeys == writer.metadataKeys)
         #expect(file.metadata == writer.metadata)
         for (key, value) in Self.everyValue {
@@ -186,6 +187,21 @@ import Testing
             try writer.write(to: scratch.path("bad.gguf"))
         }
         #expect(try scratch.contents().isEmpty)
+    }
+
+    @Test func writerRefusesArraysNestedDeeperThanTheReaderAccepts() throws {
+        let scratch = try ScratchDirectory()
+        var deep = GGUFArray.uint8s([])
+        for _ in 0 ..< 32 { deep = .arrays([deep]) }
+        var writer = GGUFWriter()
+        writer.setValue("deep", .array(deep))
+        #expect(throws: GGUFError.arrayNestingTooDeep(key: "deep")) { try writer.write(to: scratch.path("deep.gguf")) }
+
+        // One level less is the deepest that round-trips.
+        guard case .arrays(let inner) = deep, let shallower = inner.first else { return }
+        writer.setValue("deep", .array(shallower))
+        try writer.write(to: scratch.path("deep.gguf"))
+        #expect(try GGUFFile(path: scratch.path("deep.gguf")).metadata["deep"] == .array(shallower))
     }
 
     @Test func writingIntoAMissingDirectoryFails() throws {

@@ -1,0 +1,130 @@
+import Kernels
+
+/// Which projection of which block a low-rank update modifies.
+public struct LoRATarget: Hashable, Sendable, CustomStringConvertible {
+    public let layer: Int
+    public let projection: Projection
+    public init(layer: Int, projection: Projection) {
+        self.layer = layer
+        self.projection = projection
+    }
+    /// The base tensor's name in the model file, e.g. `blk.3.attn_q.weight`.
+    public var tensorName: String { "blk.\(layer).\(projection.rawValue).weight" }
+    public var description: String { tensorName }
+}
+
+/// ΔW = B·A for one projection (the adapter's alpha/rank scaling is applied by the adapter):
+/// A [rank × inputs], B [outputs × rank], F32 row-major, as llama.cpp's `lora_a` / `lora_b` tensors.
+public final class LoRAMatrices: @unchecked Sendable {
+    public let rank: Int
+    public let inputs: Int
+    public let outputs: Int
+    public let a: UnsafeMutablePointer<Float>  // [rank × inputs]
+    public let b: UnsafeMutablePointer<Float>  // [outputs × rank]
+
+    public init(rank: Int, inputs: Int, outputs: Int) {
+        self.rank = rank
+        self.inputs = inputs
+        self.outputs = outputs
+        a = .allocate(capacity: rank * inputs)
+        a.initialize(repeating: 0, count: rank * inputs)
+        b = .allocate(capacity: outputs * rank)
+        b.initialize(repeating: 0, count: outputs * rank)
+    }
+
+    deinit {
+        a.deallocate()
+        b.deallocate()
+    }
+
+    public var parameterCount: Int { rank * (inputs + outputs) }
+}
+
+/// A LoRA adapter: low-rank updates for some projections of some blocks, scaled by alpha / rank.
+/// Immutable once built and shared by every request that uses it.
+public final class LoRAAdapter: @unchecked Sendable {
+    public let rank: Int
+    public let alpha: Float
+    public let matrices: [LoRATarget: LoRAMatrices]
+    /// matrices indexed [layer][projection index] for the forward pass.
+    let byLayer: [[LoRAMatrices?]]
+
+    public var scaling: Float { alpha / Float(rank) }
+    public var parameterCount: Int { matrices.values.reduce(0) { $0 + $1.parameterCount } }
+
+    public init(rank: Int, alpha: Float, matrices: [LoRATarget: LoRAMatrices], layerCount: Int) {
+        self.rank = rank
+        self.alpha = alpha
+        self.matrices = matrices
+        var table = [[LoRAMatrices?]](repeating: [LoRAMatrices?](repeating: nil, count: Projection.allCases.count),
+                                      count: layerCount)
+        for (target, m) in matrices where target.layer < layerCount {
+            table[target.layer][target.projection.index] = m
+        }
+        byLayer = table
+    }
+
+    /// A new adapter for `config`'s projections: A drawn uniformly in ±1/√inputs from `seed`, B zero,
+    /// so it starts as exactly the base model (the usual LoRA initialisation).
+    public static func initialised(config: ModelConfig, rank: Int, alpha: Float, projections: [Projection],
+                                   layers: Range<Int>? = nil, seed: UInt64) -> LoRAAdapter {
+        var state = seed
+        func uniform() -> Float {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            return Float(z >> 40) / Float(1 << 24) * 2 - 1
+        }
+        var matrices = [LoRATarget: LoRAMatrices]()
+        for layer in layers ?? 0..<config.blockCount {
+            for p in projections {
+                let (outputs, inputs) = config.projectionShape(p)
+                let m = LoRAMatrices(rank: rank, inputs: inputs, outputs: outputs)
+                let bound = 1 / Float(inputs).squareRoot()
+                for i in 0..<(rank * inputs) { m.a[i] = uniform() * bound }
+                matrices[LoRATarget(layer: layer, projection: p)] = m
+            }
+        }
+        return LoRAAdapter(rank: rank, alpha: alpha, matrices: matrices, layerCount: config.blockCount)
+    }
+}
+
+/// One adapter in a row's mixture, with the weight the trade-off gave it.
+public struct AdapterTerm: Sendable {
+    public let adapter: LoRAAdapter
+    public let scale: Float
+    public init(adapter: LoRAAdapter, scale: Float) {
+        self.adapter = adapter
+        self.scale = scale
+    }
+}
+
+extension Projection {
+    var index: Int {
+        switch self {
+        case .query: return 0
+        case .key: return 1
+        case .value: return 2
+        case .output: return 3
+        case .gate: return 4
+        case .up: return 5
+        case .down: return 6
+        }
+    }
+}
+
+extension ModelConfig {
+    /// (outputs, inputs) of a block's projection.
+    public func projectionShape(_ p: Projection) -> (outputs: Int, inputs: Int) {
+        switch p {
+        case .query: return (queryDim, embeddingLength)
+        case .key: return (kvDim, embeddingLength)
+        case .value: return (kvValueDim, embeddingLength)
+        case .output: return (embeddingLength, headCount * valueDim)
+        case .gate, .up: return (feedForwardLength, embeddingLength)
+        case .down: return (embeddingLength, feedForwardLength)
+        }
+    }
+}

@@ -1,0 +1,167 @@
+/// GPT-2's byte-level BPE: every byte of a word starts as the token of its GPT-2 "byte character",
+/// then the adjacent pair with the best (lowest) merge rank is merged until none is left, the
+/// leftmost pair winning ties (llama.cpp's `llm_tokenizer_bpe_session`).
+struct ByteLevelBPE: Sendable {
+    /// The token of each byte's GPT-2 character.
+    let byteTokens: [Int32]
+    /// (left id << 32 | right id) → (rank << 32 | merged id).
+    let merges: [UInt64: UInt64]
+
+    init(tokens: [String], merges mergeStrings: [String], table: ByteStringTable) throws {
+        var byteTokens = [Int32](repeating: -1, count: 256)
+        for byte in 0..<256 {
+            // -1 where the vocabulary has no token for the byte
+            byteTokens[byte] = table.lookup(Array(String(GPT2Bytes.character(for: UInt8(byte))).utf8))
+        }
+        var merges = [UInt64: UInt64](minimumCapacity: mergeStrings.count)
+        for (rank, merge) in mergeStrings.enumerated() {
+            let bytes = Array(merge.utf8)
+            // The separator is the first space after the first byte, as llama.cpp reads it.
+            guard bytes.count >= 3, let space = bytes[1...].firstIndex(of: 0x20) else {
+                throw TokenizerError.malformedMerge(index: rank, merge: merge)
+            }
+            let left = table.lookup(Array(bytes[..<space]))
+            let right = table.lookup(Array(bytes[(space + 1)...]))
+            var joined = Array(bytes[..<space])
+            joined.append(contentsOf: bytes[(space + 1)...])
+            let merged = table.lookup(joined)
+            guard left >= 0, right >= 0, merged >= 0 else {
+                throw TokenizerError.mergeTokenMissing(index: rank, merge: merge)
+            }
+            let key = UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))
+            if merges[key] == nil {  // the first (best) rank of a repeated pair counts
+                merges[key] = UInt64(rank) << 32 | UInt64(UInt32(merged))
+            }
+        }
+        self.byteTokens = byteTokens
+        self.merges = merges
+    }
+
+    /// Appends the tokens of one pre-tokenized word (its raw bytes). A byte without a token
+    /// (SmolLM2 has none for some control characters) is left out, as llama.cpp does.
+    func encode(_ word: UnsafeBufferPointer<UInt8>, into output: inout [Int]) {
+        let n = word.count
+        if n == 0 { return }
+        if n == 1 {
+            let id = byteTokens[Int(word[0])]
+            if id >= 0 { output.append(Int(id)) }
+            return
+        }
+        var session = Session(word, byteTokens: byteTokens)
+        session.run(merges)
+        var i: Int32 = 0
+        while i >= 0 {
+            let id = session.ids[Int(i)]
+            if id >= 0 { output.append(Int(id)) }
+            i = session.next[Int(i)]
+        }
+    }
+
+    /// The symbols of one word while it is being merged: a linked list over the byte positions.
+    /// A queued merge is keyed by rank << 32 | left position (the leftmost pair wins ties) and
+    /// carries right position << 32 | the pair's length in bytes.
+    private struct Session {
+        var ids: [Int32]
+        var lengths: [Int32]
+        var next: [Int32]
+        var prev: [Int32]
+        var queue = MergeQueue()
+
+        init(_ word: UnsafeBufferPointer<UInt8>, byteTokens: [Int32]) {
+            let n = word.count
+            ids = [Int32](unsafeUninitializedCapacity: n) { buffer, count in
+                for i in 0..<n { buffer[i] = byteTokens[Int(word[i])] }
+                count = n
+            }
+            lengths = [Int32](repeating: 1, count: n)
+            next = [Int32](unsafeUninitializedCapacity: n) { buffer, count in
+                for i in 0..<n { buffer[i] = Int32(i + 1) }
+                buffer[n - 1] = -1
+                count = n
+            }
+            prev = [Int32](unsafeUninitializedCapacity: n) { buffer, count in
+                for i in 0..<n { buffer[i] = Int32(i - 1) }
+                count = n
+            }
+            queue.reserve(n)
+        }
+
+        @inline(__always)
+        static func pairKey(_ left: Int32, _ right: Int32) -> UInt64 {
+            UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
+        }
+
+        @inline(__always)
+        mutating func consider(_ left: Int32, _ right: Int32, _ merges: [UInt64: UInt64]) {
+            guard left >= 0, right >= 0 else { return }
+            guard let value = merges[Session.pairKey(ids[Int(left)], ids[Int(right)])] else { return }
+            queue.push(key: (value >> 32) << 32 | UInt64(left),
+                       payload: UInt64(right) << 32 | UInt64(lengths[Int(left)] + lengths[Int(right)]))
+        }
+
+        mutating func run(_ merges: [UInt64: UInt64]) {
+            for i in 0..<(ids.count - 1) { consider(Int32(i), Int32(i + 1), merges) }
+            while let (key, payload) = queue.pop() {
+                let left = Int(key & 0xFFFF_FFFF), right = Int(payload >> 32)
+                // Stale if either was merged away or has grown since (symbols only grow, so an
+                // unchanged total length means both are unchanged, and still neighbours).
+                guard lengths[left] != 0, lengths[right] != 0,
+                      lengths[left] + lengths[right] == Int32(payload & 0xFFFF_FFFF),
+                      let value = merges[Session.pairKey(ids[left], ids[right])] else { continue }
+                ids[left] = Int32(truncatingIfNeeded: value)
+                lengths[left] += lengths[right]
+                lengths[right] = 0
+                let after = next[right]
+                next[left] = after
+                if after >= 0 { prev[Int(after)] = Int32(left) }
+                consider(prev[left], Int32(left), merges)
+                consider(Int32(left), after, merges)
+            }
+        }
+    }
+}
+
+/// GPT-2's reversible map between bytes and printable Unicode characters.
+enum GPT2Bytes {
+    /// Bytes that stand for themselves: '!'...'~', '¡'...'¬', '®'...'ÿ'.
+    private static func isPrintable(_ byte: Int) -> Bool {
+        (0x21...0x7E).contains(byte) || (0xA1...0xAC).contains(byte) || (0xAE...0xFF).contains(byte)
+    }
+
+    static let characters: [Unicode.Scalar] = {
+        var result = [Unicode.Scalar](repeating: "\0", count: 256)
+        var shifted = 0
+        for byte in 0..<256 {
+            if isPrintable(byte) {
+                result[byte] = Unicode.Scalar(UInt32(byte))!
+            } else {
+                result[byte] = Unicode.Scalar(UInt32(256 + shifted))!
+                shifted += 1
+            }
+        }
+        return result
+    }()
+
+    /// Unicode scalar value → byte, for the 256 characters of the map.
+    static let bytes: [UInt32: UInt8] = {
+        var result = [UInt32: UInt8]()
+        for (byte, scalar) in characters.enumerated() { result[scalar.value] = UInt8(byte) }
+        return result
+    }()
+
+    static func character(for byte: UInt8) -> Unicode.Scalar { characters[Int(byte)] }
+
+    /// The bytes a byte-level token stands for; characters outside the map are kept as UTF-8.
+    static func decode(_ text: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            if let byte = bytes[scalar.value] {
+                out.append(byte)
+            } else {
+                out.append(contentsOf: String(scalar).utf8)
+            }
+        }
+        return out
+    }
+}
