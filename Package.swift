@@ -16,6 +16,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -25,10 +30,23 @@ let package = Package(
         .target(name: "Model", dependencies: ["GGUF", "Kernels", "Tokenizers"], swiftSettings: optimised),
         .target(name: "Engine", dependencies: ["Model", "Tokenizers"], swiftSettings: fast),
         .target(name: "Adapters", dependencies: ["Model", "GGUF"], swiftSettings: fast),
+        .target(
+            name: "Server",
+            dependencies: [
+                "Engine", "Model", "Tokenizers", "GGUF", "Adapters",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "raconteur",
             dependencies: [
-                "GGUF", "Kernels", "Tokenizers", "Model", "Engine", "Adapters",
+                "GGUF", "Kernels", "Tokenizers", "Model", "Engine", "Adapters", "Server",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast
@@ -39,6 +57,14 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Engine", "GGUF", "Kernels", "Tokenizers"], swiftSettings: fast),
         .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "Model", "GGUF"], swiftSettings: fast),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Tokenizers"], swiftSettings: fast),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Engine", "Model", "Tokenizers",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

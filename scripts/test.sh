@@ -9,4 +9,5 @@ swift build --build-tests
 mkdir -p .build
 swift test --skip-build 2>&1 | tee .build/swift-test.log
 grep -qE "Test run with [0-9]+ tests? .*passed" .build/swift-test.log
-python3 -m pytest -q Tests/Python
+# Python tests, among them the real `raconteur serve` (the debug build above) driven by the official openai client.
+RACONTEUR_BIN="$(swift build --show-bin-path)/raconteur" python3 -m pytest -q Tests/Python

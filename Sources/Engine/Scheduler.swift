@@ -110,7 +110,8 @@ public final class Scheduler: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard running else { throw SchedulerError.shutDown }
-        guard queue.count < maxQueued || active.count < maxActive else { throw SchedulerError.queueFull(limit: maxQueued) }
+        // Free batch slots count as room too, but only once: the loop may not have admitted earlier submissions yet.
+        guard queue.count < maxQueued + max(0, maxActive - active.count) else { throw SchedulerError.queueFull(limit: maxQueued) }
         nextID += 1
         let seq = Sequence(id: nextID, request: request, continuation: continuation, tokenizer: tokenizer)
         continuation.onTermination = { [weak seq] _ in seq?.cancelled.store(true) }

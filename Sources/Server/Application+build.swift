@@ -1,0 +1,48 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The Raconteur HTTP application for `configuration`: it starts answering at once (`/health` says 503) and loads
+/// the model in the background, then serves it.
+public func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = nil) async throws -> some ApplicationProtocol {
+    let path = configuration.modelPath, threads = configuration.effectiveThreads, id = configuration.servedModelID
+    return try await buildApplication(configuration, logger: logger) {
+        try await ServedModel.load(path: path, threads: threads, id: id)
+    }
+}
+
+/// `buildApplication` with the model supplied by `loadModel` (tests share one loaded model, or hold loading back).
+public func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = nil,
+                             loadModel: @escaping @Sendable () async throws -> ServedModel) async throws -> some ApplicationProtocol {
+    try configuration.validate()
+    let logger = logger ?? Logger(label: "raconteur")
+    let host = ModelHost()
+    let metrics = ServerMetrics()
+    let router = buildRouter(configuration, host: host, metrics: metrics)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "raconteur"),
+        onServerRunning: { channel in
+            // The bound address, so a caller that asked for port 0 learns the real one.
+            let address = channel.localAddress.map { "\($0.ipAddress ?? configuration.host):\($0.port ?? configuration.port)" }
+            logger.notice("listening on http://\(address ?? "\(configuration.host):\(configuration.port)")")
+        },
+        logger: logger
+    )
+    app.addServices(ModelLoadingService(host: host, configuration: configuration, metrics: metrics, logger: logger, load: loadModel))
+    return app
+}
+
+func buildRouter(_ configuration: ServerConfiguration, host: ModelHost, metrics: ServerMetrics) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+    router.add(middleware: ErrorEnvelopeMiddleware(maxBodyBytes: configuration.maxBodyBytes))
+    router.addRoutes(OperationsController(host: host, metrics: metrics).endpoints)
+
+    let api = router.group("v1").add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
+    api.addRoutes(ModelsController(configuration: configuration, started: unixTime()).endpoints)
+    api.addRoutes(CompletionsController(host: host, configuration: configuration, metrics: metrics).endpoints)
+    api.addRoutes(ChatCompletionsController(host: host, configuration: configuration, metrics: metrics).endpoints)
+    return router
+}

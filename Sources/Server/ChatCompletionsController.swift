@@ -1,0 +1,127 @@
+import Dispatch
+import Engine
+import Hummingbird
+
+/// `POST /v1/chat/completions`: a conversation rendered with the model's chat template (ChatML for SmolLM2,
+/// Gemma's turns for Gemma), then completed like a prompt.
+struct ChatCompletionsController<Context: RequestContext>: Sendable {
+    let host: ModelHost
+    let configuration: ServerConfiguration
+    let metrics: ServerMetrics
+
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .post("chat/completions", use: create)
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        let arrival = DispatchTime.now().uptimeNanoseconds
+        let body = try await request.decodeJSON(as: ChatCompletionRequest.self, maxBytes: configuration.maxBodyBytes)
+        try checkModel(body.model, configuration: configuration)
+        let messages = try body.chatMessages()
+        let stops = try body.validateSampling()
+        let logprobs = try body.validateLogprobs()
+        let choiceCount = try body.validatedChoiceCount(prompts: 1, limit: configuration.maxChoices)
+        if body.maxTokens != nil && body.maxCompletionTokens != nil {
+            throw APIError.invalidValue("max_tokens", "Send either 'max_tokens' or 'max_completion_tokens', not both.")
+        }
+
+        let engine = try host.engine()
+        let rendered = engine.served.chatTemplate.render(messages, addGenerationPrompt: true)
+        let prompt = PreparedPrompt(tokens: engine.tokenizer.encode(rendered), text: rendered)
+        let maxTokens = try validatedMaxTokens(body.maxCompletionTokens ?? body.maxTokens,
+                                               param: body.maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens",
+                                               promptTokens: prompt.tokens.count, contextLimit: engine.contextLimit,
+                                               cap: configuration.maxTokensCap, promptParam: "messages")
+        let plans = (0..<choiceCount).map { index in
+            ChoicePlan(index: index, promptIndex: 0, prompt: prompt,
+                       generation: GenerationRequest(promptTokens: prompt.tokens, maxTokens: maxTokens,
+                                                     sampling: body.samplingParameters(choiceIndex: index), stop: stops,
+                                                     ignoreEOS: body.ignoreEOS ?? false, logprobs: logprobs))
+        }
+
+        let run = try GenerationRun.start(plans, engine: engine, metrics: metrics, arrival: arrival,
+                                          timeoutSeconds: configuration.requestTimeout, promptParam: "messages")
+        let response = ChatResponseBuilder(identifier: CompletionIdentifier(), created: unixTime(), model: configuration.servedModelID,
+                                           engine: engine, plans: plans, wantsLogprobs: logprobs != nil)
+        if body.stream == true {
+            return response.stream(run, includeUsage: body.streamOptions?.includeUsage == true)
+        }
+        return try await response.complete(run)
+    }
+}
+
+/// Turns a run's events into a chat completion, whole or as a stream of chunks.
+struct ChatResponseBuilder: Sendable {
+    let identifier: CompletionIdentifier
+    let created: Int
+    let model: String
+    let engine: InferenceEngine
+    let plans: [ChoicePlan]
+    let wantsLogprobs: Bool
+
+    func complete(_ run: AsyncThrowingStream<ChoiceEvent, any Error>) async throws -> Response {
+        let collected = try await CollectedChoice.collect(run, plans: plans, engine: engine)
+        let choices = try zip(plans, collected).map { plan, choice in
+            var logprobs: ChatLogprobs?
+            if wantsLogprobs {
+                var report = ChatLogprobs()
+                for case let (_, tokenLogprobs?) in choice.reported { report.append(tokenLogprobs, engine: engine) }
+                logprobs = report
+            }
+            return ChatCompletionResponse.Choice(index: plan.index, content: choice.text, logprobs: logprobs,
+                                                 finishReason: try choice.finishReason.apiValue(),
+                                                 completionID: identifier.choiceID(plan.index))
+        }
+        let response = ChatCompletionResponse(id: identifier.chatResponseID, created: created, model: model, choices: choices,
+                                              usage: CollectedChoice.usage(plans: plans, completionTokens: collected.map(\.completionTokens)))
+        return try Response.json(response)
+    }
+
+    func stream(_ run: AsyncThrowingStream<ChoiceEvent, any Error>, includeUsage: Bool) -> Response {
+        Response(status: .ok, headers: ServerSentEventWriter.headers, body: ResponseBody { writer in
+            var events = ServerSentEventWriter(writer)
+            var completionTokens = Array(repeating: 0, count: plans.count)
+            // OpenAI opens each choice with the assistant role and empty content.
+            for plan in plans {
+                try await events.send(chunk(.init(index: plan.index, role: "assistant", content: "",
+                                                  completionID: identifier.choiceID(plan.index))))
+            }
+            do {
+                for try await event in run {
+                    switch event {
+                    case let .token(choice, id, text, tokenLogprobs):
+                        var logprobs: ChatLogprobs?
+                        if wantsLogprobs, let tokenLogprobs, !engine.endsGeneration(id, ignoreEOS: plans[choice].generation.ignoreEOS) {
+                            var report = ChatLogprobs()
+                            report.append(tokenLogprobs, engine: engine)
+                            logprobs = report
+                        }
+                        if !text.isEmpty || logprobs != nil {
+                            try await events.send(chunk(.init(index: choice, content: text, logprobs: logprobs,
+                                                              completionID: identifier.choiceID(choice))))
+                        }
+                    case let .text(choice, text):
+                        try await events.send(chunk(.init(index: choice, content: text, completionID: identifier.choiceID(choice))))
+                    case let .finished(choice, reason, tokens):
+                        completionTokens[choice] = tokens
+                        try await events.send(chunk(.init(index: choice, finishReason: try reason.apiValue(),
+                                                          completionID: identifier.choiceID(choice))))
+                    }
+                }
+                if includeUsage {
+                    var last = chunk(nil)
+                    last.usage = CollectedChoice.usage(plans: plans, completionTokens: completionTokens)
+                    try await events.send(last)
+                }
+            } catch let error as APIError {
+                try await events.send(error: error)
+            }
+            try await events.finish()
+        })
+    }
+
+    private func chunk(_ choice: ChatCompletionChunk.Choice?) -> ChatCompletionChunk {
+        ChatCompletionChunk(id: identifier.chatResponseID, created: created, model: model, choices: choice.map { [$0] } ?? [], usage: nil)
+    }
+}

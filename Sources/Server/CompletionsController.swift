@@ -1,0 +1,202 @@
+import Dispatch
+import Foundation
+import Engine
+import Hummingbird
+
+/// `POST /v1/completions`: OpenAI's legacy text completions.
+struct CompletionsController<Context: RequestContext>: Sendable {
+    let host: ModelHost
+    let configuration: ServerConfiguration
+    let metrics: ServerMetrics
+
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .post("completions", use: create)
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        let arrival = DispatchTime.now().uptimeNanoseconds
+        let body = try await request.decodeJSON(as: CompletionRequest.self, maxBytes: configuration.maxBodyBytes)
+        try checkModel(body.model, configuration: configuration)
+        try body.validateUnsupported()
+        let stops = try body.validateSampling()
+        if let logprobs = body.logprobs, !(0...CompletionRequest.maxLogprobs).contains(logprobs) {
+            throw APIError.invalidValue("logprobs", "Invalid 'logprobs': must be between 0 and \(CompletionRequest.maxLogprobs), got \(logprobs).")
+        }
+        guard body.prompt.count > 0 else {
+            throw APIError.invalidValue("prompt", "Invalid 'prompt': it must not be an empty array.")
+        }
+        let choicesPerPrompt = try body.validatedChoiceCount(prompts: body.prompt.count, limit: configuration.maxChoices)
+
+        let engine = try host.engine()
+        let prompts = try prepare(body.prompt, engine: engine)
+        let echo = body.echo ?? false
+        var plans: [ChoicePlan] = []
+        for (promptIndex, prompt) in prompts.enumerated() {
+            let maxTokens = try validatedMaxTokens(body.maxTokens ?? CompletionRequest.defaultMaxTokens, param: "max_tokens",
+                                                   promptTokens: prompt.tokens.count, contextLimit: engine.contextLimit,
+                                                   cap: configuration.maxTokensCap, promptParam: "prompt")
+            for copy in 0..<choicesPerPrompt {
+                let index = promptIndex * choicesPerPrompt + copy
+                let generation = GenerationRequest(promptTokens: prompt.tokens, maxTokens: maxTokens,
+                                                   sampling: body.samplingParameters(choiceIndex: index), stop: stops,
+                                                   ignoreEOS: body.ignoreEOS ?? false, logprobs: body.logprobs)
+                plans.append(ChoicePlan(index: index, promptIndex: promptIndex, prompt: prompt, generation: generation))
+            }
+        }
+
+        // echo with logprobs reports the prompt's own tokens too, scored teacher-forced (OpenAI's way to score text).
+        var promptLogprobs: [CompletionLogprobs?] = Array(repeating: nil, count: prompts.count)
+        if echo, let topCount = body.logprobs {
+            for (promptIndex, prompt) in prompts.enumerated() {
+                let scores = try await engine.scorePrompt(prompt.tokens, topCount: topCount)
+                var report = CompletionLogprobs()
+                var offset = 0
+                for (position, token) in prompt.tokens.enumerated() {
+                    report.append(token: token, logprobs: position == 0 ? nil : scores[position - 1], offset: &offset, engine: engine)
+                }
+                promptLogprobs[promptIndex] = report
+            }
+        }
+
+        let run = try GenerationRun.start(plans, engine: engine, metrics: metrics, arrival: arrival,
+                                          timeoutSeconds: configuration.requestTimeout, promptParam: "prompt")
+        let response = CompletionResponseBuilder(
+            identifier: CompletionIdentifier(), created: unixTime(), model: configuration.servedModelID, engine: engine,
+            plans: plans, echo: echo, wantsLogprobs: body.logprobs != nil, promptLogprobs: promptLogprobs)
+        if body.stream == true {
+            return response.stream(run, includeUsage: body.streamOptions?.includeUsage == true)
+        }
+        return try await response.complete(run)
+    }
+
+    /// Every prompt as tokens: text is tokenized with special tokens parsed (as llama.cpp does), token ids are checked.
+    private func prepare(_ input: PromptInput, engine: InferenceEngine) throws -> [PreparedPrompt] {
+        switch input {
+        case .texts(let texts):
+            return try texts.map { text in
+                let tokens = engine.tokenizer.encode(text)
+                guard !tokens.isEmpty else {
+                    throw APIError.invalidValue("prompt", "Invalid 'prompt': it must contain at least one token.")
+                }
+                return PreparedPrompt(tokens: tokens, text: text)
+            }
+        case .tokenLists(let lists):
+            return try lists.map { tokens in
+                guard !tokens.isEmpty else {
+                    throw APIError.invalidValue("prompt", "Invalid 'prompt': it must contain at least one token.")
+                }
+                if let bad = tokens.first(where: { !(0..<engine.vocabularySize).contains($0) }) {
+                    throw APIError.invalidValue("prompt", "Invalid 'prompt': token id \(bad) is not in the vocabulary (0..<\(engine.vocabularySize)).")
+                }
+                return PreparedPrompt(tokens: tokens, text: engine.tokenizer.decode(tokens))
+            }
+        }
+    }
+}
+
+/// 404 for a model this server does not serve. A request without `model`, or with "default" (what generic load
+/// generators send), gets the served one.
+func checkModel(_ requested: String?, configuration: ServerConfiguration) throws {
+    guard let requested, requested != "default" else { return }
+    guard requested == configuration.servedModelID else { throw APIError.modelNotFound(requested) }
+}
+
+/// Turns a run's events into a completions response, whole or as a stream of chunks.
+struct CompletionResponseBuilder: Sendable {
+    let identifier: CompletionIdentifier
+    let created: Int
+    let model: String
+    let engine: InferenceEngine
+    let plans: [ChoicePlan]
+    let echo: Bool
+    let wantsLogprobs: Bool
+    /// Per prompt, when echo and logprobs are both asked for.
+    let promptLogprobs: [CompletionLogprobs?]
+
+    func complete(_ run: AsyncThrowingStream<ChoiceEvent, any Error>) async throws -> Response {
+        let collected = try await CollectedChoice.collect(run, plans: plans, engine: engine)
+        var choices: [CompletionResponse.Choice] = []
+        for (plan, choice) in zip(plans, collected) {
+            var text = choice.text
+            var logprobs: CompletionLogprobs?
+            if wantsLogprobs {
+                var report = CompletionLogprobs()
+                var offset = 0
+                if echo, let prompt = promptLogprobs[plan.promptIndex] {
+                    report = prompt
+                    offset = plan.prompt.text.unicodeScalars.count
+                }
+                for (token, tokenLogprobs) in choice.reported {
+                    report.append(token: token, logprobs: tokenLogprobs, offset: &offset, engine: engine)
+                }
+                logprobs = report
+            }
+            if echo { text = plan.prompt.text + text }
+            choices.append(.init(index: plan.index, text: text, logprobs: logprobs,
+                                 finishReason: try choice.finishReason.apiValue(), completionID: identifier.choiceID(plan.index)))
+        }
+        let response = CompletionResponse(id: identifier.completionResponseID, created: created, model: model, choices: choices,
+                                          usage: CollectedChoice.usage(plans: plans, completionTokens: collected.map(\.completionTokens)))
+        return try Response.json(response)
+    }
+
+    func stream(_ run: AsyncThrowingStream<ChoiceEvent, any Error>, includeUsage: Bool) -> Response {
+        Response(status: .ok, headers: ServerSentEventWriter.headers, body: ResponseBody { writer in
+            var events = ServerSentEventWriter(writer)
+            var offsets = Array(repeating: 0, count: plans.count)
+            var completionTokens = Array(repeating: 0, count: plans.count)
+            if echo {
+                for plan in plans {
+                    offsets[plan.index] = plan.prompt.text.unicodeScalars.count
+                    try await events.send(chunk(plan.index, text: plan.prompt.text, logprobs: promptLogprobs[plan.promptIndex]))
+                }
+            }
+            do {
+                for try await event in run {
+                    switch event {
+                    case let .token(choice, id, text, tokenLogprobs):
+                        var logprobs: CompletionLogprobs?
+                        if wantsLogprobs && !engine.endsGeneration(id, ignoreEOS: plans[choice].generation.ignoreEOS) {
+                            var report = CompletionLogprobs()
+                            report.append(token: id, logprobs: tokenLogprobs, offset: &offsets[choice], engine: engine)
+                            logprobs = report
+                        }
+                        if !text.isEmpty || logprobs != nil {
+                            try await events.send(chunk(choice, text: text, logprobs: logprobs))
+                        }
+                    case let .text(choice, text):
+                        try await events.send(chunk(choice, text: text, logprobs: nil))
+                    case let .finished(choice, reason, tokens):
+                        completionTokens[choice] = tokens
+                        try await events.send(chunk(choice, text: "", logprobs: nil, finishReason: try reason.apiValue()))
+                    }
+                }
+                if includeUsage {
+                    let usage = CollectedChoice.usage(plans: plans, completionTokens: completionTokens)
+                    try await events.send(CompletionResponse(id: identifier.completionResponseID, created: created, model: model,
+                                                             choices: [], usage: usage))
+                }
+            } catch let error as APIError {
+                try await events.send(error: error)
+            }
+            try await events.finish()
+        })
+    }
+
+    private func chunk(_ choice: Int, text: String, logprobs: CompletionLogprobs?, finishReason: String? = nil) -> CompletionResponse {
+        CompletionResponse(id: identifier.completionResponseID, created: created, model: model,
+                           choices: [.init(index: choice, text: text, logprobs: logprobs, finishReason: finishReason,
+                                           completionID: identifier.choiceID(choice))],
+                           usage: nil)
+    }
+}
+
+extension Response {
+    /// A JSON body with OpenAI's encoding conventions.
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try JSONEncoder.api.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

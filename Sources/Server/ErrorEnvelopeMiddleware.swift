@@ -1,0 +1,38 @@
+import Hummingbird
+import NIOCore
+
+/// Answers every error, including Hummingbird's own (unknown route, body too large), with OpenAI's envelope,
+/// so a client sees one error shape whatever went wrong.
+struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
+    let maxBodyBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return try error.response(from: request, context: context)
+        } catch let error as HTTPError {
+            return try Self.envelope(for: error, path: request.uri.path).response(from: request, context: context)
+        } catch is NIOTooManyBytesError {
+            return try APIError.bodyTooLarge(limit: maxBodyBytes).response(from: request, context: context)
+        } catch {
+            context.logger.error("request failed: \(String(reflecting: error))")
+            return try APIError.internalError("The server failed to handle the request.").response(from: request, context: context)
+        }
+    }
+
+    static func envelope(for error: HTTPError, path: String) -> APIError {
+        switch error.status {
+        case .notFound:
+            return .notFound(path)
+        case .contentTooLarge:
+            return APIError(status: .contentTooLarge, message: error.body ?? "The request body is too large.",
+                            type: "invalid_request_error", code: "request_too_large")
+        default:
+            let type = error.status.code >= 500 ? "server_error" : "invalid_request_error"
+            var envelope = APIError(status: error.status, message: error.body ?? error.status.reasonPhrase, type: type)
+            envelope.headers = error.headers
+            return envelope
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import TOMLKit
+
+extension ServerConfiguration {
+    /// The defaults with every value the TOML document sets. Unknown keys are errors, so a typo is not silently ignored.
+    public init(toml: String) throws {
+        let file: ConfigurationFile
+        do {
+            file = try TOMLDecoder(strictDecoding: true).decode(ConfigurationFile.self, from: toml)
+        } catch let error as TOMLParseError {
+            throw ConfigurationError("invalid TOML at line \(error.source.begin.line): \(error.description)")
+        } catch let error as UnexpectedKeysError {
+            let keys = error.keys.values.map { path in path.map(\.stringValue).joined(separator: ".") }.sorted()
+            throw ConfigurationError("unknown configuration keys: \(keys.joined(separator: ", "))")
+        } catch let error as DecodingError {
+            throw ConfigurationError("invalid configuration: \(Self.describe(error))")
+        }
+        self.init()
+        file.apply(to: &self)
+    }
+
+    /// TOMLKit reports a value of the wrong type as a missing key whose coding path already ends with that key.
+    private static func describe(_ error: DecodingError) -> String {
+        if case let .keyNotFound(key, context) = error, context.codingPath.last?.stringValue == key.stringValue {
+            return "'\(DecodingError.dottedPath(context.codingPath) ?? key.stringValue)' has the wrong type"
+        }
+        return error.readableDescription
+    }
+
+    /// `init(toml:)` on the contents of a file.
+    public init(contentsOfFile path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError("cannot read the configuration file \(path)")
+        }
+        do {
+            try self.init(toml: String(decoding: data, as: UTF8.self))
+        } catch let error as ConfigurationError {
+            throw ConfigurationError("\(path): \(error.description)")
+        }
+    }
+}
+
+/// The layout of `configs/raconteur.toml`; every key is optional and falls back to the default.
+private struct ConfigurationFile: Decodable {
+    struct ModelSection: Decodable {
+        var path: String?
+        var name: String?
+        var threads: Int?
+        var context: Int?
+    }
+    struct ServerSection: Decodable {
+        var host: String?
+        var port: Int?
+        var apiKeysFile: String?
+
+        private enum CodingKeys: String, CodingKey { case host, port, apiKeysFile = "api_keys_file" }
+    }
+    struct LimitsSection: Decodable {
+        var maxBatch: Int?
+        var queue: Int?
+        var maxBodyBytes: Int?
+        var maxTokens: Int?
+        var maxChoices: Int?
+        var requestTimeout: Number?
+
+        private enum CodingKeys: String, CodingKey {
+            case queue
+            case maxBatch = "max_batch", maxBodyBytes = "max_body_bytes", maxTokens = "max_tokens"
+            case maxChoices = "max_choices", requestTimeout = "request_timeout"
+        }
+    }
+    /// A TOML integer or float: TOMLKit decodes neither as the other.
+    struct Number: Decodable {
+        var value: Double
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let integer = try? container.decode(Int.self) {
+                value = Double(integer)
+            } else {
+                value = try container.decode(Double.self)
+            }
+        }
+    }
+    struct StoreSection: Decodable {
+        var path: String?
+    }
+
+    var model: ModelSection?
+    var server: ServerSection?
+    var limits: LimitsSection?
+    var store: StoreSection?
+    var objectives: [ServerConfiguration.Objective]?
+
+    func apply(to configuration: inout ServerConfiguration) {
+        if let value = model?.path { configuration.modelPath = value }
+        if let value = model?.name { configuration.modelName = value.isEmpty ? nil : value }
+        if let value = model?.threads { configuration.threads = value }
+        if let value = model?.context { configuration.contextLimit = value }
+        if let value = server?.host { configuration.host = value }
+        if let value = server?.port { configuration.port = value }
+        if let value = server?.apiKeysFile { configuration.apiKeysFile = value.isEmpty ? nil : value }
+        if let value = limits?.maxBatch { configuration.maxBatch = value }
+        if let value = limits?.queue { configuration.maxQueued = value }
+        if let value = limits?.maxBodyBytes { configuration.maxBodyBytes = value }
+        if let value = limits?.maxTokens { configuration.maxTokensCap = value }
+        if let value = limits?.maxChoices { configuration.maxChoices = value }
+        if let value = limits?.requestTimeout { configuration.requestTimeout = value.value }
+        if let value = store?.path { configuration.storePath = value }
+        if let value = objectives { configuration.objectives = value }
+    }
+}

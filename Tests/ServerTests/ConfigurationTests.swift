@@ -1,0 +1,81 @@
+import Foundation
+import Server
+import Testing
+
+@Suite struct ConfigurationTests {
+    static let repositoryConfiguration = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("configs/raconteur.toml").path
+
+    @Test func theDefaultConfigurationFileLoadsAndValidates() throws {
+        let configuration = try ServerConfiguration(contentsOfFile: Self.repositoryConfiguration)
+        try configuration.validate()
+        #expect(configuration.modelPath == "models/SmolLM2-135M-Instruct.Q4_1.gguf")
+        #expect(configuration.servedModelID == "SmolLM2-135M-Instruct.Q4_1")
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.apiKeysFile == nil)
+        #expect(configuration.isOpen)
+        #expect(configuration.objectives.map(\.name) == ["concise", "detailed"])
+        #expect(configuration.maxBatch >= 1 && configuration.maxQueued >= 1)
+    }
+
+    @Test func valuesOverrideDefaultsAndMissingOnesKeepThem() throws {
+        let configuration = try ServerConfiguration(toml: """
+            [model]
+            path = "other.gguf"
+            name = "storyteller"
+            [limits]
+            max_batch = 3
+            request_timeout = 12.5
+            """)
+        #expect(configuration.modelPath == "other.gguf")
+        #expect(configuration.servedModelID == "storyteller")
+        #expect(configuration.maxBatch == 3)
+        #expect(configuration.requestTimeout == 12.5)
+        #expect(configuration.maxQueued == ServerConfiguration().maxQueued)
+    }
+
+    @Test func anUnknownKeyIsAnErrorThatNamesIt() {
+        #expect {
+            try ServerConfiguration(toml: "[limits]\nmax_bacth = 3\n")
+        } throws: { error in
+            (error as? ConfigurationError)?.description.contains("max_bacth") == true
+        }
+    }
+
+    @Test func aWrongTypeIsAnErrorThatNamesTheKey() {
+        #expect {
+            try ServerConfiguration(toml: "[limits]\nqueue = \"many\"\n")
+        } throws: { error in
+            (error as? ConfigurationError)?.description.contains("limits.queue") == true
+        }
+    }
+
+    @Test func invalidTOMLIsAnError() {
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration(toml: "[model\npath = ") }
+    }
+
+    @Test func validationRejectsNonsensicalLimits() {
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration(maxBatch: 0).validate() }
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration(requestTimeout: 0).validate() }
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration(port: 70000).validate() }
+        #expect(throws: ConfigurationError.self) {
+            try ServerConfiguration(objectives: [.init(name: "a"), .init(name: "a")]).validate()
+        }
+    }
+
+    @Test func apiKeysFileSkipsBlankAndCommentLines() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("raconteur-keys-\(UUID().uuidString)")
+        try "# team keys\nsk-one\n\n  sk-two  \n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        var configuration = ServerConfiguration(apiKeysFile: file.path)
+        try configuration.loadAPIKeys()
+        #expect(configuration.apiKeys == ["sk-one", "sk-two"])
+        #expect(!configuration.isOpen)
+    }
+
+    @Test func aMissingAPIKeysFileIsAnError() {
+        var configuration = ServerConfiguration(apiKeysFile: "/nonexistent/keys")
+        #expect(throws: ConfigurationError.self) { try configuration.loadAPIKeys() }
+    }
+}
