@@ -36,12 +36,13 @@ public enum MatMul {
 
     // MARK: Work split
 
-    /// Splits `rows` into chunks for the pool: one chunk when the whole product is small, otherwise about four
-    /// chunks per thread (dynamic claiming balances a thread that is slowed down by other processes).
-    static func chunking(rows: Int, work: Int, threads: Int) -> (count: Int, size: Int) {
+    /// Splits `rows` into chunks for the pool: one chunk when the whole product is small; otherwise at least
+    /// four chunks per thread, and for large matrices chunks of about 256 KB of weights (up to 256 chunks), so
+    /// that dynamic claiming evens out a thread slowed down by other processes at a fine grain.
+    static func chunking(rows: Int, work: Int, threads: Int, bytes: Int = 0) -> (count: Int, size: Int) {
         let minimumWork = 1 << 15   // multiply-adds below which a dispatch costs more than it saves
         if threads == 1 || work < minimumWork || rows < 8 { return (1, rows) }
-        let count = min(threads * 4, rows / 4)
+        let count = min(max(threads * 4, min(bytes >> 18, 256)), rows / 4)
         let size = (rows + count - 1) / count
         return ((rows + size - 1) / size, size)
     }
@@ -78,7 +79,8 @@ public enum MatMul {
                     xq.quantize(row: j, from: x + j * cols, cols: cols)
                 }
             }
-            let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
+            let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount,
+                                         bytes: rows * w.rowBytes)
             let tiles = kernel.tiles
             pool.parallelFor(count) { c in tiles.dots(w, rows: (c * size)..<min(rows, (c + 1) * size), xq, n: n, y, yStride: rows) }
         }
