@@ -232,8 +232,9 @@ public enum ActivationQuant {
 /// n quantised activation rows as the dot kernels read them, in caller-provided scratch memory:
 ///   quants: n rows × rowBytes bytes of Q8_0 / Q8_1 / Q8_K blocks (the layouts above), 64-byte aligned;
 ///   scales: n rows × scalesPerRow Floats, the block scales already widened from Float16 so that the kernels
-///           need no conversion per activation block: Q8_0 → d per block; Q8_1 → (d, s) per block;
-///           Q8_K → none (its d is a Float32 already).
+///           need no conversion per activation block: Q8_0 → (d, d·Σq) per block (d·Σq in Float32, for weights
+///           whose quants carry an offset, like Q5_0's −16); Q8_1 → (d, s) per block; Q8_K → none (its d is a
+///           Float32 already).
 struct ActivationRows {
     let format: QuantType
     let rowBytes: Int
@@ -249,8 +250,7 @@ struct ActivationRows {
 
     static func scalesPerRow(format: QuantType, cols: Int) -> Int {
         switch format {
-        case .q8_0: return cols / 32
-        case .q8_1: return 2 * cols / 32
+        case .q8_0, .q8_1: return 2 * cols / 32
         default: return 0
         }
     }
@@ -271,7 +271,14 @@ struct ActivationRows {
         let table = scales + j * scalesPerRow
         switch format {
         case .q8_0:
-            for b in 0..<cols / 32 { table[b] = Float(Float16(bitPattern: blocks.load(fromByteOffset: 34 * b, as: UInt16.self))) }
+            for b in 0..<cols / 32 {
+                let block = blocks + 34 * b
+                let d = Float(Float16(bitPattern: block.load(as: UInt16.self)))
+                var sum: Int32 = 0
+                for i in 0..<32 { sum += Int32(block.load(fromByteOffset: 2 + i, as: Int8.self)) }
+                table[2 * b] = d
+                table[2 * b + 1] = d * Float(sum)
+            }
         case .q8_1:
             for b in 0..<cols / 32 {
                 table[2 * b] = Float(Float16(bitPattern: blocks.load(fromByteOffset: 36 * b, as: UInt16.self)))

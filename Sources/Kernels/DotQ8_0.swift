@@ -6,7 +6,8 @@
 //       value j + 16 = d·(((qs[j] >> 4)  | bit(qh, j + 16) << 4) − 16)
 //
 // Per block: Σ_j w_j·x_j = d_w·d_x·Σ_j q_j·p_j with q_j the signed weight quant (Q5_0: nibble | 5th bit, − 16).
-// AVX2 multiplies signed bytes as |q| (unsigned) × sign(q)·p with maddubs.
+// AVX2: Q8_0 multiplies signed bytes as |q| (unsigned) × sign(q)·p with maddubs; Q5_0 multiplies the unsigned
+// u = q + 16 and subtracts 16·d_w·(d_x·Σp), with d_x·Σp from the activation scale table.
 
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
@@ -54,10 +55,10 @@ enum DotQ8_0 {
         var wb = w
         for b in 0..<blocks {
             let (q, magnitude, dw) = decode(wb)
-            acc0 = accumulate(q, magnitude, x0 + 34 * b, s0[b] * dw, ones, acc0)
-            if columns > 1 { acc1 = accumulate(q, magnitude, x1 + 34 * b, s1[b] * dw, ones, acc1) }
-            if columns > 2 { acc2 = accumulate(q, magnitude, x2 + 34 * b, s2[b] * dw, ones, acc2) }
-            if columns > 3 { acc3 = accumulate(q, magnitude, x3 + 34 * b, s3[b] * dw, ones, acc3) }
+            acc0 = accumulate(q, magnitude, x0 + 34 * b, s0[2 * b] * dw, ones, acc0)
+            if columns > 1 { acc1 = accumulate(q, magnitude, x1 + 34 * b, s1[2 * b] * dw, ones, acc1) }
+            if columns > 2 { acc2 = accumulate(q, magnitude, x2 + 34 * b, s2[2 * b] * dw, ones, acc2) }
+            if columns > 3 { acc3 = accumulate(q, magnitude, x3 + 34 * b, s3[2 * b] * dw, ones, acc3) }
             wb += 34
         }
         y[0] = sum8(acc0)
@@ -73,7 +74,7 @@ enum DotQ8_0 {
         let xr = x.row(row), sr = x.scales(row)
         return twoChains(blocks) { b, acc in
             let (q, magnitude, dw) = decode(w + 34 * b)
-            acc = accumulate(q, magnitude, xr + 34 * b, sr[b] * dw, ones, acc)
+            acc = accumulate(q, magnitude, xr + 34 * b, sr[2 * b] * dw, ones, acc)
         }
     }
 
@@ -122,6 +123,10 @@ enum DotQ5_0 {
     #endif
 
     #if arch(x86_64)
+    // Q5_0 × Q8_0 as unsigned quants u = q + 16 (0...31, so maddubs needs no sign handling):
+    //   Σ_j w_j·x_j = d_w·d_x·Σ_j (u_j − 16)·p_j = d_w·d_x·Σ_j u_j·p_j − 16·d_w·(d_x·Σ_j p_j),
+    // where d_x·Σp comes from the activation scale table next to d_x.
+
     /// One weight row × activation rows first..<first + columns (columns 1...4, a constant after inlining).
     @inline(__always)
     static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ first: Int,
@@ -130,21 +135,23 @@ enum DotQ5_0 {
         let masks = Masks()
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
         var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
+        // Lane 1 accumulates d_w·d_x·Σp (lane 0 collects unused d_w·d_x).
+        var sum0 = _mm_setzero_ps(), sum1 = _mm_setzero_ps(), sum2 = _mm_setzero_ps(), sum3 = _mm_setzero_ps()
         let g = x.group(first, columns)
         let (x0, x1, x2, x3, s0, s1, s2, s3) = (g.x0, g.x1, g.x2, g.x3, g.s0, g.s1, g.s2, g.s3)
         var wb = w
         for b in 0..<blocks {
-            let (q, magnitude, dw) = decode(wb, masks)
-            acc0 = accumulate(q, magnitude, x0 + 34 * b, s0[b] * dw, ones, acc0)
-            if columns > 1 { acc1 = accumulate(q, magnitude, x1 + 34 * b, s1[b] * dw, ones, acc1) }
-            if columns > 2 { acc2 = accumulate(q, magnitude, x2 + 34 * b, s2[b] * dw, ones, acc2) }
-            if columns > 3 { acc3 = accumulate(q, magnitude, x3 + 34 * b, s3[b] * dw, ones, acc3) }
+            let (u, dw) = decode(wb, masks)
+            accumulate(u, dw, x0 + 34 * b, s0 + 2 * b, ones, &acc0, &sum0)
+            if columns > 1 { accumulate(u, dw, x1 + 34 * b, s1 + 2 * b, ones, &acc1, &sum1) }
+            if columns > 2 { accumulate(u, dw, x2 + 34 * b, s2 + 2 * b, ones, &acc2, &sum2) }
+            if columns > 3 { accumulate(u, dw, x3 + 34 * b, s3 + 2 * b, ones, &acc3, &sum3) }
             wb += 22
         }
-        y[0] = sum8(acc0)
-        if columns > 1 { y[yStride] = sum8(acc1) }
-        if columns > 2 { y[2 * yStride] = sum8(acc2) }
-        if columns > 3 { y[3 * yStride] = sum8(acc3) }
+        y[0] = sum8(acc0) - 16 * sum0[1]
+        if columns > 1 { y[yStride] = sum8(acc1) - 16 * sum1[1] }
+        if columns > 2 { y[2 * yStride] = sum8(acc2) - 16 * sum2[1] }
+        if columns > 3 { y[3 * yStride] = sum8(acc3) - 16 * sum3[1] }
     }
 
     /// One weight row × activation row `row`, even and odd blocks in separate accumulators (two FMA chains).
@@ -152,17 +159,40 @@ enum DotQ5_0 {
     static func single(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ row: Int) -> Float {
         let ones = _mm256_set1_epi16(1)
         let masks = Masks()
+        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+        var sum0 = _mm_setzero_ps(), sum1 = _mm_setzero_ps()
         let xr = x.row(row), sr = x.scales(row)
-        return twoChains(blocks) { b, acc in
-            let (q, magnitude, dw) = decode(w + 22 * b, masks)
-            acc = accumulate(q, magnitude, xr + 34 * b, sr[b] * dw, ones, acc)
+        var b = 0
+        while b + 1 < blocks {
+            let (u0, dw0) = decode(w + 22 * b, masks)
+            let (u1, dw1) = decode(w + 22 * (b + 1), masks)
+            accumulate(u0, dw0, xr + 34 * b, sr + 2 * b, ones, &acc0, &sum0)
+            accumulate(u1, dw1, xr + 34 * (b + 1), sr + 2 * (b + 1), ones, &acc1, &sum1)
+            b += 2
         }
+        if b < blocks {
+            let (u, dw) = decode(w + 22 * b, masks)
+            accumulate(u, dw, xr + 34 * b, sr + 2 * b, ones, &acc0, &sum0)
+        }
+        return sum8(_mm256_add_ps(acc0, acc1)) - 16 * _mm_add_ps(sum0, sum1)[1]
+    }
+
+    /// acc += d_w·d_x·(u·p) and sums += (·, d_w·d_x·Σp) for the Q8_0 block at xb and its table entry
+    /// (d_x, d_x·Σp) at ds.
+    @inline(__always)
+    static func accumulate(_ u: __m256i, _ dw: __m128, _ xb: UnsafeRawPointer, _ ds: UnsafePointer<Float>,
+                           _ ones: __m256i, _ acc: inout __m256, _ sums: inout __m128) {
+        let p = _mm256_loadu_si256(xb.advanced(by: 2).assumingMemoryBound(to: __m256i.self))
+        let products = _mm256_madd_epi16(_mm256_maddubs_epi16(u, p), ones)
+        let scales = _mm_mul_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64(UnsafeRawPointer(ds).assumingMemoryBound(to: __m128i.self))))
+        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(scales), _mm256_cvtepi32_ps(products), acc)
+        sums = _mm_add_ps(sums, scales)
     }
 
     /// Byte masks for decode.
     struct Masks {
         let low4 = _mm256_set1_epi8(0xF)
-        let high4 = _mm256_set1_epi8(-16)   // 0xF0
+        let bit4 = _mm256_set1_epi8(0x10)
         /// Byte k of the shuffle takes byte k / 8 of qh.
         let byteOfBit = _mm256_set_epi64x(0x0303_0303_0303_0303, 0x0202_0202_0202_0202,
                                           0x0101_0101_0101_0101, 0x0000_0000_0000_0000)
@@ -171,19 +201,18 @@ enum DotQ5_0 {
         let allOnes = _mm256_set1_epi64x(-1)
     }
 
-    /// The 32 signed quants q − 16 (−16...15) of the block at wb, their magnitudes and d.
+    /// The 32 unsigned quants u = q + 16 (0...31) of the block at wb, and (d, d, d, d).
     @inline(__always)
-    static func decode(_ wb: UnsafeRawPointer, _ masks: Masks) -> (__m256i, __m256i, Float) {
-        let packed = _mm_loadu_si128(wb.advanced(by: 6).assumingMemoryBound(to: __m128i.self))
-        let nibbles = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), masks.low4)
+    static func decode(_ wb: UnsafeRawPointer, _ masks: Masks) -> (__m256i, __m128) {
+        // Nibbles: the 16 bytes in both halves, the upper half shifted right by 4, & 0xF.
+        let packed = _mm256_broadcastsi128_si256(_mm_loadu_si128(wb.advanced(by: 6).assumingMemoryBound(to: __m128i.self)))
+        let nibbles = _mm256_and_si256(_mm256_srlv_epi32(packed, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), masks.low4)
         // 0xFF in byte k where bit k of qh is set: broadcast the byte holding bit k into byte k, set every
-        // other bit, compare with all-ones.
+        // other bit, compare with all-ones; the 5th bit is then 0x10 of it.
         let qh = Int32(bitPattern: wb.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
         let spread = _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(qh), masks.byteOfBit), masks.allButBit)
-        let bitSet = _mm256_cmpeq_epi8(spread, masks.allOnes)
-        // Where the 5th bit is clear, q − 16 = nibble | 0xF0 (as Int8); where it is set, q − 16 = nibble.
-        let q = _mm256_or_si256(nibbles, _mm256_andnot_si256(bitSet, masks.high4))
-        return (q, _mm256_sign_epi8(q, q), half(wb, 0))
+        let high = _mm256_and_si256(_mm256_cmpeq_epi8(spread, masks.allOnes), masks.bit4)
+        return (_mm256_or_si256(nibbles, high), _mm_set1_ps(half(wb, 0)))
     }
     #endif
 }
