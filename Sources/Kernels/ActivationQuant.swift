@@ -45,53 +45,49 @@ public enum ActivationQuant {
 
     public static func quantizeQ8_0(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int) {
         precondition(count % 32 == 0, "Q8_0 needs a multiple of 32 values")
-        for b in 0..<count / 32 {
-            let block = dst + 34 * b
-            #if arch(x86_64)
-            let (d, _) = quantizeBlock32AVX2(x + 32 * b, qs: block + 2)
-            #else
-            let (d, _) = quantizeBlock32Reference(x + 32 * b, qs: block + 2)
-            #endif
-            block.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
-        }
+        #if arch(x86_64)
+        quantizeBlocks32(x, dst, count, withSum: false, quantizeBlock32AVX2)
+        #else
+        quantizeBlocks32(x, dst, count, withSum: false, quantizeBlock32Reference)
+        #endif
     }
 
     public static func quantizeQ8_1(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int) {
         precondition(count % 32 == 0, "Q8_1 needs a multiple of 32 values")
-        for b in 0..<count / 32 {
-            let block = dst + 36 * b
-            #if arch(x86_64)
-            let (d, sum) = quantizeBlock32AVX2(x + 32 * b, qs: block + 4)
-            #else
-            let (d, sum) = quantizeBlock32Reference(x + 32 * b, qs: block + 4)
-            #endif
-            block.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
-            block.storeBytes(of: Float16(d * Float(sum)).bitPattern, toByteOffset: 2, as: UInt16.self)
-        }
+        #if arch(x86_64)
+        quantizeBlocks32(x, dst, count, withSum: true, quantizeBlock32AVX2)
+        #else
+        quantizeBlocks32(x, dst, count, withSum: true, quantizeBlock32Reference)
+        #endif
     }
 
     /// Scalar reference of Q8_0 (same blocks as quantizeQ8_0 on every architecture).
     static func quantizeQ8_0Reference(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int) {
-        for b in 0..<count / 32 {
-            let block = dst + 34 * b
-            let (d, _) = quantizeBlock32Reference(x + 32 * b, qs: block + 2)
-            block.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
-        }
+        quantizeBlocks32(x, dst, count, withSum: false, quantizeBlock32Reference)
     }
 
     /// Scalar reference of Q8_1.
     static func quantizeQ8_1Reference(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int) {
+        quantizeBlocks32(x, dst, count, withSum: true, quantizeBlock32Reference)
+    }
+
+    /// Q8_0 blocks (withSum false: d @0, qs @2) or Q8_1 blocks (d @0, s = Float16(d·Σq) @2, qs @4), each block's
+    /// quants written by `block(x, qs) -> (d, Σq)`.
+    @inline(__always)
+    static func quantizeBlocks32(_ x: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, _ count: Int, withSum: Bool,
+                                 _ block: (UnsafePointer<Float>, UnsafeMutableRawPointer) -> (Float, Int32)) {
+        let bytes = withSum ? 36 : 34, quantsOffset = withSum ? 4 : 2
         for b in 0..<count / 32 {
-            let block = dst + 36 * b
-            let (d, sum) = quantizeBlock32Reference(x + 32 * b, qs: block + 4)
-            block.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
-            block.storeBytes(of: Float16(d * Float(sum)).bitPattern, toByteOffset: 2, as: UInt16.self)
+            let out = dst + bytes * b
+            let (d, sum) = block(x + 32 * b, out + quantsOffset)
+            out.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
+            if withSum { out.storeBytes(of: Float16(d * Float(sum)).bitPattern, toByteOffset: 2, as: UInt16.self) }
         }
     }
 
     /// Writes the 32 int8 quants of one block to `qs`; returns (d = amax/127 in Float32, Σq).
     @inline(__always)
-    static func quantizeBlock32Reference(_ x: UnsafePointer<Float>, qs: UnsafeMutableRawPointer) -> (Float, Int32) {
+    static func quantizeBlock32Reference(_ x: UnsafePointer<Float>, _ qs: UnsafeMutableRawPointer) -> (Float, Int32) {
         var amax: Float = 0
         for j in 0..<32 { amax = max(amax, abs(x[j])) }
         let d = amax / 127
@@ -109,7 +105,7 @@ public enum ActivationQuant {
     #if arch(x86_64)
     /// AVX2 version of quantizeBlock32Reference (bit-identical: same multiply, same rounding).
     @inline(__always)
-    static func quantizeBlock32AVX2(_ x: UnsafePointer<Float>, qs: UnsafeMutableRawPointer) -> (Float, Int32) {
+    static func quantizeBlock32AVX2(_ x: UnsafePointer<Float>, _ qs: UnsafeMutableRawPointer) -> (Float, Int32) {
         let v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8)
         let v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24)
         let sign = _mm256_set1_ps(-0.0)
