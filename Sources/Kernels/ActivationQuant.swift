@@ -130,8 +130,7 @@ public enum ActivationQuant {
     @inline(__always)
     static func horizontalMax(_ v: __m256) -> Float {
         let s: SIMD8<Float> = v
-        let h = pointwiseMax(s.lowHalf, s.highHalf)
-        return max(max(h[0], h[1]), max(h[2], h[3]))
+        return max(max(max(s[0], s[4]), max(s[1], s[5])), max(max(s[2], s[6]), max(s[3], s[7])))
     }
     #endif
 
