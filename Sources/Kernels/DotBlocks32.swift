@@ -41,8 +41,10 @@ enum DotQ4_1 {
     #if arch(x86_64)
     static let tiles = DotTiles(
         rows1: { w, rows, x, c, y in
-            let blocks = w.blocksPerRow
-            for r in rows { y[r] = UnsignedQuants.single(w.row(r), blocks, x, c, UnsignedQuants.q4_1, decode: decode) }
+            let (blocks, rowBytes, xr, sr) = (w.blocksPerRow, w.rowBytes, x.row(c), x.scales(c))
+            for r in rows {
+                y[r] = UnsignedQuants.single(w.data + r * rowBytes, blocks, xr, sr, UnsignedQuants.q4_1, decode: decode)
+            }
         },
         width2: { UnsignedQuants.tile($0, $1, $2, $3, $4, $5, columns: 2, UnsignedQuants.q4_1, decode: decode) },
         width3: { UnsignedQuants.tile($0, $1, $2, $3, $4, $5, columns: 3, UnsignedQuants.q4_1, decode: decode) },
@@ -85,8 +87,8 @@ enum DotQ8_0 {
     #if arch(x86_64)
     static let tiles = DotTiles(
         rows1: { w, rows, x, c, y in
-            let blocks = w.blocksPerRow
-            for r in rows { y[r] = single(w.row(r), blocks, x, c) }
+            let (blocks, rowBytes, xr, sr) = (w.blocksPerRow, w.rowBytes, x.row(c), x.scales(c))
+            for r in rows { y[r] = single(w.data + r * rowBytes, blocks, xr, sr) }
         },
         width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
         width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
@@ -120,11 +122,10 @@ enum DotQ8_0 {
         if columns > 3 { y[3 * yStride] = sum8(acc3) }
     }
 
-    /// One weight row × activation row `row`, even and odd blocks in separate accumulators (two FMA chains).
+    /// One weight row × one activation row (its blocks and scale table), even and odd blocks in separate accumulators (two FMA chains).
     @inline(__always)
-    static func single(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ row: Int) -> Float {
+    static func single(_ w: UnsafeRawPointer, _ blocks: Int, _ xr: UnsafeRawPointer, _ sr: UnsafePointer<Float>) -> Float {
         let ones = _mm256_set1_epi16(1)
-        let xr = x.row(row), sr = x.scales(row)
         return twoChains(blocks) { b, acc in
             let (q, magnitude, dw) = decode(w + 34 * b)
             acc = accumulate(q, magnitude, xr + 34 * b, sr[2 * b] * dw, ones, acc)
@@ -165,8 +166,10 @@ enum DotQ5_0 {
     #if arch(x86_64)
     static let tiles = DotTiles(
         rows1: { w, rows, x, c, y in
-            let blocks = w.blocksPerRow
-            for r in rows { y[r] = UnsignedQuants.single(w.row(r), blocks, x, c, UnsignedQuants.q5_0, decode: decode) }
+            let (blocks, rowBytes, xr, sr) = (w.blocksPerRow, w.rowBytes, x.row(c), x.scales(c))
+            for r in rows {
+                y[r] = UnsignedQuants.single(w.data + r * rowBytes, blocks, xr, sr, UnsignedQuants.q5_0, decode: decode)
+            }
         },
         width2: { UnsignedQuants.tile($0, $1, $2, $3, $4, $5, columns: 2, UnsignedQuants.q5_0, decode: decode) },
         width3: { UnsignedQuants.tile($0, $1, $2, $3, $4, $5, columns: 3, UnsignedQuants.q5_0, decode: decode) },
@@ -245,14 +248,15 @@ enum UnsignedQuants {
         if columns > 3 { y[3 * yStride] = sum8(acc3) + format.factor * sum3[1] }
     }
 
-    /// One weight row × activation row `row`, even and odd blocks in separate accumulators (two FMA chains).
+    /// One weight row × one activation row (its blocks and scale table), even and odd blocks in separate accumulators (two FMA chains).
     @inline(__always)
-    static func single(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ row: Int, _ format: Format,
+    static func single(_ w: UnsafeRawPointer, _ blocks: Int, _ row: UnsafeRawPointer, _ sr: UnsafePointer<Float>,
+                       _ format: Format,
                        decode: (UnsafeRawPointer) -> (__m256i, __m128)) -> Float {
         let ones = _mm256_set1_epi16(1)
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
         var sum0 = _mm_setzero_ps(), sum1 = _mm_setzero_ps()
-        let xr = x.row(row) + format.quantsOffset, sr = x.scales(row)
+        let xr = row + format.quantsOffset
         let (wBytes, xBytes) = (format.weightBytes, format.activationBytes)
         var b = 0
         while b + 1 < blocks {
