@@ -62,8 +62,8 @@ enum DotQ4_K {
     #if arch(x86_64)
     static let tiles = DotTiles(
         rows1: { w, rows, x, c, y in
-            let blocks = w.blocksPerRow
-            for r in rows { tile(w.row(r), blocks, x, c, y + r, 0, columns: 1) }
+            let (blocks, rowBytes) = (w.blocksPerRow, w.rowBytes)
+            for r in rows { tile(w.data + r * rowBytes, blocks, x, c, y + r, 0, columns: 1) }
         },
         width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
         width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
@@ -181,8 +181,8 @@ enum DotQ6_K {
     #if arch(x86_64)
     static let tiles = DotTiles(
         rows1: { w, rows, x, c, y in
-            let blocks = w.blocksPerRow
-            for r in rows { tile(w.row(r), blocks, x, c, y + r, 0, columns: 1) }
+            let (blocks, rowBytes) = (w.blocksPerRow, w.rowBytes)
+            for r in rows { tile(w.data + r * rowBytes, blocks, x, c, y + r, 0, columns: 1) }
         },
         width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
         width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },

@@ -36,12 +36,13 @@ public enum MatMul {
 
     // MARK: Work split
 
-    /// Splits `rows` into chunks for the pool: one chunk when the whole product is small, otherwise about four
-    /// chunks per thread (dynamic claiming balances a thread that is slowed down by other processes).
-    static func chunking(rows: Int, work: Int, threads: Int) -> (count: Int, size: Int) {
+    /// Splits `rows` into chunks for the pool: one chunk when the whole product is small; otherwise at least
+    /// four chunks per thread, and for large matrices chunks of about 256 KB of weights (up to 256 chunks), so
+    /// that dynamic claiming evens out a thread slowed down by other processes at a fine grain.
+    static func chunking(rows: Int, work: Int, threads: Int, bytes: Int = 0) -> (count: Int, size: Int) {
         let minimumWork = 1 << 15   // multiply-adds below which a dispatch costs more than it saves
         if threads == 1 || work < minimumWork || rows < 8 { return (1, rows) }
-        let count = min(threads * 4, rows / 4)
+        let count = min(max(threads * 4, min(bytes >> 18, 256)), rows / 4)
         let size = (rows + count - 1) / count
         return ((rows + size - 1) / size, size)
     }
@@ -78,7 +79,8 @@ public enum MatMul {
                     xq.quantize(row: j, from: x + j * cols, cols: cols)
                 }
             }
-            let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
+            let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount,
+                                         bytes: rows * w.rowBytes)
             let tiles = kernel.tiles
             pool.parallelFor(count) { c in tiles.dots(w, rows: (c * size)..<min(rows, (c + 1) * size), xq, n: n, y, yStride: rows) }
         }
@@ -90,40 +92,40 @@ public enum MatMul {
     /// on one core (SmolLM2 tensors, 576 and 1536 columns): at n = 32 the integer kernels and sgemm are even
     /// (≈ 52 GFLOP/s), at n = 64 sgemm is 15–35% faster, at n = 128 about 50% (76 vs 50 GFLOP/s).
     static let sgemmMinimumBatch = 48
-    /// Weight rows per sgemm call (256 was the fastest of 64…1024 at n = 128: a tile of 256 × 1536 floats
-    /// is 1.5 MB, OpenBLAS blocks it further).
-    static let sgemmTileRows = 256
+    /// Weight rows per sgemm call (one chunk = one tile). With 2 threads on whole-model passes at n = 128,
+    /// 128 beat 256 (SmolLM2 ≈ 550 vs 490 tok/s, Gemma ≈ 570 vs 530; 96 and 160 no better); a 128 × 640 tile
+    /// of floats (320 KB) stays in a core's 512 KB L2.
+    static let sgemmTileRows = 128
 
     /// OpenBLAS runs single-threaded inside our own threads (set once, process-wide).
     static let singleThreadedBLAS: Void = { openblas_set_num_threads(1) }()
 
-    /// y = x·wᵀ with w expanded to floats sgemmTileRows rows at a time (F32 rows are used in place) and each
-    /// tile multiplied by OpenBLAS's sgemm. Scratch: threadCount tiles of sgemmTileRows × cols floats.
+    /// y = x·wᵀ with w split into chunks of about sgemmTileRows rows (a multiple of the thread count), each
+    /// expanded to floats (F32 rows are used in place) and multiplied by OpenBLAS's sgemm.
+    /// Scratch: threadCount tiles of one chunk × cols floats.
     static func multiplyTiles(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
                               pool: ThreadPool) {
         _ = singleThreadedBLAS
         let cols = w.cols, rows = w.rows, threads = pool.threadCount
-        // Chunks of about sgemmTileRows rows, a multiple of the thread count.
-        let count = threads * max(1, rows / (threads * sgemmTileRows))
+        // Chunks of about sgemmTileRows rows, a multiple of the thread count; each chunk is one tile.
+        let perThread = max(1, Int((Double(rows) / Double(threads * sgemmTileRows)).rounded()))
+        let count = min(rows, threads * perThread)
         let size = (rows + count - 1) / count
-        let tileFloats = min(size, sgemmTileRows) * cols
+        let tileFloats = size * cols
         pool.withScratch(bytes: w.type == .f32 ? 0 : threads * tileFloats * MemoryLayout<Float>.stride) { scratch in
             let tiles = scratch.bindMemory(to: Float.self, capacity: threads * tileFloats)
             pool.parallelFor(count) { c in
-                let end = min(rows, (c + 1) * size)
-                if c * size >= end { return }
+                let range = (c * size)..<min(rows, (c + 1) * size)
+                if range.isEmpty { return }
                 if w.type == .f32 {
-                    sgemm(w, rows: c * size..<end, from: w.row(c * size).assumingMemoryBound(to: Float.self), x, n, y)
+                    sgemm(w, rows: range, from: w.row(range.lowerBound).assumingMemoryBound(to: Float.self), x, n, y)
                     return
                 }
                 let slot = pool.claimSlot()
                 let tile = slot.map { tiles + $0 * tileFloats } ?? .allocate(capacity: tileFloats)
                 defer { if let slot { pool.releaseSlot(slot) } else { tile.deallocate() } }
-                for first in stride(from: c * size, to: end, by: sgemmTileRows) {
-                    let last = min(end, first + sgemmTileRows)
-                    Dequantize.rows(w.type, w.row(first), rowCount: last - first, rowLength: cols, tile)
-                    sgemm(w, rows: first..<last, from: tile, x, n, y)
-                }
+                Dequantize.rows(w.type, w.row(range.lowerBound), rowCount: range.count, rowLength: cols, tile)
+                sgemm(w, rows: range, from: tile, x, n, y)
             }
         }
     }

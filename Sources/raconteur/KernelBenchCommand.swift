@@ -8,7 +8,7 @@
 //     last token);
 //   - for each --tensor: matvec (n = 1) GB/s, cycling through every tensor of the model with the same type and
 //     shape so that the weights come from memory as in generation; and the batched product's GFLOP/s.
-// Times are the best batch of 8 calls (the least disturbed by other processes on a shared machine).
+// Times are the best of repeated batches of calls (the least disturbed by other processes on a shared machine).
 
 import ArgumentParser
 import GGUF
@@ -116,10 +116,10 @@ struct KernelBenchCommand: ParsableCommand {
         print("model pass: \(matrices.count) matrices + \(head.name) \(output.type), \(format(bytes / 1e6, 1)) MB")
         for count in threadCounts {
             let pool = ThreadPool(threads: count)
-            let decode = measure(seconds: seconds) {
+            let decode = measure(seconds: seconds, batch: 2) {
                 for m in all { MatMul.multiply(m, x: x, n: 1, y: y, pool: pool) }
             }
-            let prompt = measure(seconds: seconds) {
+            let prompt = measure(seconds: seconds, batch: 1) {
                 for m in matrices { MatMul.multiply(m, x: x, n: batch, y: y, pool: pool) }
                 MatMul.multiply(output, x: x, n: 1, y: y, pool: pool)
             }
@@ -129,16 +129,16 @@ struct KernelBenchCommand: ParsableCommand {
         }
     }
 
-    /// Seconds per call of `body`: the best mean over batches of 8 calls within about `seconds` (the best batch
-    /// is the least disturbed by other processes on a shared machine), after a short warm-up.
-    func measure(seconds: Double, _ body: () -> Void) -> Double {
-        for _ in 0..<3 { body() }
+    /// Seconds per call of `body`: the best mean over batches of `batch` calls within about `seconds` (the best
+    /// batch is the least disturbed by other processes on a shared machine), after a short warm-up.
+    func measure(seconds: Double, batch: Int = 8, _ body: () -> Void) -> Double {
+        for _ in 0..<2 { body() }
         var best = Double.infinity
         let start = now()
         repeat {
             let batchStart = now()
-            for _ in 0..<8 { body() }
-            best = min(best, (now() - batchStart) / 8)
+            for _ in 0..<batch { body() }
+            best = min(best, (now() - batchStart) / Double(batch))
         } while now() - start < seconds
         return best
     }
