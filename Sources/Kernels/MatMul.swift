@@ -1,13 +1,14 @@
 // y = x · wᵀ for quantised weights w (rows × cols) and float activations x (n × cols), both row-major.
 //
-// Three paths, by batch size and weight type:
-//   n < sgemmMinimumBatch, weights with an integer kernel (Q4_1, Q8_0, Q5_0, Q4_K, Q6_K): x is quantised once
-//     into the activation format the weights pair with (an ActivationRows in the pool's scratch buffer), then
-//     the weight rows are split into chunks over the pool's threads; each weight row is read once and dotted
-//     with all n activation rows (up to four per pass over the row).
-//   n < sgemmMinimumBatch, other types: each weight row is expanded to floats once and dotted with the rows of x.
-//   n ≥ sgemmMinimumBatch (prefill), every type: tiles of weight rows are expanded to floats and multiplied
-//     by OpenBLAS's sgemm, single-threaded inside each of our threads.
+// Three paths, by weight type and batch size:
+//   weights with an integer kernel (Q4_1, Q8_0, Q5_0, Q4_K, Q6_K), any n: x is quantised once into the
+//     activation format the weights pair with (an ActivationRows in the pool's scratch buffer), then the weight
+//     rows are split into chunks over the pool's threads; each weight row is read once and dotted with all n
+//     activation rows (up to four per pass over the row). The same kernel for every n keeps a row's result
+//     independent of its batch, as continuous batching needs.
+//   other types, n < sgemmMinimumBatch: each weight row is expanded to floats once and dotted with the rows of x.
+//   other types, n ≥ sgemmMinimumBatch: tiles of weight rows are expanded to floats and multiplied by
+//     OpenBLAS's sgemm, single-threaded inside each of our threads.
 //
 // Concurrency: calls on one pool run one at a time on its scratch buffer; a concurrent call on the same pool
 // still works (it gets temporary scratch, and its parallelFor runs serially).
@@ -25,10 +26,12 @@ public enum MatMul {
                                 pool: ThreadPool) {
         precondition(n >= 0, "negative batch")
         if n == 0 || w.rows == 0 { return }
-        if n >= sgemmMinimumBatch {
-            multiplyTiles(w, x: x, n: n, y: y, pool: pool)
-        } else if let kernel = IntegerKernel(w.type) {
+        // Weights with an integer kernel always take it, whatever n: a row's result must not depend on how
+        // many other rows share the batch (continuous batching mixes one sequence's prompt with others' steps).
+        if let kernel = IntegerKernel(w.type) {
             multiplyQuantized(w, kernel, x: x, n: n, y: y, pool: pool)
+        } else if n >= sgemmMinimumBatch {
+            multiplyTiles(w, x: x, n: n, y: y, pool: pool)
         } else {
             multiplyRowByRow(w, x: x, n: n, y: y, pool: pool)
         }
