@@ -24,6 +24,7 @@ let package = Package(
         .target(name: "Tokenizers", swiftSettings: fast),
         .target(name: "Model", dependencies: ["GGUF", "Kernels", "Tokenizers"], swiftSettings: optimised),
         .target(name: "Engine", dependencies: ["Model", "Tokenizers"], swiftSettings: fast),
+        .target(name: "Alignment", dependencies: ["Model"], swiftSettings: fast),
         .executableTarget(
             name: "raconteur",
             dependencies: [
@@ -37,6 +38,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "GGUF"], swiftSettings: fast),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Engine", "GGUF", "Kernels", "Tokenizers"], swiftSettings: fast),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Tokenizers"], swiftSettings: fast),
+        .testTarget(name: "AlignmentTests", dependencies: ["Alignment"], swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]
 )

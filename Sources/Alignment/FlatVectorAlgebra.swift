@@ -1,0 +1,85 @@
+/// Dot products and linear combinations of long flat vectors (k gradients of P up to a few
+/// million), accumulated in Float64 with a fixed blocking so that results are deterministic.
+public enum FlatVectorAlgebra {
+    /// Σ_j a_j b_j in Float64 with eight independent accumulators (fixed order: deterministic).
+    static func dot(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Double {
+        precondition(a.count == b.count)
+        var accumulator = SIMD8<Double>()
+        let blocked = a.count & ~7
+        var j = 0
+        while j < blocked {
+            let x = SIMD8<Double>(UnsafeRawPointer(a.baseAddress! + j).loadUnaligned(as: SIMD8<Float>.self))
+            let y = SIMD8<Double>(UnsafeRawPointer(b.baseAddress! + j).loadUnaligned(as: SIMD8<Float>.self))
+            accumulator += x * y
+            j += 8
+        }
+        var sum = accumulator.sum()
+        while j < a.count {
+            sum += Double(a[j]) * Double(b[j])
+            j += 1
+        }
+        return sum
+    }
+
+    /// Σ_j a_j b_j in Float64 with eight independent accumulators (fixed order: deterministic).
+    static func dot(_ a: UnsafeBufferPointer<Double>, _ b: UnsafeBufferPointer<Double>) -> Double {
+        precondition(a.count == b.count)
+        var accumulator = SIMD8<Double>()
+        let blocked = a.count & ~7
+        var j = 0
+        while j < blocked {
+            let x = UnsafeRawPointer(a.baseAddress! + j).loadUnaligned(as: SIMD8<Double>.self)
+            let y = UnsafeRawPointer(b.baseAddress! + j).loadUnaligned(as: SIMD8<Double>.self)
+            accumulator += x * y
+            j += 8
+        }
+        var sum = accumulator.sum()
+        while j < a.count {
+            sum += a[j] * b[j]
+            j += 1
+        }
+        return sum
+    }
+
+    /// d = Σ_i coefficients_i · g_i, accumulated in Float64 per element and rounded once to Float.
+    /// With the coefficients of a `GradientCombination` this is RACO.md line 41's direction.
+    public static func linearCombination(of gradients: [[Float]], coefficients: [Double]) throws -> [Float] {
+        try checkShapes(counts: gradients.map(\.count), coefficientCount: coefficients.count)
+        let length = gradients[0].count
+        var result = [Float](repeating: 0, count: length)
+        var accumulator = [Double](repeating: 0, count: min(length, 4096))
+        var start = 0
+        while start < length {
+            let end = min(start + accumulator.count, length)
+            for j in 0..<(end - start) { accumulator[j] = 0 }
+            for (gradient, coefficient) in zip(gradients, coefficients) {
+                gradient.withUnsafeBufferPointer { g in
+                    for j in start..<end { accumulator[j - start] += coefficient * Double(g[j]) }
+                }
+            }
+            for j in start..<end { result[j] = Float(accumulator[j - start]) }
+            start = end
+        }
+        return result
+    }
+
+    /// d = Σ_i coefficients_i · g_i in Float64.
+    public static func linearCombination(of gradients: [[Double]], coefficients: [Double]) throws -> [Double] {
+        try checkShapes(counts: gradients.map(\.count), coefficientCount: coefficients.count)
+        var result = [Double](repeating: 0, count: gradients[0].count)
+        for (gradient, coefficient) in zip(gradients, coefficients) {
+            for j in result.indices { result[j] += coefficient * gradient[j] }
+        }
+        return result
+    }
+
+    private static func checkShapes(counts: [Int], coefficientCount: Int) throws {
+        guard let first = counts.first else { throw AlignmentError.noObjectives }
+        guard counts.count == coefficientCount else {
+            throw AlignmentError.countMismatch(expected: counts.count, actual: coefficientCount, what: "coefficients")
+        }
+        for count in counts where count != first {
+            throw AlignmentError.countMismatch(expected: first, actual: count, what: "gradient length")
+        }
+    }
+}
