@@ -1,41 +1,34 @@
 /// Dot products and linear combinations of long flat vectors (k gradients of P up to a few
 /// million), accumulated in Float64 with a fixed blocking so that results are deterministic.
 public enum FlatVectorAlgebra {
-    /// Σ_j a_j b_j in Float64 with eight independent accumulators (fixed order: deterministic).
+    /// Σ_j a_j b_j in Float64 (Float inputs widened exactly).
     static func dot(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Double {
-        precondition(a.count == b.count)
-        var accumulator = SIMD8<Double>()
-        let blocked = a.count & ~7
-        var j = 0
-        while j < blocked {
-            let x = SIMD8<Double>(UnsafeRawPointer(a.baseAddress! + j).loadUnaligned(as: SIMD8<Float>.self))
-            let y = SIMD8<Double>(UnsafeRawPointer(b.baseAddress! + j).loadUnaligned(as: SIMD8<Float>.self))
-            accumulator += x * y
-            j += 8
-        }
-        var sum = accumulator.sum()
-        while j < a.count {
-            sum += Double(a[j]) * Double(b[j])
-            j += 1
-        }
-        return sum
+        blockedDot(a, b, loadEight: { SIMD8<Double>(UnsafeRawPointer($0).loadUnaligned(as: SIMD8<Float>.self)) }, widen: Double.init)
     }
 
-    /// Σ_j a_j b_j in Float64 with eight independent accumulators (fixed order: deterministic).
+    /// Σ_j a_j b_j in Float64.
     static func dot(_ a: UnsafeBufferPointer<Double>, _ b: UnsafeBufferPointer<Double>) -> Double {
+        blockedDot(a, b, loadEight: { UnsafeRawPointer($0).loadUnaligned(as: SIMD8<Double>.self) }, widen: { $0 })
+    }
+
+    /// Eight independent Float64 accumulators over blocks of eight, then the tail: a fixed order,
+    /// so the result is deterministic (and independent of thread count or alignment).
+    @inline(__always)
+    private static func blockedDot<Element>(
+        _ a: UnsafeBufferPointer<Element>, _ b: UnsafeBufferPointer<Element>,
+        loadEight: (UnsafePointer<Element>) -> SIMD8<Double>, widen: (Element) -> Double
+    ) -> Double {
         precondition(a.count == b.count)
         var accumulator = SIMD8<Double>()
         let blocked = a.count & ~7
         var j = 0
         while j < blocked {
-            let x = UnsafeRawPointer(a.baseAddress! + j).loadUnaligned(as: SIMD8<Double>.self)
-            let y = UnsafeRawPointer(b.baseAddress! + j).loadUnaligned(as: SIMD8<Double>.self)
-            accumulator += x * y
+            accumulator += loadEight(a.baseAddress! + j) * loadEight(b.baseAddress! + j)
             j += 8
         }
         var sum = accumulator.sum()
         while j < a.count {
-            sum += a[j] * b[j]
+            sum += widen(a[j]) * widen(b[j])
             j += 1
         }
         return sum

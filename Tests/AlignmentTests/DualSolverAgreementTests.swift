@@ -37,35 +37,34 @@ struct DualSolverAgreementTests {
         }
     }
 
-    @Test func twoObjectiveClosedFormAgreesWithMirrorDescentAndGoldenSection() throws {
-        var random = SeededGenerator(seed: 2)
-        var worst = 0.0
-        for trial in 0..<400 {
-            let gradients = random.gradients(2, length: Int.random(in: 2...6, using: &random))
-            let problem = try dualProblem(gradients, weights: random.simplexPoint(2), c: random.uniform(0.05...0.95))
-            let closedForm = try DualSolver.twoObjectiveClosedForm.solve(problem)
-            let mirror = try Self.mirrorDescent.solve(problem)
+    /// Solves with the exact solver for k (2 or 3) and with mirror descent, checks agreement (and
+    /// for k = 2 against a golden-section search), and returns max_i |p*_exact − p*_mirror|.
+    @discardableResult
+    func compareSolvers(_ problem: CAGradDualProblem, uniqueMinimiser: Bool, _ comment: Comment) throws -> Double {
+        let k = problem.objectiveCount
+        let exactSolver: DualSolver = k == 2 ? .twoObjectiveClosedForm : .threeObjectiveEnumeration
+        let exact = try exactSolver.solve(problem)
+        let mirror = try Self.mirrorDescent.solve(problem)
+        expectAgreement(problem, exact: exact, mirror: mirror, uniqueMinimiser: uniqueMinimiser, comment)
+        if k == 2 {
             let oracle = goldenSectionMinimiser(problem)
-            expectAgreement(problem, exact: closedForm, mirror: mirror, uniqueMinimiser: true, "trial \(trial)")
-            #expect(maxAbsDifference(closedForm.weights, oracle) <= 1e-6, "trial \(trial)")
-            #expect(closedForm.objective <= problem.objective(oracle) + 1e-14 * max(problem.gram[0, 0], problem.gram[1, 1]), "trial \(trial)")
-            worst = max(worst, maxAbsDifference(closedForm.weights, mirror.weights))
+            if uniqueMinimiser { #expect(maxAbsDifference(exact.weights, oracle) <= 1e-6, comment) }
+            #expect(exact.objective <= problem.objective(oracle) + 1e-14 * max(problem.gram[0, 0], problem.gram[1, 1]), comment)
         }
-        print("k = 2: largest |p*_closed − p*_mirror| over 400 random trials: \(worst)")
+        return maxAbsDifference(exact.weights, mirror.weights)
     }
 
-    @Test func threeObjectiveEnumerationAgreesWithMirrorDescent() throws {
-        var random = SeededGenerator(seed: 3)
+    /// Random full-rank gradients: the k = 2 closed form and the k = 3 enumeration against mirror descent.
+    @Test(arguments: [2, 3])
+    func exactSolverAgreesWithMirrorDescentOnRandomGradients(_ k: Int) throws {
+        var random = SeededGenerator(seed: UInt64(k))
         var worst = 0.0
         for trial in 0..<400 {
-            let gradients = random.gradients(3, length: Int.random(in: 3...7, using: &random))
-            let problem = try dualProblem(gradients, weights: random.simplexPoint(3), c: random.uniform(0.05...0.95))
-            let enumeration = try DualSolver.threeObjectiveEnumeration.solve(problem)
-            let mirror = try Self.mirrorDescent.solve(problem)
-            expectAgreement(problem, exact: enumeration, mirror: mirror, uniqueMinimiser: true, "trial \(trial)")
-            worst = max(worst, maxAbsDifference(enumeration.weights, mirror.weights))
+            let gradients = random.gradients(k, length: Int.random(in: k...(k + 4), using: &random))
+            let problem = try dualProblem(gradients, weights: random.simplexPoint(k), c: random.uniform(0.05...0.95))
+            worst = max(worst, try compareSolvers(problem, uniqueMinimiser: true, "trial \(trial)"))
         }
-        print("k = 3: largest |p*_enumeration − p*_mirror| over 400 random trials: \(worst)")
+        print("k = \(k): largest |p*_exact − p*_mirror| over 400 random trials: \(worst)")
     }
 
     /// Rank-deficient and near-rank-deficient pairs: identical, parallel, anti-parallel, zero and
@@ -81,22 +80,6 @@ struct DualSolverAgreementTests {
         ("nearly anti-parallel (1e-9)", { r in let g = r.normalVector(5); return [g, add(g.map { -$0 }, r.normalVector(5), times: 1e-9)] }),
         ("nearly identical (1e-7)", { r in let g = r.normalVector(5); return [g, add(g, r.normalVector(5), times: 1e-7)] }),
     ]
-
-    @Test func twoObjectiveSolversAgreeOnSingularAndNearSingularGradients() throws {
-        var random = SeededGenerator(seed: 4)
-        for (name, make) in Self.singularPairs {
-            for trial in 0..<25 {
-                let gradients = make(&random)
-                let problem = try dualProblem(gradients, weights: random.simplexPoint(2), c: random.uniform(0.05...0.95))
-                let closedForm = try DualSolver.twoObjectiveClosedForm.solve(problem)
-                let mirror = try Self.mirrorDescent.solve(problem)
-                let oracle = goldenSectionMinimiser(problem)
-                expectAgreement(problem, exact: closedForm, mirror: mirror, uniqueMinimiser: false, "\(name), trial \(trial)")
-                #expect(closedForm.objective <= problem.objective(oracle) + 1e-14 * max(problem.gram[0, 0], problem.gram[1, 1]),
-                        "\(name), trial \(trial)")
-            }
-        }
-    }
 
     /// Rank-deficient triples: coplanar (P = 2), a duplicate, an affine combination, a zero
     /// gradient, all parallel, and near versions of these.
@@ -116,15 +99,13 @@ struct DualSolverAgreementTests {
         }),
     ]
 
-    @Test func threeObjectiveSolversAgreeOnSingularAndNearSingularGradients() throws {
-        var random = SeededGenerator(seed: 5)
-        for (name, make) in Self.singularTriples {
+    @Test(arguments: [2, 3])
+    func exactSolverAgreesWithMirrorDescentOnSingularAndNearSingularGradients(_ k: Int) throws {
+        var random = SeededGenerator(seed: 3 + UInt64(k))
+        for (name, make) in k == 2 ? Self.singularPairs : Self.singularTriples {
             for trial in 0..<25 {
-                let gradients = make(&random)
-                let problem = try dualProblem(gradients, weights: random.simplexPoint(3), c: random.uniform(0.05...0.95))
-                let enumeration = try DualSolver.threeObjectiveEnumeration.solve(problem)
-                let mirror = try Self.mirrorDescent.solve(problem)
-                expectAgreement(problem, exact: enumeration, mirror: mirror, uniqueMinimiser: false, "\(name), trial \(trial)")
+                let problem = try dualProblem(make(&random), weights: random.simplexPoint(k), c: random.uniform(0.05...0.95))
+                try compareSolvers(problem, uniqueMinimiser: false, "\(name), trial \(trial)")
             }
         }
     }
@@ -158,5 +139,47 @@ struct DualSolverAgreementTests {
                 #expect(problem.objective(random.simplexPoint(5)) >= solution.objective - 1e-12 * scale, "trial \(trial)")
             }
         }
+    }
+
+    // MARK: cases checkable by hand
+
+    /// Orthonormal gradients and uniform w: by symmetry p* is the centre of the simplex, which only
+    /// the interior KKT point of RACO.md lines 36–37 reaches; there Φ(p*) = ν.
+    @Test func interiorKKTPointSolvesTheSymmetricThreeObjectiveProblem() throws {
+        let gradients: [[Double]] = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+        let w = [1.0 / 3, 1.0 / 3, 1.0 / 3]
+        let problem = try dualProblem(gradients, weights: w, c: 0.5)
+        let interior = ThreeObjectiveDualSolver.interiorKKTPoints(of: problem)
+        // Both roots ν = 1/2 and ν = 1/6 of the KKT quadratic map to the same p = w here; only
+        // ν = 1/2 (A ν − B > 0) is Φ(w), which is why Φ is evaluated at the candidates, not read off ν.
+        #expect(!interior.isEmpty)
+        for point in interior { #expect(maxAbsDifference(point, w) <= 1e-15) }
+        let solution = try DualSolver.threeObjectiveEnumeration.solve(problem)
+        #expect(maxAbsDifference(solution.weights, w) <= 1e-15)
+        // H = I, b = w, s = 0.5/√3: A = 3, B = 1, C = 1/3, so 3ν² − 2ν + 1/3 − 1/12 = 0 and the
+        // genuine root is ν = (1 + √(1 − 3/4))/3 = 1/2 = Φ(w) = 1/3 + (0.5/√3)(1/√3).
+        #expect(abs(solution.objective - 0.5) <= 1e-15)
+    }
+
+    /// Orthonormal pair with w = (½, ½): p* = (½, ½) by symmetry, a root of the quadratic of
+    /// RACO.md line 32 (δ = 0, so it reads −s² q_2² λ² − s² q_1 q_2 λ − s² q_1²/4 = −s²(2λ − 1)² = 0).
+    @Test func closedFormFindsTheSymmetricTwoObjectiveRoot() throws {
+        let problem = try dualProblem([[1, 0], [0, 1]], weights: [0.5, 0.5], c: 0.5)
+        #expect(TwoObjectiveDualSolver.candidateLambdas(of: problem).contains { abs($0 - 0.5) <= 1e-15 })
+        #expect(try DualSolver.twoObjectiveClosedForm.solve(problem).weights == [0.5, 0.5])
+    }
+
+    /// Nearly identical gradients make the leading coefficient of RACO.md line 32 fall below 1e-12
+    /// (line 34): the linear fallback runs, and the answer still matches the golden-section search.
+    @Test func linearFallbackRunsForNearlyIdenticalGradients() throws {
+        var random = SeededGenerator(seed: 8)
+        let g = random.normalVector(4)
+        let problem = try dualProblem([g, add(g, random.normalVector(4), times: 1e-5)], weights: [0.3, 0.7], c: 0.6)
+        let unit = try #require(problem.normalised()).problem
+        let q2 = unit.gram[0, 0] + unit.gram[1, 1] - 2 * unit.gram[0, 1]
+        let delta = unit.linearTerm[0] - unit.linearTerm[1], s = unit.normWeight
+        #expect(abs(delta * delta * q2 - s * s * q2 * q2) < TwoObjectiveDualSolver.leadingCoefficientThreshold)
+        let solution = try DualSolver.twoObjectiveClosedForm.solve(problem)
+        #expect(solution.objective <= problem.objective(goldenSectionMinimiser(problem)) + 1e-15 * problem.gram[0, 0])
     }
 }
