@@ -37,23 +37,37 @@ public enum FlatVectorAlgebra {
     /// d = Σ_i coefficients_i · g_i, accumulated in Float64 per element and rounded once to Float.
     /// With the coefficients of a `GradientCombination` this is RACO.md line 41's direction.
     public static func linearCombination(of gradients: [[Float]], coefficients: [Double]) throws -> [Float] {
+        var result: [Float] = []
+        try linearCombination(of: gradients, coefficients: coefficients, into: &result)
+        return result
+    }
+
+    /// The same into a caller's buffer (resized to the gradients' length), so that a training loop
+    /// can reuse one P-vector for d from step to step.
+    public static func linearCombination(of gradients: [[Float]], coefficients: [Double], into result: inout [Float]) throws {
         try checkShapes(counts: gradients.map(\.count), coefficientCount: coefficients.count)
         let length = gradients[0].count
-        var result = [Float](repeating: 0, count: length)
-        var accumulator = [Double](repeating: 0, count: min(length, 4096))
-        var start = 0
-        while start < length {
-            let end = min(start + accumulator.count, length)
-            for j in 0..<(end - start) { accumulator[j] = 0 }
-            for (gradient, coefficient) in zip(gradients, coefficients) {
-                gradient.withUnsafeBufferPointer { g in
-                    for j in start..<end { accumulator[j - start] += coefficient * Double(g[j]) }
+        let blockLength = 4096
+        if result.count != length { result = [Float](repeating: 0, count: length) }
+        var accumulator = [Double](repeating: 0, count: blockLength)
+        result.withUnsafeMutableBufferPointer { output in
+            accumulator.withUnsafeMutableBufferPointer { sums in
+                var start = 0
+                while start < length {
+                    let count = min(blockLength, length - start)
+                    for j in 0..<count { sums[j] = 0 }
+                    // Element-wise, gradient by gradient in order: the same sum as the Float64 path.
+                    for (gradient, coefficient) in zip(gradients, coefficients) {
+                        gradient.withUnsafeBufferPointer { g in
+                            let block = g.baseAddress! + start
+                            for j in 0..<count { sums[j] += coefficient * Double(block[j]) }
+                        }
+                    }
+                    for j in 0..<count { output[start + j] = Float(sums[j]) }
+                    start += count
                 }
             }
-            for j in start..<end { result[j] = Float(accumulator[j - start]) }
-            start = end
         }
-        return result
     }
 
     /// d = Σ_i coefficients_i · g_i in Float64.

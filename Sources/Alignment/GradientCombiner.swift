@@ -12,11 +12,14 @@ public struct GradientCombiner: Sendable, Equatable {
     public let conflictAversion: Double
     public let solver: DualSolver
 
-    /// Norms computed from H below this fraction of the triangle-inequality bound Σ x_i ‖g_i‖ are
-    /// treated as 0 (RACO.md lines 41–42, "‖G̃‖ > 0", "‖g_0‖ = 0"): xᵀHx carries an absolute
-    /// rounding error of order 1e-16 · (Σ x_i ‖g_i‖)², so a norm below ~1e-8 of that bound is noise,
-    /// and normalising noise (G̃/‖G̃‖) would point d anywhere.
-    public static let relativeZeroNorm = 1e-7
+    /// Norms computed from H below this fraction of the triangle-inequality bound Σ |x_i| ‖g_i‖ are
+    /// treated as 0 (RACO.md lines 41–42, "‖G̃‖ > 0", "‖g_0‖ = 0"). xᵀHx is a sum of terms as large
+    /// as that bound squared, and each H_ij carries the rounding of a length-P dot product (about
+    /// √P · 1e-16 relative typically, P/8 · 1e-16 at worst), so for P of a few million a norm below
+    /// ~1e-6 of the bound cannot be told from 0 — and normalising it (G̃/‖G̃‖) would point d anywhere.
+    /// Real gradients never cancel to six digits except where g_0 → 0 at convergence, where s = c‖g_0‖
+    /// is negligible anyway.
+    public static let relativeZeroNorm = 1e-6
 
     public init(method: CombinationMethod, conflictAversion: Double = 0.4, solver: DualSolver = .automatic) throws {
         // RACO.md line 28: c ∈ [0, 1).

@@ -24,6 +24,17 @@ public struct MirrorDescentSettings: Sendable, Equatable, Codable {
 /// need millions of iterations to reach the 1e-6 agreement with the exact solvers. The inequality
 /// is evaluated in difference form (p⁺ − p, Φ(p⁺) − Φ(p) and the KL term are computed from their
 /// small parts) so that it stays meaningful down to the last digits.
+///
+/// One safeguard beyond the plain update: at (or within 1e-6 relative of) the kink Σ p_i g_i = 0
+/// — the uniform start when two gradients are anti-parallel with equal norms, for instance — Φ is
+/// not differentiable, the formula's gradient is noise and no step passes the test. There the
+/// solver moves to the best of the points (p + e_i)/2 instead (Φ is exactly linear along each
+/// segment from the kink to a vertex, and one of them descends, since for c < 1 the kink is never
+/// the minimum), then resumes. The move is taken only when it lowers Φ.
+///
+/// Cost: O(k²) per iteration. On regular problems it converges in tens to hundreds of iterations;
+/// on nearly singular H (a direction along which Φ is almost flat) it can use the whole budget and
+/// then agrees with the exact solvers to about 1e-7 in Φ rather than 1e-12.
 enum MirrorDescentDualSolver {
     /// η · (max ∇Φ − min ∇Φ) never exceeds this, so one step multiplies a coordinate by at most e^40.
     static let maxExponentRange = 40.0
