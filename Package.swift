@@ -41,6 +41,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(name: "Alignment", dependencies: ["Model"], swiftSettings: fast),
         .executableTarget(
             name: "raconteur",
             dependencies: [
@@ -65,6 +66,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        .testTarget(name: "AlignmentTests", dependencies: ["Alignment"], swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]
 )

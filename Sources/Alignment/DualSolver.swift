@@ -1,0 +1,37 @@
+/// Which solver computes p* = argmin over the simplex of Φ (RACO.md line 29).
+public enum DualSolver: Sendable, Equatable {
+    /// k = 1: p* = (1); k = 2: the closed form; k = 3: the enumeration; k ≥ 4: mirror descent.
+    case automatic
+    /// RACO.md lines 30–34 (k = 2 only).
+    case twoObjectiveClosedForm
+    /// RACO.md lines 35–37 (k = 3 only).
+    case threeObjectiveEnumeration
+    /// RACO.md lines 38–39 (any k).
+    case mirrorDescent(MirrorDescentSettings)
+
+    /// Solves the dual. `preferred` (the user weights w) breaks exact ties between minimisers in
+    /// the exact solvers; mirror descent starts from the uniform point and ignores it.
+    public func solve(_ problem: CAGradDualProblem, preferred: [Double]? = nil) throws -> DualSolution {
+        let k = problem.objectiveCount
+        if let preferred, preferred.count != k {
+            throw AlignmentError.countMismatch(expected: k, actual: preferred.count, what: "preferred weights")
+        }
+        switch self {
+        case .automatic:
+            switch k {
+            case 1: return DualSolution(weights: [1], objective: problem.objective([1]), iterations: 0, optimalityGap: nil)
+            case 2: return TwoObjectiveDualSolver.solve(problem, preferred: preferred)
+            case 3: return ThreeObjectiveDualSolver.solve(problem, preferred: preferred)
+            default: return MirrorDescentDualSolver.solve(problem, settings: MirrorDescentSettings())
+            }
+        case .twoObjectiveClosedForm:
+            guard k == 2 else { throw AlignmentError.countMismatch(expected: 2, actual: k, what: "objectives for the closed form") }
+            return TwoObjectiveDualSolver.solve(problem, preferred: preferred)
+        case .threeObjectiveEnumeration:
+            guard k == 3 else { throw AlignmentError.countMismatch(expected: 3, actual: k, what: "objectives for the enumeration") }
+            return ThreeObjectiveDualSolver.solve(problem, preferred: preferred)
+        case .mirrorDescent(let settings):
+            return MirrorDescentDualSolver.solve(problem, settings: settings)
+        }
+    }
+}
