@@ -112,6 +112,18 @@ public final class SequenceScorer<T: TrainingScalar>: @unchecked Sendable {
         }
     }
 
+    /// Logits [scored rows × vocab] of the last `forward` (tests compare them with the inference forward).
+    func lastLogits() -> [T] {
+        guard let last, let acts = trainingActivations else { return [] }
+        return Array(UnsafeBufferPointer(start: acts.logits.pointer, count: last.batch.logitRows.count * config.vocabularySize))
+    }
+
+    /// logp of each scored row of the last `forward`.
+    func lastRowLogProbs() -> [Double] {
+        guard let last, let acts = trainingActivations else { return [] }
+        return (0..<last.batch.logitRows.count).map { Double(acts.logp.pointer[$0]) }
+    }
+
     // MARK: Helpers
 
     private func pack(_ pairs: [SequencePair]) throws -> PackedSequences {
