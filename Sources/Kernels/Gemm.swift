@@ -28,33 +28,31 @@ public enum Gemm {
     public static func multiply(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                                 a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, pool: ThreadPool? = nil) {
-        if m == 0 || n == 0 { return }
-        _ = singleThreadedBLAS
-        let (count, alongRows) = split(m: m, n: n, k: k, threads: pool?.threadCount ?? 1)
-        func run(_ part: Int) {
-            let extent = alongRows ? m : n
-            let lo = extent * part / count, hi = extent * (part + 1) / count
-            if lo >= hi { return }
-            var pa = a, pb = b, pc = c, mm = m, nn = n
-            if alongRows {
-                pa = transA ? a + lo : a + lo * lda
-                pc = c + lo * ldc
-                mm = hi - lo
-            } else {
-                pb = transB ? b + lo * ldb : b + lo
-                pc = c + lo
-                nn = hi - lo
-            }
+        inChunks(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+                 pool: pool) { pa, pb, pc, mm, nn in
             cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                         Int32(mm), Int32(nn), Int32(k), alpha, pa, Int32(lda), pb, Int32(ldb), beta, pc, Int32(ldc))
         }
-        if count == 1 { run(0) } else { pool!.parallelFor(count, run) }
     }
 
     /// The Double twin of `multiply` (gradient checks).
     public static func multiply(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
                                 a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
                                 beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int, pool: ThreadPool? = nil) {
+        inChunks(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+                 pool: pool) { pa, pb, pc, mm, nn in
+            cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        Int32(mm), Int32(nn), Int32(k), alpha, pa, Int32(lda), pb, Int32(ldb), beta, pc, Int32(ldc))
+        }
+    }
+
+    /// Cuts the product along its larger output dimension and hands each chunk's (A, B, C, rows, columns) to
+    /// `call`, on the pool's threads.
+    @inline(__always)
+    static func inChunks<S>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                            a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int,
+                            c: UnsafeMutablePointer<S>, ldc: Int, pool: ThreadPool?,
+                            _ call: (UnsafePointer<S>, UnsafePointer<S>, UnsafeMutablePointer<S>, Int, Int) -> Void) {
         if m == 0 || n == 0 { return }
         _ = singleThreadedBLAS
         let (count, alongRows) = split(m: m, n: n, k: k, threads: pool?.threadCount ?? 1)
@@ -62,18 +60,11 @@ public enum Gemm {
             let extent = alongRows ? m : n
             let lo = extent * part / count, hi = extent * (part + 1) / count
             if lo >= hi { return }
-            var pa = a, pb = b, pc = c, mm = m, nn = n
             if alongRows {
-                pa = transA ? a + lo : a + lo * lda
-                pc = c + lo * ldc
-                mm = hi - lo
+                call(transA ? a + lo : a + lo * lda, b, c + lo * ldc, hi - lo, n)
             } else {
-                pb = transB ? b + lo * ldb : b + lo
-                pc = c + lo
-                nn = hi - lo
+                call(a, transB ? b + lo * ldb : b + lo, c + lo, m, hi - lo)
             }
-            cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(mm), Int32(nn), Int32(k), alpha, pa, Int32(lda), pb, Int32(ldb), beta, pc, Int32(ldc))
         }
         if count == 1 { run(0) } else { pool!.parallelFor(count, run) }
     }

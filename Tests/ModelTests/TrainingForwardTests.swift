@@ -36,7 +36,12 @@ struct TrainingForwardTests {
 
         var adapter: LoRAAdapter? = nil
         for withAdapter in [false, true] {
-            if withAdapter { adapter = LoRATests.randomAdapter(model.config, rank: 8, alpha: 16, seed: 5) }
+            if withAdapter {
+                // Deterministic values in the layout's order (a dictionary walk over the matrices would not be).
+                let layout = LoRAParameterLayout(config: model.config, rank: 8, alpha: 16, projections: Projection.allCases)
+                var rng = SplitMix(seed: 5)
+                adapter = layout.makeAdapter(rng.doubles(layout.count, scale: 0.02).map(Float.init), layerCount: model.config.blockCount)
+            }
             let layout = adapter.map { LoRAParameterLayout(adapter: $0) }
                 ?? LoRAParameterLayout(config: model.config, rank: 1, alpha: 1, projections: [])
             let theta = adapter.map { layout.flatten($0) } ?? []
@@ -63,6 +68,8 @@ struct TrainingForwardTests {
             if !withAdapter {
                 // The numpy float64 reference (dequantised weights, no activation quantisation) is what the
                 // training forward computes: it must agree to float32 rounding.
+                // (the helper leaves its output beside the model: remove it from models/)
+                defer { try? FileManager.default.removeItem(atPath: Paths.smolLM2.replacingOccurrences(of: ".gguf", with: ".ref.json")) }
                 let reference = try TinyModelTests.referenceLogits(model: Paths.smolLM2, tokens: Array(tokens.dropLast()))
                 let flat = reference.flatMap { $0 }
                 var worst = 0.0, refScale = 0.0
@@ -100,14 +107,30 @@ struct TrainingForwardTests {
         let scorer = SequenceScorer<Float>(model: model, threads: 2)
         // 12 tokens: longer than gemma3's window of 4.
         let tokens = [1, 17, 5, 42, 9, 63, 0, 28, 33, 12, 7, 50]
-        let adapter = LoRATests.randomAdapter(model.config, rank: 4, alpha: 8, seed: 13)
-        let layout = LoRAParameterLayout(adapter: adapter)
-        _ = try scorer.forward([SequencePair(prompt: [tokens[0]], response: Array(tokens.dropFirst()))],
-                               parameters: layout.flatten(adapter), layout: layout)
+        let layout = LoRAParameterLayout(config: model.config, rank: 4, alpha: 8, projections: Projection.allCases)
+        var rng = SplitMix(seed: 13)
+        let adapter = layout.makeAdapter(rng.doubles(layout.count, scale: 0.1).map(Float.init), layerCount: model.config.blockCount)
+        let pair = SequencePair(prompt: [tokens[0]], response: Array(tokens.dropFirst()))
+        _ = try scorer.forward([pair], parameters: layout.flatten(adapter), layout: layout)
         let inference = try Self.inferenceLogProbs(model, tokens: tokens, adapter: adapter)
         let (worst, _, scale) = Self.logitDifference(scorer.lastLogits(), inference.logits)
         print("tiny \(architecture) training vs inference forward (rank-4 adapter): max |Δ logit| / max |logit| = \(worst / scale)")
+        // The inference forward keeps K and V in F16.
         #expect(worst < 1e-3 * scale)
+
+        // Without adapter, the Double training forward against the independent numpy float64 forward.
+        let double = SequenceScorer<Double>(model: model, threads: 1)
+        let empty = LoRAParameterLayout(config: model.config, rank: 1, alpha: 1, projections: [])
+        _ = try double.forward([pair], parameters: [], layout: empty)
+        let reference = try TinyModelTests.referenceLogits(model: model.file.path, tokens: Array(tokens.dropLast())).flatMap { $0 }
+        let ours = double.lastLogits()
+        let refScale = reference.map(abs).max() ?? 1
+        let refWorst = zip(ours, reference).map { abs($0 - $1) }.max() ?? 0
+        print("tiny \(architecture) Double training forward vs numpy float64: max |Δ logit| / max |logit| = \(refWorst / refScale)")
+        #expect(ours.count == reference.count)
+        // llama and qwen3 agree to ~1e-15. Gemma's √d embedding scale is a Float here (as in the inference
+        // forward and llama.cpp) but float64 in numpy: that alone gives ~3e-7 (with a float64 √d, 1e-15).
+        #expect(refWorst < (architecture == "gemma3" ? 1e-6 : 1e-12) * refScale)
     }
 
     /// The Float path (sgemm, Float specialisations) gives the Double path's gradient to Float precision.

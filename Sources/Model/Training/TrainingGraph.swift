@@ -182,13 +182,8 @@ final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
                                   dx: dInput, t: s.t.pointer, rows: rows, inputs: inputs, outputs: outputs, pool: pool)
             }
             // ── feed-forward: y = xMid + post(down(act(gate(xn)) ⊙ up(xn))), xn = ffn_norm(xMid) ──
-            var dDown = UnsafePointer(dx)
-            if let post = w.postFeedForwardNorm {
-                s.dBranch.zero(rows * d)
-                RMSNormOp.backward(dy: dx, x: a.feedForwardOut.pointer, weight: post.pointer,
-                                   r: a.rPostFeedForward.pointer, dx: s.dBranch.pointer, rows: rows, n: d, pool: pool)
-                dDown = UnsafePointer(s.dBranch.pointer)
-            }
+            let dDown = postNormBackward(dx, w.postFeedForwardNorm, input: a.feedForwardOut, r: a.rPostFeedForward,
+                                         scratch: s, rows: rows)
             s.dH.zero(rows * ffn)
             projectBack(.down, dy: dDown, input: a.h, dInput: s.dH.pointer)
             s.dGate.zero(rows * ffn)
@@ -204,13 +199,8 @@ final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
                                r: a.rFeedForward.pointer, dx: dx, rows: rows, n: d, pool: pool)
 
             // ── attention: xMid = x + post(o(attn(rope(qn(q(xn))), rope(kn(k(xn))), v(xn)))), xn = attn_norm(x) ──
-            var dO = UnsafePointer(dx)
-            if let post = w.postAttentionNorm {
-                s.dBranch.zero(rows * d)
-                RMSNormOp.backward(dy: dx, x: a.attentionOut.pointer, weight: post.pointer,
-                                   r: a.rPostAttention.pointer, dx: s.dBranch.pointer, rows: rows, n: d, pool: pool)
-                dO = UnsafePointer(s.dBranch.pointer)
-            }
+            let dO = postNormBackward(dx, w.postAttentionNorm, input: a.attentionOut, r: a.rPostAttention,
+                                      scratch: s, rows: rows)
             s.dAttention.zero(rows * c.headCount * c.valueDim)
             projectBack(.output, dy: dO, input: a.attention, dInput: s.dAttention.pointer)
             s.dq.zero(rows * c.queryDim)
@@ -248,6 +238,19 @@ final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
                                    r: a.rAttention.pointer, dx: dx, rows: rows, n: d, pool: pool)
             }
         }
+    }
+
+    /// ∂L/∂(a block's branch output) given dx = ∂L/∂(residual after it): through the gemma post-norm into
+    /// scratch.dBranch when there is one, else dx itself.
+    @inline(__always)
+    func postNormBackward(_ dx: UnsafeMutablePointer<T>, _ post: TrainingBuffer<T>?, input: TrainingBuffer<T>,
+                          r: TrainingBuffer<T>, scratch s: BackwardScratch<T>, rows: Int) -> UnsafePointer<T> {
+        guard let post else { return UnsafePointer(dx) }
+        let d = config.embeddingLength
+        s.dBranch.zero(rows * d)
+        RMSNormOp.backward(dy: dx, x: input.pointer, weight: post.pointer, r: r.pointer, dx: s.dBranch.pointer,
+                           rows: rows, n: d, pool: pool)
+        return UnsafePointer(s.dBranch.pointer)
     }
 
     // MARK: Residual adds

@@ -48,16 +48,18 @@ final class TrainingBuffer<T: TrainingScalar>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<T>
     let count: Int
 
+    // Zeroing is a memset (all-zero bits are +0 for IEEE floats): a generic `initialize(repeating:)` would run
+    // unspecialised, one value-witness call per element.
     init(_ count: Int) {
         self.count = count
         pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        memset(pointer, 0, max(count, 1) * MemoryLayout<T>.stride)
     }
 
     deinit { pointer.deallocate() }
 
     /// Zeroes the first `n` values (the part a smaller batch uses).
-    @inline(__always) func zero(_ n: Int) { pointer.update(repeating: 0, count: min(n, count)) }
+    @inline(__always) func zero(_ n: Int) { memset(pointer, 0, min(n, count) * MemoryLayout<T>.stride) }
 }
 
 /// Runs body(lo..<hi) over `count` items in chunks on the pool (serially for small work or no pool).
