@@ -16,6 +16,8 @@ public final class SequenceScorer<T: TrainingScalar>: @unchecked Sendable {
     public let config: ModelConfig
     public let pool: ThreadPool
     let graph: TrainingGraph<T>
+    /// Keeps the mapped model file alive: the embedding table is looked up in it.
+    private let model: TransformerModel
     private let lock = NSLock()
 
     // Training pass state, kept from `forward` for `backward`.
@@ -25,8 +27,10 @@ public final class SequenceScorer<T: TrainingScalar>: @unchecked Sendable {
     private var last: (batch: PackedSequences, rope: BatchRope<T>, layout: LoRAParameterLayout,
                        parameters: [T], lengthNormalized: Bool)?
 
-    /// Dequantises `model`'s weights (the model itself is not used afterwards) and starts `threads` threads.
+    /// Dequantises `model`'s weights and starts `threads` threads. The model is only read (its embedding table,
+    /// in the mapped file); inference on it can go on meanwhile.
     public init(model: TransformerModel, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.model = model
         config = model.config
         pool = ThreadPool(threads: max(1, threads))
         graph = TrainingGraph(config: config, weights: DenseWeights(model.weights, config: config, pool: pool),
@@ -77,9 +81,8 @@ public final class SequenceScorer<T: TrainingScalar>: @unchecked Sendable {
             scratch = BackwardScratch(config: config, sizes: grown)
         }
         last = (batch, rope, layout, parameters, lengthNormalized)
-        return parameters.withUnsafeBufferPointer { p in
-            graph.forward(batch, rope: rope, lora: LoRAView(layout: layout, values: p.baseAddress!),
-                          acts: trainingActivations!)
+        return withView(layout, parameters) { view in
+            graph.forward(batch, rope: rope, lora: view, acts: trainingActivations!)
             return sums(batch, trainingActivations!, lengthNormalized: lengthNormalized)
         }
     }
@@ -98,6 +101,7 @@ public final class SequenceScorer<T: TrainingScalar>: @unchecked Sendable {
         guard gradient.count == last.layout.count else {
             throw TrainingError.layoutMismatch("gradient has \(gradient.count) values, layout needs \(last.layout.count)")
         }
+        if last.layout.count == 0 { return }   // no trainable parameter
         // ∂L/∂logp of each scored row: its pair's gradient (over the response length when normalised).
         let batch = last.batch
         for (i, s) in batch.logitSequence.enumerated() {
@@ -156,7 +160,7 @@ public final class SequenceScorer<T: TrainingScalar>: @unchecked Sendable {
     }
 
     private func withView<R>(_ layout: LoRAParameterLayout?, _ parameters: [T]?, _ body: (LoRAView<T>?) -> R) -> R {
-        guard let layout, let parameters else { return body(nil) }
+        guard let layout, let parameters, layout.count > 0 else { return body(nil) }
         return parameters.withUnsafeBufferPointer { body(LoRAView(layout: layout, values: $0.baseAddress!)) }
     }
 
