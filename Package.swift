@@ -29,10 +29,11 @@ let package = Package(
         .target(name: "Tokenizers", swiftSettings: fast),
         .target(name: "Model", dependencies: ["GGUF", "Kernels", "Tokenizers"], swiftSettings: optimised),
         .target(name: "Engine", dependencies: ["Model", "Tokenizers"], swiftSettings: fast),
+        .target(name: "Adapters", dependencies: ["Model", "GGUF"], swiftSettings: fast),
         .target(
             name: "Server",
             dependencies: [
-                "Engine", "Model", "Tokenizers", "GGUF",
+                "Engine", "Model", "Tokenizers", "GGUF", "Adapters",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -43,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "raconteur",
             dependencies: [
-                "GGUF", "Kernels", "Tokenizers", "Model", "Engine", "Server",
+                "GGUF", "Kernels", "Tokenizers", "Model", "Engine", "Adapters", "Server",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -54,6 +55,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: fast),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "GGUF"], swiftSettings: fast),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Engine", "GGUF", "Kernels", "Tokenizers"], swiftSettings: fast),
+        .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "Model", "GGUF"], swiftSettings: fast),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Tokenizers"], swiftSettings: fast),
         .testTarget(
             name: "ServerTests",

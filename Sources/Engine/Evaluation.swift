@@ -6,7 +6,8 @@ public enum Evaluation {
     /// log p(tokens[i] | tokens[..<i]) for every i in scoreFrom..<tokens.count (scoreFrom ≥ 1), in one fresh cache.
     /// With `topCount` > 0, each entry also carries the best alternatives at that position.
     public static func teacherForcedLogprobs(model: TransformerModel, tokens: [Int], scoreFrom: Int,
-                                             topCount: Int = 0, chunk: Int = 128) throws -> [TokenLogprobs] {
+                                             topCount: Int = 0, chunk: Int = 128,
+                                             adapters: [AdapterTerm] = []) throws -> [TokenLogprobs] {
         precondition(scoreFrom >= 1, "the first token has no context to be scored in")
         let cache = model.makeCache(capacity: tokens.count)
         var result: [TokenLogprobs] = []
@@ -15,7 +16,7 @@ public enum Evaluation {
         while start < tokens.count - 1 {
             let end = min(tokens.count - 1, start + chunk)   // rows start..<end predict tokens start+1...end
             var batch = ForwardBatch()
-            batch.append(sequence: 0, tokens: tokens[start..<end], startingAt: start, logitsForLast: false)
+            batch.append(sequence: 0, tokens: tokens[start..<end], startingAt: start, logitsForLast: false, adapters: adapters)
             let wanted = (start..<end).filter { $0 + 1 >= scoreFrom }
             batch.logitRows = wanted.map { $0 - start }
             try model.forward(batch, caches: [cache]) { logits in

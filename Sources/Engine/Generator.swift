@@ -17,15 +17,18 @@ public struct GenerationRequest: Sendable {
     public var ignoreEOS: Bool
     /// Number of top alternatives to report per generated token; nil reports no logprobs.
     public var logprobs: Int?
+    /// The LoRA mixture every token of this generation is computed with (empty: the base model).
+    public var adapters: [AdapterTerm]
 
     public init(promptTokens: [Int], maxTokens: Int, sampling: SamplingParameters = .greedy, stop: [String] = [],
-                ignoreEOS: Bool = false, logprobs: Int? = nil) {
+                ignoreEOS: Bool = false, logprobs: Int? = nil, adapters: [AdapterTerm] = []) {
         self.promptTokens = promptTokens
         self.maxTokens = maxTokens
         self.sampling = sampling
         self.stop = stop
         self.ignoreEOS = ignoreEOS
         self.logprobs = logprobs
+        self.adapters = adapters
     }
 }
 
@@ -52,13 +55,14 @@ public final class Generator {
 
     /// Feeds `tokens` into `cache` from its current end; returns the logits after the last token.
     @discardableResult
-    public func prefill(_ tokens: [Int], cache: KVCache) throws -> [Float] {
+    public func prefill(_ tokens: [Int], cache: KVCache, adapters: [AdapterTerm] = []) throws -> [Float] {
         var last: [Float] = []
         var start = 0
         while start < tokens.count {
             let end = min(tokens.count, start + prefillChunk)
             var batch = ForwardBatch()
-            batch.append(sequence: 0, tokens: tokens[start..<end], startingAt: cache.count, logitsForLast: end == tokens.count)
+            batch.append(sequence: 0, tokens: tokens[start..<end], startingAt: cache.count, logitsForLast: end == tokens.count,
+                         adapters: adapters)
             let logits = try model.forward(batch, caches: [cache])
             if end == tokens.count { last = logits }
             start = end
@@ -70,11 +74,11 @@ public final class Generator {
         let capacity = min(model.config.contextLength, request.promptTokens.count + request.maxTokens)
         let cache = model.makeCache(capacity: max(1, capacity))
         let t0 = DispatchTime.now().uptimeNanoseconds
-        var logits = try prefill(request.promptTokens, cache: cache)
+        var logits = try prefill(request.promptTokens, cache: cache, adapters: request.adapters)
         let t1 = DispatchTime.now().uptimeNanoseconds
 
         var sampler = Sampler(request.sampling)
-        var decoder = StreamingDecoder(tokenizer: tokenizer)
+        var decoder = StreamingDecoder(tokenizer: tokenizer, skipSpecialTokens: true)
         var stopMatcher = StopMatcher(stops: request.stop)
         var tokens: [Int] = [], text = "", reports: [TokenLogprobs] = []
         var finish = FinishReason.length
@@ -94,7 +98,7 @@ public final class Generator {
             if stopped { finish = .stop; stoppedBySequence = true; break }
             if tokens.count == request.maxTokens || cache.count >= cache.capacity { break }
             var batch = ForwardBatch()
-            batch.append(sequence: 0, tokens: [token], startingAt: cache.count, logitsForLast: true)
+            batch.append(sequence: 0, tokens: [token], startingAt: cache.count, logitsForLast: true, adapters: request.adapters)
             logits = try model.forward(batch, caches: [cache])
         }
         if !stoppedBySequence {

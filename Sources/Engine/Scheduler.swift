@@ -162,12 +162,14 @@ public final class Scheduler: @unchecked Sendable {
                 let take = min(budget, seq.request.promptTokens.count - seq.fed)
                 let chunk = seq.request.promptTokens[seq.fed..<(seq.fed + take)]
                 let last = seq.fed + take == seq.request.promptTokens.count
-                batch.append(sequence: slot, tokens: chunk, startingAt: seq.fed, logitsForLast: last)
+                batch.append(sequence: slot, tokens: chunk, startingAt: seq.fed, logitsForLast: last,
+                             adapters: seq.request.adapters)
                 seq.fed += take
                 budget -= take
                 if last { sampled.append(seq) }
             } else if let token = seq.pendingToken {
-                batch.append(sequence: slot, tokens: [token], startingAt: cache.count, logitsForLast: true)
+                batch.append(sequence: slot, tokens: [token], startingAt: cache.count, logitsForLast: true,
+                             adapters: seq.request.adapters)
                 seq.pendingToken = nil
                 sampled.append(seq)
             } else {
@@ -226,7 +228,7 @@ private final class Sequence {
         self.request = request
         self.continuation = continuation
         sampler = Sampler(request.sampling)
-        decoder = StreamingDecoder(tokenizer: tokenizer)
+        decoder = StreamingDecoder(tokenizer: tokenizer, skipSpecialTokens: true)
         stopMatcher = StopMatcher(stops: request.stop)
         endIDs = request.ignoreEOS ? [] : tokenizer.endOfGenerationIDs
         if request.maxTokens == 0 { done = .length }

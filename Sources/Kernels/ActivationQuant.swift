@@ -228,3 +228,79 @@ public enum ActivationQuant {
     }
     #endif
 }
+
+/// n quantised activation rows as the dot kernels read them, in caller-provided scratch memory:
+///   quants: n rows × rowBytes bytes of Q8_0 / Q8_1 / Q8_K blocks (the layouts above), 64-byte aligned;
+///   scales: n rows × scalesPerRow Floats, the block scales already widened from Float16 so that the kernels
+///           need no conversion per activation block: Q8_0 → d per block; Q8_1 → (d, s) per block;
+///           Q8_K → none (its d is a Float32 already).
+struct ActivationRows {
+    let format: QuantType
+    let rowBytes: Int
+    let scalesPerRow: Int
+    let quants: UnsafeMutableRawPointer
+    let scales: UnsafeMutablePointer<Float>
+
+    /// Scratch bytes needed for n rows of `cols` values in `format`.
+    static func scratchBytes(format: QuantType, cols: Int, n: Int) -> Int {
+        let quantBytes = (n * format.byteCount(for: cols) + 63) / 64 * 64
+        return quantBytes + n * scalesPerRow(format: format, cols: cols) * MemoryLayout<Float>.stride
+    }
+
+    static func scalesPerRow(format: QuantType, cols: Int) -> Int {
+        switch format {
+        case .q8_0: return cols / 32
+        case .q8_1: return 2 * cols / 32
+        default: return 0
+        }
+    }
+
+    init(format: QuantType, cols: Int, n: Int, scratch: UnsafeMutableRawPointer) {
+        self.format = format
+        rowBytes = format.byteCount(for: cols)
+        scalesPerRow = ActivationRows.scalesPerRow(format: format, cols: cols)
+        quants = scratch
+        let quantBytes = (n * rowBytes + 63) / 64 * 64
+        scales = (scratch + quantBytes).bindMemory(to: Float.self, capacity: max(1, n * scalesPerRow))
+    }
+
+    /// Quantises x (cols floats) into row j.
+    func quantize(row j: Int, from x: UnsafePointer<Float>, cols: Int) {
+        let blocks = quants + j * rowBytes
+        ActivationQuant.quantize(x, into: blocks, count: cols, as: format)
+        let table = scales + j * scalesPerRow
+        switch format {
+        case .q8_0:
+            for b in 0..<cols / 32 { table[b] = Float(Float16(bitPattern: blocks.load(fromByteOffset: 34 * b, as: UInt16.self))) }
+        case .q8_1:
+            for b in 0..<cols / 32 {
+                table[2 * b] = Float(Float16(bitPattern: blocks.load(fromByteOffset: 36 * b, as: UInt16.self)))
+                table[2 * b + 1] = Float(Float16(bitPattern: blocks.load(fromByteOffset: 36 * b + 2, as: UInt16.self)))
+            }
+        default:
+            break
+        }
+    }
+
+    /// Row j's blocks.
+    @inline(__always)
+    func row(_ j: Int) -> UnsafeRawPointer { UnsafeRawPointer(quants + j * rowBytes) }
+
+    /// Row j's scale table.
+    @inline(__always)
+    func scales(_ j: Int) -> UnsafePointer<Float> { UnsafePointer(scales + j * scalesPerRow) }
+
+    /// Rows first..<first + width (width 1...4) and their scale tables, padded to four with the last row.
+    func group(_ first: Int, _ width: Int) -> ActivationGroup {
+        let last = first + width - 1
+        return ActivationGroup(x0: row(first), x1: row(min(first + 1, last)), x2: row(min(first + 2, last)),
+                               x3: row(min(first + 3, last)), s0: scales(first), s1: scales(min(first + 1, last)),
+                               s2: scales(min(first + 2, last)), s3: scales(min(first + 3, last)))
+    }
+}
+
+/// Up to four activation rows a dot kernel's tile works on (unused slots repeat the last row).
+struct ActivationGroup {
+    let x0, x1, x2, x3: UnsafeRawPointer
+    let s0, s1, s2, s3: UnsafePointer<Float>
+}

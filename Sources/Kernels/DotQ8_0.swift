@@ -27,35 +27,38 @@ enum DotQ8_0 {
         return sum
     }
 
-    /// y[c·yStride] = dot(w, x + c·xStride) for c in 0..<n; each weight block is loaded once per four rows.
-    static func rowDots(_ w: UnsafeRawPointer, blocks: Int, _ x: UnsafeRawPointer, xStride: Int, n: Int,
-                        _ y: UnsafeMutablePointer<Float>, yStride: Int) {
-        #if arch(x86_64)
-        forColumnGroups(n) { c, k in tile(w, blocks, x + c * xStride, xStride, y + c * yStride, yStride, columns: k) }
-        #else
-        for c in 0..<n { y[c * yStride] = dotReference(w, x + c * xStride, blocks: blocks) }
-        #endif
-    }
+    /// The tiles DotTiles.dots runs (x: Q8_0): each weight block is decoded once per group of up to four rows.
+    #if arch(x86_64)
+    static let tiles = DotTiles(
+        rows1: { w, rows, x, c, y in
+            let blocks = w.blocksPerRow
+            for r in rows { y[r] = single(w.row(r), blocks, x, c) }
+        },
+        width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
+        width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
+        width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
+    #else
+    static let tiles = DotTiles(reference: { dotReference($0, $1, blocks: $2) })
+    #endif
 
     #if arch(x86_64)
-    /// One weight row × `columns` (1...4, a constant after inlining) activation rows.
+    /// One weight row × activation rows first..<first + columns (columns 1...4, a constant after inlining).
     @inline(__always)
-    static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafeRawPointer, _ xStride: Int,
+    static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ first: Int,
                      _ y: UnsafeMutablePointer<Float>, _ yStride: Int, columns: Int) {
         let ones = _mm256_set1_epi16(1)
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
         var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-        var wb = w, xb = x
-        for _ in 0..<blocks {
-            let dw = half(wb, 0)
-            let q = _mm256_loadu_si256(wb.advanced(by: 2).assumingMemoryBound(to: __m256i.self))
-            let magnitude = _mm256_sign_epi8(q, q)   // |q| as unsigned bytes; the sign moves to the activations
-            acc0 = accumulate(q, magnitude, xb, dw, ones, acc0)
-            if columns > 1 { acc1 = accumulate(q, magnitude, xb + xStride, dw, ones, acc1) }
-            if columns > 2 { acc2 = accumulate(q, magnitude, xb + 2 * xStride, dw, ones, acc2) }
-            if columns > 3 { acc3 = accumulate(q, magnitude, xb + 3 * xStride, dw, ones, acc3) }
+        let g = x.group(first, columns)
+        let (x0, x1, x2, x3, s0, s1, s2, s3) = (g.x0, g.x1, g.x2, g.x3, g.s0, g.s1, g.s2, g.s3)
+        var wb = w
+        for b in 0..<blocks {
+            let (q, magnitude, dw) = decode(wb)
+            acc0 = accumulate(q, magnitude, x0 + 34 * b, s0[b] * dw, ones, acc0)
+            if columns > 1 { acc1 = accumulate(q, magnitude, x1 + 34 * b, s1[b] * dw, ones, acc1) }
+            if columns > 2 { acc2 = accumulate(q, magnitude, x2 + 34 * b, s2[b] * dw, ones, acc2) }
+            if columns > 3 { acc3 = accumulate(q, magnitude, x3 + 34 * b, s3[b] * dw, ones, acc3) }
             wb += 34
-            xb += 34
         }
         y[0] = sum8(acc0)
         if columns > 1 { y[yStride] = sum8(acc1) }
@@ -63,6 +66,24 @@ enum DotQ8_0 {
         if columns > 3 { y[3 * yStride] = sum8(acc3) }
     }
 
+    /// One weight row × activation row `row`, even and odd blocks in separate accumulators (two FMA chains).
+    @inline(__always)
+    static func single(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ row: Int) -> Float {
+        let ones = _mm256_set1_epi16(1)
+        let xr = x.row(row), sr = x.scales(row)
+        return twoChains(blocks) { b, acc in
+            let (q, magnitude, dw) = decode(w + 34 * b)
+            acc = accumulate(q, magnitude, xr + 34 * b, sr[b] * dw, ones, acc)
+        }
+    }
+
+    /// The 32 signed quants of the block at wb, their magnitudes (|q| as unsigned bytes; maddubs takes the
+    /// sign from the activations instead) and d.
+    @inline(__always)
+    static func decode(_ wb: UnsafeRawPointer) -> (__m256i, __m256i, Float) {
+        let q = _mm256_loadu_si256(wb.advanced(by: 2).assumingMemoryBound(to: __m256i.self))
+        return (q, _mm256_sign_epi8(q, q), half(wb, 0))
+    }
     #endif
 }
 
@@ -86,50 +107,39 @@ enum DotQ5_0 {
         return sum
     }
 
-    /// y[c·yStride] = dot(w, x + c·xStride) for c in 0..<n; each weight block is decoded once per four rows.
-    static func rowDots(_ w: UnsafeRawPointer, blocks: Int, _ x: UnsafeRawPointer, xStride: Int, n: Int,
-                        _ y: UnsafeMutablePointer<Float>, yStride: Int) {
-        #if arch(x86_64)
-        forColumnGroups(n) { c, k in tile(w, blocks, x + c * xStride, xStride, y + c * yStride, yStride, columns: k) }
-        #else
-        for c in 0..<n { y[c * yStride] = dotReference(w, x + c * xStride, blocks: blocks) }
-        #endif
-    }
+    /// The tiles DotTiles.dots runs (x: Q8_0): each weight block is decoded once per group of up to four rows.
+    #if arch(x86_64)
+    static let tiles = DotTiles(
+        rows1: { w, rows, x, c, y in
+            let blocks = w.blocksPerRow
+            for r in rows { y[r] = single(w.row(r), blocks, x, c) }
+        },
+        width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
+        width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
+        width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
+    #else
+    static let tiles = DotTiles(reference: { dotReference($0, $1, blocks: $2) })
+    #endif
 
     #if arch(x86_64)
-    /// One weight row × `columns` (1...4, a constant after inlining) activation rows.
+    /// One weight row × activation rows first..<first + columns (columns 1...4, a constant after inlining).
     @inline(__always)
-    static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafeRawPointer, _ xStride: Int,
+    static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ first: Int,
                      _ y: UnsafeMutablePointer<Float>, _ yStride: Int, columns: Int) {
         let ones = _mm256_set1_epi16(1)
-        let low4 = _mm256_set1_epi8(0xF)
-        let high4 = _mm256_set1_epi8(-16)   // 0xF0
-        // Spreading 32 bits over 32 bytes: byte k gets bit k of qh (see highBits).
-        let byteOfBit = _mm256_set_epi64x(0x0303_0303_0303_0303, 0x0202_0202_0202_0202,
-                                          0x0101_0101_0101_0101, 0x0000_0000_0000_0000)
-        let allButBit = _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe)
-        let allOnes = _mm256_set1_epi64x(-1)
+        let masks = Masks()
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
         var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-        var wb = w, xb = x
-        for _ in 0..<blocks {
-            let dw = half(wb, 0)
-            let packed = _mm_loadu_si128(wb.advanced(by: 6).assumingMemoryBound(to: __m128i.self))
-            let nibbles = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low4)
-            // 0xFF in byte k where bit k of qh is set: broadcast the byte holding bit k into byte k, set every
-            // other bit, compare with all-ones.
-            let qh = Int32(bitPattern: wb.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
-            let spread = _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(qh), byteOfBit), allButBit)
-            let bitSet = _mm256_cmpeq_epi8(spread, allOnes)
-            // Where the 5th bit is clear, q − 16 = nibble | 0xF0 (as Int8); where it is set, q − 16 = nibble.
-            let q = _mm256_or_si256(nibbles, _mm256_andnot_si256(bitSet, high4))
-            let magnitude = _mm256_sign_epi8(q, q)
-            acc0 = accumulate(q, magnitude, xb, dw, ones, acc0)
-            if columns > 1 { acc1 = accumulate(q, magnitude, xb + xStride, dw, ones, acc1) }
-            if columns > 2 { acc2 = accumulate(q, magnitude, xb + 2 * xStride, dw, ones, acc2) }
-            if columns > 3 { acc3 = accumulate(q, magnitude, xb + 3 * xStride, dw, ones, acc3) }
+        let g = x.group(first, columns)
+        let (x0, x1, x2, x3, s0, s1, s2, s3) = (g.x0, g.x1, g.x2, g.x3, g.s0, g.s1, g.s2, g.s3)
+        var wb = w
+        for b in 0..<blocks {
+            let (q, magnitude, dw) = decode(wb, masks)
+            acc0 = accumulate(q, magnitude, x0 + 34 * b, s0[b] * dw, ones, acc0)
+            if columns > 1 { acc1 = accumulate(q, magnitude, x1 + 34 * b, s1[b] * dw, ones, acc1) }
+            if columns > 2 { acc2 = accumulate(q, magnitude, x2 + 34 * b, s2[b] * dw, ones, acc2) }
+            if columns > 3 { acc3 = accumulate(q, magnitude, x3 + 34 * b, s3[b] * dw, ones, acc3) }
             wb += 22
-            xb += 34
         }
         y[0] = sum8(acc0)
         if columns > 1 { y[yStride] = sum8(acc1) }
@@ -137,17 +147,56 @@ enum DotQ5_0 {
         if columns > 3 { y[3 * yStride] = sum8(acc3) }
     }
 
+    /// One weight row × activation row `row`, even and odd blocks in separate accumulators (two FMA chains).
+    @inline(__always)
+    static func single(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ row: Int) -> Float {
+        let ones = _mm256_set1_epi16(1)
+        let masks = Masks()
+        let xr = x.row(row), sr = x.scales(row)
+        return twoChains(blocks) { b, acc in
+            let (q, magnitude, dw) = decode(w + 22 * b, masks)
+            acc = accumulate(q, magnitude, xr + 34 * b, sr[b] * dw, ones, acc)
+        }
+    }
+
+    /// Byte masks for decode.
+    struct Masks {
+        let low4 = _mm256_set1_epi8(0xF)
+        let high4 = _mm256_set1_epi8(-16)   // 0xF0
+        /// Byte k of the shuffle takes byte k / 8 of qh.
+        let byteOfBit = _mm256_set_epi64x(0x0303_0303_0303_0303, 0x0202_0202_0202_0202,
+                                          0x0101_0101_0101_0101, 0x0000_0000_0000_0000)
+        /// Byte k has every bit set but bit k % 8.
+        let allButBit = _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe)
+        let allOnes = _mm256_set1_epi64x(-1)
+    }
+
+    /// The 32 signed quants q − 16 (−16...15) of the block at wb, their magnitudes and d.
+    @inline(__always)
+    static func decode(_ wb: UnsafeRawPointer, _ masks: Masks) -> (__m256i, __m256i, Float) {
+        let packed = _mm_loadu_si128(wb.advanced(by: 6).assumingMemoryBound(to: __m128i.self))
+        let nibbles = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), masks.low4)
+        // 0xFF in byte k where bit k of qh is set: broadcast the byte holding bit k into byte k, set every
+        // other bit, compare with all-ones.
+        let qh = Int32(bitPattern: wb.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+        let spread = _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(qh), masks.byteOfBit), masks.allButBit)
+        let bitSet = _mm256_cmpeq_epi8(spread, masks.allOnes)
+        // Where the 5th bit is clear, q − 16 = nibble | 0xF0 (as Int8); where it is set, q − 16 = nibble.
+        let q = _mm256_or_si256(nibbles, _mm256_andnot_si256(bitSet, masks.high4))
+        return (q, _mm256_sign_epi8(q, q), half(wb, 0))
+    }
     #endif
 }
 
 #if arch(x86_64)
-/// acc + d_w·d_x·(q·p) for signed weight quants q (given with their magnitudes) and the Q8_0 block at xb.
+/// acc + scale·(q·p) for signed weight quants q (given with their magnitudes), the Q8_0 block at xb and
+/// scale = d_w·d_x.
 @inline(__always)
-private func accumulate(_ q: __m256i, _ magnitude: __m256i, _ xb: UnsafeRawPointer, _ dw: Float, _ ones: __m256i,
+private func accumulate(_ q: __m256i, _ magnitude: __m256i, _ xb: UnsafeRawPointer, _ scale: Float, _ ones: __m256i,
                         _ acc: __m256) -> __m256 {
     let p = _mm256_sign_epi8(_mm256_loadu_si256(xb.advanced(by: 2).assumingMemoryBound(to: __m256i.self)), q)
     let products = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, p), ones)
-    return _mm256_fmadd_ps(_mm256_set1_ps(dw * half(xb, 0)), _mm256_cvtepi32_ps(products), acc)
+    return _mm256_fmadd_ps(_mm256_set1_ps(scale), _mm256_cvtepi32_ps(products), acc)
 }
 
 @inline(__always)
@@ -158,13 +207,21 @@ private func sum8(_ v: __m256) -> Float {
 }
 #endif
 
-/// Calls body(first, width) for the groups of at most four activation rows (width a constant when inlined).
+#if arch(x86_64)
+/// Σ of step over blocks 0..<blocks, even and odd blocks accumulated separately (two FMA dependency chains).
 @inline(__always)
-private func forColumnGroups(_ n: Int, _ body: (Int, Int) -> Void) {
-    for c in stride(from: 0, to: n, by: 4) {
-        switch n - c { case 1: body(c, 1); case 2: body(c, 2); case 3: body(c, 3); default: body(c, 4) }
+private func twoChains(_ blocks: Int, _ step: (Int, inout __m256) -> Void) -> Float {
+    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+    var b = 0
+    while b + 1 < blocks {
+        step(b, &acc0)
+        step(b + 1, &acc1)
+        b += 2
     }
+    if b < blocks { step(b, &acc0) }
+    return sum8(_mm256_add_ps(acc0, acc1))
 }
+#endif
 
 @inline(__always)
 private func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {

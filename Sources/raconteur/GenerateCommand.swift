@@ -11,6 +11,7 @@ struct GenerateCommand: ParsableCommand {
     )
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var adapterOptions: AdapterOptions
     @Option(help: "Prompt text; special tokens such as <|im_start|> are parsed as such.") var prompt: String
     @Option(name: .customLong("max-tokens"), help: "Tokens to generate at most.") var maxTokens: Int = 128
     @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0
@@ -36,7 +37,7 @@ struct GenerateCommand: ParsableCommand {
             promptTokens: promptTokens, maxTokens: maxTokens,
             sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,
                                          repetitionPenalty: repeatPenalty, seed: seed),
-            stop: stop, ignoreEOS: ignoreEOS)
+            stop: stop, ignoreEOS: ignoreEOS, adapters: try adapterOptions.load(for: model))
         let out = FileHandle.standardOutput
         let result = try generator.generate(request) { text in out.write(Data(text.utf8)) }
         let promptRate = Double(promptTokens.count) / max(result.promptSeconds, 1e-9)

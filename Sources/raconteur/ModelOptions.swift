@@ -1,3 +1,4 @@
+import Adapters
 import ArgumentParser
 import Foundation
 import Model
@@ -18,6 +19,29 @@ struct ModelOptions: ParsableArguments {
             return (m, try Tokenizer(gguf: m.file))
         } catch {
             throw CommandFailure("cannot load \(model): \(error)")
+        }
+    }
+}
+
+/// `--adapter FILE[:SCALE]`, repeatable: a LoRA mixture for one generation.
+struct AdapterOptions: ParsableArguments {
+    @Option(name: .customLong("adapter"), help: "LoRA adapter file, optionally with a scale: FILE[:SCALE] (repeatable).")
+    var adapters: [String] = []
+
+    func load(for model: TransformerModel) throws -> [AdapterTerm] {
+        let fingerprint = adapters.isEmpty ? nil : BaseModelFingerprint.of(model.file)
+        return try adapters.map { spec in
+            var path = spec, scale: Float = 1
+            if let colon = spec.lastIndex(of: ":"), let s = Float(spec[spec.index(after: colon)...]) {
+                path = String(spec[..<colon])
+                scale = s
+            }
+            do {
+                let (adapter, _) = try AdapterFile.read(path: path, config: model.config, baseFingerprint: fingerprint)
+                return AdapterTerm(adapter: adapter, scale: scale)
+            } catch {
+                throw CommandFailure("cannot load adapter \(path): \(error)")
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ struct ScoreCommand: ParsableCommand {
     )
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var adapterOptions: AdapterOptions
     @Option(help: "Prompt text.") var prompt: String
     @Option(help: "Continuation text to score.") var continuation: String
     @Option(help: "Alternatives to list per token.") var top: Int = 0
@@ -23,7 +24,8 @@ struct ScoreCommand: ParsableCommand {
             throw ValidationError("prompt and continuation must both tokenize to at least one token")
         }
         let all = promptTokens + continuationTokens
-        let scores = try Evaluation.teacherForcedLogprobs(model: model, tokens: all, scoreFrom: promptTokens.count, topCount: top)
+        let scores = try Evaluation.teacherForcedLogprobs(model: model, tokens: all, scoreFrom: promptTokens.count, topCount: top,
+                                                          adapters: try adapterOptions.load(for: model))
         var total = 0.0
         for s in scores {
             total += Double(s.logprob)

@@ -4,7 +4,8 @@ struct Raconteur: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "raconteur",
         abstract: "A CPU inference server for quantized transformers, steerable per request and re-aligned by RACO.",
-        subcommands: [GenerateCommand.self, ScoreCommand.self, PerplexityCommand.self, InspectCommand.self, ServeCommand.self]
+        subcommands: [ServeCommand.self, GenerateCommand.self, ScoreCommand.self, PerplexityCommand.self,
+                      InspectCommand.self, AdapterInitCommand.self, KernelBenchCommand.self]
     )
 }
 

@@ -1,0 +1,97 @@
+import Foundation
+import Model
+
+/// One immutable version of a named adapter. Requests hold it for their whole generation; replacing or
+/// unloading the name never changes it, and it is freed when the last holder lets go.
+public final class AdapterVersion: Sendable {
+    public let name: String
+    /// Serving version: 1 for the first load of a name, +1 for every replacement.
+    public let version: Int
+    public let adapter: LoRAAdapter
+    public let metadata: AdapterMetadata
+    public let loadedAt: Date
+    public let source: String?
+
+    init(name: String, version: Int, adapter: LoRAAdapter, metadata: AdapterMetadata, source: String?) {
+        self.name = name
+        self.version = version
+        self.adapter = adapter
+        self.metadata = metadata
+        loadedAt = Date()
+        self.source = source
+    }
+
+    /// `name@version`, how responses report it.
+    public var reference: String { "\(name)@\(version)" }
+}
+
+/// The adapters a server has loaded, by name. Thread-safe; lookups return immutable versions.
+public final class AdapterRegistry: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: [String: AdapterVersion] = [:]
+    private var lastVersion: [String: Int] = [:]
+    public let config: ModelConfig
+    public let baseFingerprint: String?
+
+    public init(config: ModelConfig, baseFingerprint: String? = nil) {
+        self.config = config
+        self.baseFingerprint = baseFingerprint
+    }
+
+    public static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64 && name.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)
+        }
+    }
+
+    /// Adds `name`, or replaces it with a new version. Returns the version now served.
+    @discardableResult
+    public func register(name: String, adapter: LoRAAdapter, metadata: AdapterMetadata, source: String? = nil) throws -> AdapterVersion {
+        guard Self.isValidName(name) else { throw AdapterError.invalidName(name) }
+        lock.lock()
+        defer { lock.unlock() }
+        let version = (lastVersion[name] ?? 0) + 1
+        let v = AdapterVersion(name: name, version: version, adapter: adapter, metadata: metadata, source: source)
+        lastVersion[name] = version
+        current[name] = v
+        return v
+    }
+
+    /// Loads (or replaces) `name` from an adapter file, checked against the base model.
+    @discardableResult
+    public func load(name: String, path: String) throws -> AdapterVersion {
+        let (adapter, metadata) = try AdapterFile.read(path: path, config: config, baseFingerprint: baseFingerprint)
+        return try register(name: name, adapter: adapter, metadata: metadata, source: path)
+    }
+
+    /// Loads every `*.gguf` adapter in `directory`, named after the file. Returns the names loaded.
+    public func loadDirectory(_ directory: String) throws -> [String] {
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".gguf") }.sorted()
+        return try files.map { f in
+            let name = String(f.dropLast(5))
+            try load(name: name, path: (directory as NSString).appendingPathComponent(f))
+            return name
+        }
+    }
+
+    @discardableResult
+    public func unload(_ name: String) throws -> AdapterVersion {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let v = current.removeValue(forKey: name) else { throw AdapterError.notFound(name) }
+        return v
+    }
+
+    public func get(_ name: String) -> AdapterVersion? {
+        lock.lock()
+        defer { lock.unlock() }
+        return current[name]
+    }
+
+    /// Every loaded adapter's current version, by name.
+    public func all() -> [AdapterVersion] {
+        lock.lock()
+        defer { lock.unlock() }
+        return current.values.sorted { $0.name < $1.name }
+    }
+}

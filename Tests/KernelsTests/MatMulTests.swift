@@ -1,0 +1,136 @@
+import Dispatch
+import Testing
+@testable import Kernels
+
+@Suite struct MatMulTests {
+    static let pools = [ThreadPool(threads: 1), ThreadPool(threads: 2)]
+
+    /// Checks MatMul.multiply against decoded weights × float x in Double, within the activation quantisation
+    /// error (none for float weights).
+    func check(_ format: WeightFormat?, rows: Int, blocks: Int, n: Int, pool: ThreadPool) {
+        var rng = TestRandom(seed: UInt64(rows * 1000 + blocks * 10 + n))
+        let type = format?.type ?? .f32
+        let integer = format.map { WeightFormat.all.map(\.type).contains($0.type) } ?? false
+        let cols = blocks * max(type.blockSize, 32)
+        var bytes: [UInt8] = []
+        var decoded: [Float] = []
+        if let format {
+            for _ in 0..<rows {
+                let row = format.randomRow(blocks: cols / type.blockSize, &rng)
+                bytes += row
+                decoded += format.decode(row, blocks: cols / type.blockSize)
+            }
+        } else {
+            decoded = rng.floats(rows * cols, scale: 0.05)
+            bytes = decoded.withUnsafeBytes { Array($0) }
+        }
+        let x = rng.floats(n * cols)
+        var y = [Float](repeating: .nan, count: n * rows)
+        bytes.withUnsafeBytes { wp in
+            let w = QuantizedMatrix(type: type, rows: rows, cols: cols, data: wp.baseAddress!)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { MatMul.multiply(w, x: xp.baseAddress!, n: n, y: $0.baseAddress!, pool: pool) }
+            }
+        }
+        let blockSize = integer ? format!.activation.blockSize : 1
+        var worst = 0.0
+        for j in 0..<n {
+            for r in 0..<rows {
+                var exact = 0.0, magnitude = 0.0, bound = 0.0
+                for k in 0..<cols {
+                    exact += Double(decoded[r * cols + k]) * Double(x[j * cols + k])
+                    magnitude += abs(Double(decoded[r * cols + k]) * Double(x[j * cols + k]))
+                }
+                if integer {
+                    for b in 0..<cols / blockSize {
+                        let amax = x[j * cols + b * blockSize..<j * cols + (b + 1) * blockSize].map { abs(Double($0)) }.max()!
+                        for k in b * blockSize..<(b + 1) * blockSize { bound += abs(Double(decoded[r * cols + k])) * amax / 127 * 0.56 }
+                    }
+                    if format?.type == .q4_1 { bound += magnitude * 2e-3 }   // Float16 rounding of Q8_1's s
+                }
+                let error = abs(Double(y[j * rows + r]) - exact)
+                worst = max(worst, error / (bound + 1e-5 * magnitude + 1e-6))
+            }
+        }
+        #expect(worst <= 1, "\(type) rows \(rows) blocks \(blocks) n \(n) threads \(pool.threadCount): error/bound \(worst)")
+    }
+
+    @Test(arguments: WeightFormat.all)
+    func quantizedShapes(format: WeightFormat) {
+        for pool in Self.pools {
+            for blocks in [1, 3] {
+                for rows in [1, 5, 17] {
+                    for n in [1, 2, 3, 5, 33, 64] { check(format, rows: rows, blocks: blocks, n: n, pool: pool) }
+                }
+            }
+        }
+    }
+
+    /// Formats without an integer kernel go through floats: per-row dots for small n, sgemm tiles for large n.
+    @Test(arguments: WeightFormat.floatPath)
+    func floatPathShapes(format: WeightFormat) {
+        for pool in Self.pools {
+            for (rows, blocks, n) in [(1, 1, 1), (5, 3, 2), (17, 1, 7), (17, 3, 8), (67, 2, 33), (130, 1, 64)] {
+                check(format, rows: rows, blocks: blocks, n: n, pool: pool)
+            }
+        }
+    }
+
+    @Test func largeEnoughToSplitOverThreads() {
+        for format in WeightFormat.all {
+            check(format, rows: 130, blocks: 2, n: 9, pool: Self.pools[1])
+        }
+    }
+
+    @Test func floatWeights() {
+        for pool in Self.pools {
+            for (rows, blocks, n) in [(1, 1, 1), (1, 1, 64), (3, 2, 50), (5, 3, 2), (17, 1, 33), (67, 2, 64), (200, 1, 9)] {
+                check(nil, rows: rows, blocks: blocks, n: n, pool: pool)
+            }
+        }
+    }
+
+    /// Concurrent calls on one pool (each from its own thread, also nested in a parallelFor) give the same
+    /// results as sequential ones.
+    @Test func concurrentCallsOnOnePool() {
+        var rng = TestRandom(seed: 99)
+        let format = WeightFormat(type: .q4_1)
+        let rows = 96, cols = 64
+        var bytes: [UInt8] = []
+        for _ in 0..<rows { bytes += format.randomRow(blocks: cols / 32, &rng) }
+        let x = rng.floats(64 * cols)
+        let pool = Self.pools[1]
+        bytes.withUnsafeBytes { wp in
+            let w = QuantizedMatrix(type: .q4_1, rows: rows, cols: cols, data: wp.baseAddress!)
+            x.withUnsafeBufferPointer { xp in
+                for n in [1, 5, 64] {
+                    var expected = [Float](repeating: 0, count: n * rows)
+                    expected.withUnsafeMutableBufferPointer { MatMul.multiply(w, x: xp.baseAddress!, n: n, y: $0.baseAddress!, pool: pool) }
+                    let results = UnsafeMutablePointer<Float>.allocate(capacity: 4 * n * rows)
+                    defer { results.deallocate() }
+                    DispatchQueue.concurrentPerform(iterations: 2) { t in
+                        MatMul.multiply(w, x: xp.baseAddress!, n: n, y: results + t * n * rows, pool: pool)
+                    }
+                    pool.parallelFor(2) { t in
+                        MatMul.multiply(w, x: xp.baseAddress!, n: n, y: results + (2 + t) * n * rows, pool: pool)
+                    }
+                    for t in 0..<4 {
+                        #expect(Array(UnsafeBufferPointer(start: results + t * n * rows, count: n * rows)) == expected, "n \(n) call \(t)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func emptyBatchWritesNothing() {
+        let data = [Float](repeating: 1, count: 32)
+        var y: [Float] = [42]
+        data.withUnsafeBytes { wp in
+            let w = QuantizedMatrix(type: .f32, rows: 1, cols: 32, data: wp.baseAddress!)
+            data.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { MatMul.multiply(w, x: xp.baseAddress!, n: 0, y: $0.baseAddress!, pool: Self.pools[1]) }
+            }
+        }
+        #expect(y == [42])
+    }
+}
