@@ -1,49 +1,36 @@
 import Tokenizers
 
-/// The body of `POST /v1/chat/completions`, rendered with the model's chat template.
-public struct ChatCompletionRequest: Decodable, Sendable, SamplingFields, IntegerFields {
-    public var model: String?
+/// The body of `POST /v1/chat/completions`, rendered with the model's chat template. The fields completions shares
+/// are in `options`, decoded from the same object.
+public struct ChatCompletionRequest: Decodable, Sendable, IntegerFields {
     public var messages: [Message]
     public var maxTokens: Int?
     /// OpenAI's newer name for `max_tokens`.
     public var maxCompletionTokens: Int?
-    public var temperature: Double?
-    public var topP: Double?
-    public var n: Int?
-    public var stream: Bool?
-    public var streamOptions: StreamOptions?
     public var logprobs: Bool?
     /// Alternatives to report per token, 0...20; needs `logprobs: true`.
     public var topLogprobs: Int?
-    public var stop: StopSequences?
-    public var seed: Int?
-    public var presencePenalty: Double?
-    public var frequencyPenalty: Double?
-    public var user: String?
-    public var ignoreEOS: Bool?
-    public var topK: Int?
-    public var minP: Double?
-    public var repeatPenalty: Double?
-    public var logitBias: [String: Double]?
+    public var options: GenerationOptions
 
     private enum CodingKeys: String, CodingKey {
-        case model, messages, temperature, n, stream, logprobs, stop, seed, user
+        case messages, logprobs
         case maxTokens = "max_tokens"
         case maxCompletionTokens = "max_completion_tokens"
-        case topP = "top_p"
-        case streamOptions = "stream_options"
         case topLogprobs = "top_logprobs"
-        case presencePenalty = "presence_penalty"
-        case frequencyPenalty = "frequency_penalty"
-        case ignoreEOS = "ignore_eos"
-        case topK = "top_k"
-        case minP = "min_p"
-        case repeatPenalty = "repeat_penalty"
-        case logitBias = "logit_bias"
     }
 
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        messages = try container.decode([Message].self, forKey: .messages)
+        maxTokens = try container.decodeIfPresent(Int.self, forKey: .maxTokens)
+        maxCompletionTokens = try container.decodeIfPresent(Int.self, forKey: .maxCompletionTokens)
+        logprobs = try container.decodeIfPresent(Bool.self, forKey: .logprobs)
+        topLogprobs = try container.decodeIfPresent(Int.self, forKey: .topLogprobs)
+        options = try GenerationOptions(from: decoder)
+    }
+
+    static let integerFields = ["max_tokens", "max_completion_tokens", "top_logprobs"] + GenerationOptions.integerFields
     static let maxTopLogprobs = 20
-    static let integerFields = ["max_tokens", "max_completion_tokens", "n", "top_logprobs", "seed", "top_k"]
 
     public struct Message: Decodable, Sendable {
         public var role: String
@@ -111,6 +98,7 @@ public struct ChatCompletionRequest: Decodable, Sendable, SamplingFields, Intege
         }
     }
 
+    /// The number of alternatives to report per token, or nil for no logprobs.
     func validateLogprobs() throws -> Int? {
         if let topLogprobs {
             guard (0...Self.maxTopLogprobs).contains(topLogprobs) else {
@@ -119,9 +107,6 @@ public struct ChatCompletionRequest: Decodable, Sendable, SamplingFields, Intege
             guard logprobs == true else {
                 throw APIError.invalidValue("top_logprobs", "'top_logprobs' requires 'logprobs' to be true.")
             }
-        }
-        if let logitBias, !logitBias.isEmpty {
-            throw APIError.invalidValue("logit_bias", "'logit_bias' is not supported.", code: "unsupported_parameter")
         }
         return logprobs == true ? (topLogprobs ?? 0) : nil
     }

@@ -17,11 +17,11 @@ struct ChatCompletionsController<Context: RequestContext>: Sendable {
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
         let arrival = DispatchTime.now().uptimeNanoseconds
         let body = try await request.decodeJSON(as: ChatCompletionRequest.self, maxBytes: configuration.maxBodyBytes)
-        try checkModel(body.model, configuration: configuration)
+        try checkModel(body.options.model, configuration: configuration)
         let messages = try body.chatMessages()
-        let stops = try body.validateSampling()
+        let stops = try body.options.validate()
         let logprobs = try body.validateLogprobs()
-        let choiceCount = try body.validatedChoiceCount(prompts: 1, limit: configuration.maxChoices)
+        let choiceCount = try body.options.validatedChoiceCount(prompts: 1, limit: configuration.maxChoices)
         if body.maxTokens != nil && body.maxCompletionTokens != nil {
             throw APIError.invalidValue("max_tokens", "Send either 'max_tokens' or 'max_completion_tokens', not both.")
         }
@@ -36,16 +36,16 @@ struct ChatCompletionsController<Context: RequestContext>: Sendable {
         let plans = (0..<choiceCount).map { index in
             ChoicePlan(index: index, promptIndex: 0, prompt: prompt,
                        generation: GenerationRequest(promptTokens: prompt.tokens, maxTokens: maxTokens,
-                                                     sampling: body.samplingParameters(choiceIndex: index), stop: stops,
-                                                     ignoreEOS: body.ignoreEOS ?? false, logprobs: logprobs))
+                                                     sampling: body.options.samplingParameters(choiceIndex: index), stop: stops,
+                                                     ignoreEOS: body.options.ignoreEOS ?? false, logprobs: logprobs))
         }
 
         let run = try GenerationRun.start(plans, engine: engine, metrics: metrics, arrival: arrival,
                                           timeoutSeconds: configuration.requestTimeout, promptParam: "messages")
         let response = ChatResponseBuilder(identifier: CompletionIdentifier(), created: unixTime(), model: configuration.servedModelID,
                                            engine: engine, plans: plans, wantsLogprobs: logprobs != nil)
-        if body.stream == true {
-            return response.stream(run, includeUsage: body.streamOptions?.includeUsage == true)
+        if body.options.isStreaming {
+            return response.stream(run, includeUsage: body.options.includesUsageInStream)
         }
         return try await response.complete(run)
     }
@@ -69,12 +69,13 @@ struct ChatResponseBuilder: Sendable {
                 for case let (_, tokenLogprobs?) in choice.reported { report.append(tokenLogprobs, engine: engine) }
                 logprobs = report
             }
-            return ChatCompletionResponse.Choice(index: plan.index, content: choice.text, logprobs: logprobs,
+            return ChatChoice(index: plan.index, content: choice.text, logprobs: logprobs,
                                                  finishReason: try choice.finishReason.apiValue(),
                                                  completionID: identifier.choiceID(plan.index))
         }
-        let response = ChatCompletionResponse(id: identifier.chatResponseID, created: created, model: model, choices: choices,
-                                              usage: CollectedChoice.usage(plans: plans, completionTokens: collected.map(\.completionTokens)))
+        let response = CompletionObject(id: identifier.chatResponseID, object: "chat.completion", created: created, model: model,
+                                        choices: choices,
+                                        usage: CollectedChoice.usage(plans: plans, completionTokens: collected.map(\.completionTokens)))
         return try Response.json(response)
     }
 
@@ -121,7 +122,8 @@ struct ChatResponseBuilder: Sendable {
         })
     }
 
-    private func chunk(_ choice: ChatCompletionChunk.Choice?) -> ChatCompletionChunk {
-        ChatCompletionChunk(id: identifier.chatResponseID, created: created, model: model, choices: choice.map { [$0] } ?? [], usage: nil)
+    private func chunk(_ choice: ChatChunkChoice?) -> CompletionObject<ChatChunkChoice> {
+        CompletionObject(id: identifier.chatResponseID, object: "chat.completion.chunk", created: created, model: model,
+                         choices: choice.map { [$0] } ?? [], usage: nil)
     }
 }

@@ -1,67 +1,26 @@
 import Engine
 
-/// `usage` of a response.
-struct UsageBlock: Encodable, Sendable {
-    var promptTokens: Int
-    var completionTokens: Int
-    var totalTokens: Int { promptTokens + completionTokens }
+/// A choice of a `/v1/completions` response or chunk. `completion_id` is Raconteur's addition: the id feedback
+/// refers to this completion by.
+struct CompletionChoice: Encodable, Sendable {
+    var index: Int
+    var text: String
+    var logprobs: CompletionLogprobs?
+    var finishReason: String?
+    var completionID: String
 
     private enum CodingKeys: String, CodingKey {
-        case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", totalTokens = "total_tokens"
+        case index, text, logprobs, finishReason = "finish_reason", completionID = "completion_id"
     }
 
     func encode(to encoder: any Encoder) throws {
+        // OpenAI sends logprobs and finish_reason as null rather than leaving them out.
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(promptTokens, forKey: .promptTokens)
-        try container.encode(completionTokens, forKey: .completionTokens)
-        try container.encode(totalTokens, forKey: .totalTokens)
-    }
-}
-
-/// A `/v1/completions` response, and (with one choice and no usage) each chunk of its stream: OpenAI uses
-/// the same shape for both. Each choice adds `completion_id`, the id feedback refers to.
-struct CompletionResponse: Encodable, Sendable {
-    var id: String
-    var created: Int
-    var model: String
-    var choices: [Choice]
-    var usage: UsageBlock?
-
-    struct Choice: Encodable, Sendable {
-        var index: Int
-        var text: String
-        var logprobs: CompletionLogprobs?
-        var finishReason: String?
-        var completionID: String
-
-        private enum CodingKeys: String, CodingKey {
-            case index, text, logprobs, finishReason = "finish_reason", completionID = "completion_id"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            // OpenAI sends logprobs and finish_reason as null rather than leaving them out.
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(index, forKey: .index)
-            try container.encode(text, forKey: .text)
-            try container.encode(logprobs, forKey: .logprobs)
-            try container.encode(finishReason, forKey: .finishReason)
-            try container.encode(completionID, forKey: .completionID)
-        }
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case id, object, created, model, choices, usage, systemFingerprint = "system_fingerprint"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode("text_completion", forKey: .object)
-        try container.encode(created, forKey: .created)
-        try container.encode(model, forKey: .model)
-        try container.encode(choices, forKey: .choices)
-        try container.encodeNil(forKey: .systemFingerprint)
-        try container.encodeIfPresent(usage, forKey: .usage)
+        try container.encode(index, forKey: .index)
+        try container.encode(text, forKey: .text)
+        try container.encode(logprobs, forKey: .logprobs)
+        try container.encode(finishReason, forKey: .finishReason)
+        try container.encode(completionID, forKey: .completionID)
     }
 }
 

@@ -17,16 +17,9 @@ struct CompletionsController<Context: RequestContext>: Sendable {
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
         let arrival = DispatchTime.now().uptimeNanoseconds
         let body = try await request.decodeJSON(as: CompletionRequest.self, maxBytes: configuration.maxBodyBytes)
-        try checkModel(body.model, configuration: configuration)
-        try body.validateUnsupported()
-        let stops = try body.validateSampling()
-        if let logprobs = body.logprobs, !(0...CompletionRequest.maxLogprobs).contains(logprobs) {
-            throw APIError.invalidValue("logprobs", "Invalid 'logprobs': must be between 0 and \(CompletionRequest.maxLogprobs), got \(logprobs).")
-        }
-        guard body.prompt.count > 0 else {
-            throw APIError.invalidValue("prompt", "Invalid 'prompt': it must not be an empty array.")
-        }
-        let choicesPerPrompt = try body.validatedChoiceCount(prompts: body.prompt.count, limit: configuration.maxChoices)
+        try checkModel(body.options.model, configuration: configuration)
+        let stops = try body.validate()
+        let choicesPerPrompt = try body.options.validatedChoiceCount(prompts: body.prompt.count, limit: configuration.maxChoices)
 
         let engine = try host.engine()
         let prompts = try prepare(body.prompt, engine: engine)
@@ -39,8 +32,8 @@ struct CompletionsController<Context: RequestContext>: Sendable {
             for copy in 0..<choicesPerPrompt {
                 let index = promptIndex * choicesPerPrompt + copy
                 let generation = GenerationRequest(promptTokens: prompt.tokens, maxTokens: maxTokens,
-                                                   sampling: body.samplingParameters(choiceIndex: index), stop: stops,
-                                                   ignoreEOS: body.ignoreEOS ?? false, logprobs: body.logprobs)
+                                                   sampling: body.options.samplingParameters(choiceIndex: index), stop: stops,
+                                                   ignoreEOS: body.options.ignoreEOS ?? false, logprobs: body.logprobs)
                 plans.append(ChoicePlan(index: index, promptIndex: promptIndex, prompt: prompt, generation: generation))
             }
         }
@@ -64,8 +57,8 @@ struct CompletionsController<Context: RequestContext>: Sendable {
         let response = CompletionResponseBuilder(
             identifier: CompletionIdentifier(), created: unixTime(), model: configuration.servedModelID, engine: engine,
             plans: plans, echo: echo, wantsLogprobs: body.logprobs != nil, promptLogprobs: promptLogprobs)
-        if body.stream == true {
-            return response.stream(run, includeUsage: body.streamOptions?.includeUsage == true)
+        if body.options.isStreaming {
+            return response.stream(run, includeUsage: body.options.includesUsageInStream)
         }
         return try await response.complete(run)
     }
@@ -116,7 +109,7 @@ struct CompletionResponseBuilder: Sendable {
 
     func complete(_ run: AsyncThrowingStream<ChoiceEvent, any Error>) async throws -> Response {
         let collected = try await CollectedChoice.collect(run, plans: plans, engine: engine)
-        var choices: [CompletionResponse.Choice] = []
+        var choices: [CompletionChoice] = []
         for (plan, choice) in zip(plans, collected) {
             var text = choice.text
             var logprobs: CompletionLogprobs?
@@ -136,9 +129,8 @@ struct CompletionResponseBuilder: Sendable {
             choices.append(.init(index: plan.index, text: text, logprobs: logprobs,
                                  finishReason: try choice.finishReason.apiValue(), completionID: identifier.choiceID(plan.index)))
         }
-        let response = CompletionResponse(id: identifier.completionResponseID, created: created, model: model, choices: choices,
-                                          usage: CollectedChoice.usage(plans: plans, completionTokens: collected.map(\.completionTokens)))
-        return try Response.json(response)
+        let usage = CollectedChoice.usage(plans: plans, completionTokens: collected.map(\.completionTokens))
+        return try Response.json(completionObject(choices, usage: usage))
     }
 
     func stream(_ run: AsyncThrowingStream<ChoiceEvent, any Error>, includeUsage: Bool) -> Response {
@@ -174,8 +166,7 @@ struct CompletionResponseBuilder: Sendable {
                 }
                 if includeUsage {
                     let usage = CollectedChoice.usage(plans: plans, completionTokens: completionTokens)
-                    try await events.send(CompletionResponse(id: identifier.completionResponseID, created: created, model: model,
-                                                             choices: [], usage: usage))
+                    try await events.send(completionObject([], usage: usage))
                 }
             } catch let error as APIError {
                 try await events.send(error: error)
@@ -184,11 +175,15 @@ struct CompletionResponseBuilder: Sendable {
         })
     }
 
-    private func chunk(_ choice: Int, text: String, logprobs: CompletionLogprobs?, finishReason: String? = nil) -> CompletionResponse {
-        CompletionResponse(id: identifier.completionResponseID, created: created, model: model,
-                           choices: [.init(index: choice, text: text, logprobs: logprobs, finishReason: finishReason,
-                                           completionID: identifier.choiceID(choice))],
-                           usage: nil)
+    /// OpenAI uses one shape for a whole completion and for each chunk of its stream.
+    private func completionObject(_ choices: [CompletionChoice], usage: UsageBlock?) -> CompletionObject<CompletionChoice> {
+        CompletionObject(id: identifier.completionResponseID, object: "text_completion", created: created, model: model,
+                         choices: choices, usage: usage)
+    }
+
+    private func chunk(_ choice: Int, text: String, logprobs: CompletionLogprobs?, finishReason: String? = nil) -> CompletionObject<CompletionChoice> {
+        completionObject([CompletionChoice(index: choice, text: text, logprobs: logprobs, finishReason: finishReason,
+                                           completionID: identifier.choiceID(choice))], usage: nil)
     }
 }
 

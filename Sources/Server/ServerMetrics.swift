@@ -2,7 +2,7 @@ import Foundation
 
 /// The server's counters and histograms, rendered as Prometheus text exposition (format 0.0.4) at `/metrics`.
 /// Written from request handlers and the scheduler thread, so every access takes the lock.
-public final class ServerMetrics: @unchecked Sendable {
+final class ServerMetrics: @unchecked Sendable {
     private let lock = NSLock()
     private var requests: [RequestKey: Int] = [:]
     private var promptTokens = 0
@@ -18,7 +18,7 @@ public final class ServerMetrics: @unchecked Sendable {
         var status: Int
     }
 
-    public init() {}
+    init() {}
 
     func recordRequest(route: String, method: String, status: Int) {
         lock.withLock { requests[RequestKey(route: route, method: method, status: status), default: 0] += 1 }

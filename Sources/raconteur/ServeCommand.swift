@@ -64,7 +64,7 @@ struct ServeCommand: ParsableCommand {
             try settings.validate()
             try settings.loadAPIKeys()
         } catch let error as ConfigurationError {
-            throw ValidationError(error.description)
+            throw CommandFailure(error.description)
         }
         return settings
     }

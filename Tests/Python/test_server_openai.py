@@ -37,11 +37,11 @@ def raconteur_binary() -> Path:
 class Server:
     """A `raconteur serve` process; `base_url` once /health says 200."""
 
-    def __init__(self, *extra_args: str):
+    def __init__(self, *extra_args: str, host: str = "127.0.0.1"):
         binary = raconteur_binary()
         assert binary.exists(), f"{binary} is missing: build it with `swift build --product raconteur`"
         self.process = subprocess.Popen(
-            [str(binary), "serve", "--model", str(MODEL_FILE), "--host", "127.0.0.1", "--port", "0",
+            [str(binary), "serve", "--model", str(MODEL_FILE), "--host", host, "--port", "0",
              "--threads", "2", "--max-batch", "8", "--queue", "32", *extra_args],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.log: list[str] = []
@@ -61,9 +61,10 @@ class Server:
                     break
                 continue
             self.log.append(line)
-            found = re.search(r"listening on http://[^\s:]+:(\d+)", line)
+            found = re.search(r"listening on http://([^\s:]+):(\d+)", line)
             if found:
-                return int(found.group(1))
+                self.bound_host = found.group(1)
+                return int(found.group(2))
         self.stop()
         raise RuntimeError("the server did not start:\n" + "".join(self.log))
 
@@ -282,6 +283,15 @@ def test_curl_examples_run(server, example):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip()
+
+
+def test_an_open_server_listens_on_loopback_only():
+    open_server = Server(host="0.0.0.0")
+    try:
+        assert open_server.bound_host == "127.0.0.1"
+        assert any("no API keys are configured" in line for line in open_server.log)
+    finally:
+        open_server.stop()
 
 
 def test_api_keys_are_required_when_configured(tmp_path):

@@ -59,6 +59,22 @@ extension ModelRouteTests {
             }
         }
 
+        @Test func specialTokensWrittenInAPromptAreParsedAsSuch() async throws {
+            let tokenizer = try TestModel.served().tokenizer
+            let imStart = try #require(tokenizer.tokenID("<|im_start|>"))
+            let expected = tokenizer.encode("<|im_start|>user")
+            #expect(expected.first == imStart)
+            try await withServer { client in
+                let body = try json(try await client.post("/v1/completions", [
+                    "prompt": "<|im_start|>user", "max_tokens": 0, "echo": true, "logprobs": 0,
+                ]))
+                let tokens = try #require((choices(body).first?["logprobs"] as? JSONObject)?["tokens"] as? [String])
+                #expect(tokens.first == "<|im_start|>")
+                #expect(tokens.count == expected.count)
+                #expect((body["usage"] as? JSONObject)?["prompt_tokens"] as? Int == expected.count)
+            }
+        }
+
         @Test func severalPromptsTimesNGiveIndexedChoicesWithDistinctIDs() async throws {
             try await withServer { client in
                 let body = try json(try await client.post("/v1/completions", [
