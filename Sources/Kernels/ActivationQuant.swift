@@ -45,49 +45,53 @@ public enum ActivationQuant {
 
     public static func quantizeQ8_0(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int) {
         precondition(count % 32 == 0, "Q8_0 needs a multiple of 32 values")
-        #if arch(x86_64)
-        quantizeBlocks32(x, dst, count, withSum: false, quantizeBlock32AVX2)
-        #else
-        quantizeBlocks32(x, dst, count, withSum: false, quantizeBlock32Reference)
-        #endif
+        for b in 0..<count / 32 {
+            let block = dst + 34 * b
+            #if arch(x86_64)
+            let (d, _) = quantizeBlock32AVX2(x + 32 * b, qs: block + 2)
+            #else
+            let (d, _) = quantizeBlock32Reference(x + 32 * b, qs: block + 2)
+            #endif
+            block.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
+        }
     }
 
     public static func quantizeQ8_1(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int) {
         precondition(count % 32 == 0, "Q8_1 needs a multiple of 32 values")
-        #if arch(x86_64)
-        quantizeBlocks32(x, dst, count, withSum: true, quantizeBlock32AVX2)
-        #else
-        quantizeBlocks32(x, dst, count, withSum: true, quantizeBlock32Reference)
-        #endif
+        for b in 0..<count / 32 {
+            let block = dst + 36 * b
+            #if arch(x86_64)
+            let (d, sum) = quantizeBlock32AVX2(x + 32 * b, qs: block + 4)
+            #else
+            let (d, sum) = quantizeBlock32Reference(x + 32 * b, qs: block + 4)
+            #endif
+            block.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
+            block.storeBytes(of: Float16(d * Float(sum)).bitPattern, toByteOffset: 2, as: UInt16.self)
+        }
     }
 
     /// Scalar reference of Q8_0 (same blocks as quantizeQ8_0 on every architecture).
     static func quantizeQ8_0Reference(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int) {
-        quantizeBlocks32(x, dst, count, withSum: false, quantizeBlock32Reference)
+        for b in 0..<count / 32 {
+            let block = dst + 34 * b
+            let (d, _) = quantizeBlock32Reference(x + 32 * b, qs: block + 2)
+            block.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
+        }
     }
 
     /// Scalar reference of Q8_1.
     static func quantizeQ8_1Reference(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int) {
-        quantizeBlocks32(x, dst, count, withSum: true, quantizeBlock32Reference)
-    }
-
-    /// Q8_0 blocks (withSum false: d @0, qs @2) or Q8_1 blocks (d @0, s = Float16(d·Σq) @2, qs @4), each block's
-    /// quants written by `block(x, qs) -> (d, Σq)`.
-    @inline(__always)
-    static func quantizeBlocks32(_ x: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, _ count: Int, withSum: Bool,
-                                 _ block: (UnsafePointer<Float>, UnsafeMutableRawPointer) -> (Float, Int32)) {
-        let bytes = withSum ? 36 : 34, quantsOffset = withSum ? 4 : 2
         for b in 0..<count / 32 {
-            let out = dst + bytes * b
-            let (d, sum) = block(x + 32 * b, out + quantsOffset)
-            out.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
-            if withSum { out.storeBytes(of: Float16(d * Float(sum)).bitPattern, toByteOffset: 2, as: UInt16.self) }
+            let block = dst + 36 * b
+            let (d, sum) = quantizeBlock32Reference(x + 32 * b, qs: block + 4)
+            block.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
+            block.storeBytes(of: Float16(d * Float(sum)).bitPattern, toByteOffset: 2, as: UInt16.self)
         }
     }
 
     /// Writes the 32 int8 quants of one block to `qs`; returns (d = amax/127 in Float32, Σq).
     @inline(__always)
-    static func quantizeBlock32Reference(_ x: UnsafePointer<Float>, _ qs: UnsafeMutableRawPointer) -> (Float, Int32) {
+    static func quantizeBlock32Reference(_ x: UnsafePointer<Float>, qs: UnsafeMutableRawPointer) -> (Float, Int32) {
         var amax: Float = 0
         for j in 0..<32 { amax = max(amax, abs(x[j])) }
         let d = amax / 127
@@ -105,7 +109,7 @@ public enum ActivationQuant {
     #if arch(x86_64)
     /// AVX2 version of quantizeBlock32Reference (bit-identical: same multiply, same rounding).
     @inline(__always)
-    static func quantizeBlock32AVX2(_ x: UnsafePointer<Float>, _ qs: UnsafeMutableRawPointer) -> (Float, Int32) {
+    static func quantizeBlock32AVX2(_ x: UnsafePointer<Float>, qs: UnsafeMutableRawPointer) -> (Float, Int32) {
         let v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8)
         let v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24)
         let sign = _mm256_set1_ps(-0.0)
@@ -130,7 +134,8 @@ public enum ActivationQuant {
     @inline(__always)
     static func horizontalMax(_ v: __m256) -> Float {
         let s: SIMD8<Float> = v
-        return max(max(max(s[0], s[4]), max(s[1], s[5])), max(max(s[2], s[6]), max(s[3], s[7])))
+        let h = pointwiseMax(s.lowHalf, s.highHalf)
+        return max(max(h[0], h[1]), max(h[2], h[3]))
     }
     #endif
 
@@ -222,87 +227,4 @@ public enum ActivationQuant {
         block.storeBytes(of: 1 / iscale, as: Float.self)
     }
     #endif
-}
-
-/// n quantised activation rows as the dot kernels read them, in caller-provided scratch memory:
-///   quants: n rows × rowBytes bytes of Q8_0 / Q8_1 / Q8_K blocks (the layouts above), 64-byte aligned;
-///   scales: n rows × scalesPerRow Floats, the block scales already widened from Float16 so that the kernels
-///           need no conversion per activation block: Q8_0 → (d, d·Σq) per block (d·Σq in Float32, for weights
-///           whose quants carry an offset, like Q5_0's −16); Q8_1 → (d, s) per block; Q8_K → none (its d is a
-///           Float32 already).
-struct ActivationRows {
-    let format: QuantType
-    let rowBytes: Int
-    let scalesPerRow: Int
-    let quants: UnsafeMutableRawPointer
-    let scales: UnsafeMutablePointer<Float>
-
-    /// Scratch bytes needed for n rows of `cols` values in `format`.
-    static func scratchBytes(format: QuantType, cols: Int, n: Int) -> Int {
-        let quantBytes = (n * format.byteCount(for: cols) + 63) / 64 * 64
-        return quantBytes + n * scalesPerRow(format: format, cols: cols) * MemoryLayout<Float>.stride
-    }
-
-    static func scalesPerRow(format: QuantType, cols: Int) -> Int {
-        switch format {
-        case .q8_0, .q8_1: return 2 * cols / 32
-        default: return 0
-        }
-    }
-
-    init(format: QuantType, cols: Int, n: Int, scratch: UnsafeMutableRawPointer) {
-        self.format = format
-        rowBytes = format.byteCount(for: cols)
-        scalesPerRow = ActivationRows.scalesPerRow(format: format, cols: cols)
-        quants = scratch
-        let quantBytes = (n * rowBytes + 63) / 64 * 64
-        scales = (scratch + quantBytes).bindMemory(to: Float.self, capacity: max(1, n * scalesPerRow))
-    }
-
-    /// Quantises x (cols floats) into row j.
-    func quantize(row j: Int, from x: UnsafePointer<Float>, cols: Int) {
-        let blocks = quants + j * rowBytes
-        ActivationQuant.quantize(x, into: blocks, count: cols, as: format)
-        let table = scales + j * scalesPerRow
-        switch format {
-        case .q8_0:
-            for b in 0..<cols / 32 {
-                let block = blocks + 34 * b
-                let d = Float(Float16(bitPattern: block.load(as: UInt16.self)))
-                var sum: Int32 = 0
-                for i in 0..<32 { sum += Int32(block.load(fromByteOffset: 2 + i, as: Int8.self)) }
-                table[2 * b] = d
-                table[2 * b + 1] = d * Float(sum)
-            }
-        case .q8_1:
-            for b in 0..<cols / 32 {
-                table[2 * b] = Float(Float16(bitPattern: blocks.load(fromByteOffset: 36 * b, as: UInt16.self)))
-                table[2 * b + 1] = Float(Float16(bitPattern: blocks.load(fromByteOffset: 36 * b + 2, as: UInt16.self)))
-            }
-        default:
-            break
-        }
-    }
-
-    /// Row j's blocks.
-    @inline(__always)
-    func row(_ j: Int) -> UnsafeRawPointer { UnsafeRawPointer(quants + j * rowBytes) }
-
-    /// Row j's scale table.
-    @inline(__always)
-    func scales(_ j: Int) -> UnsafePointer<Float> { UnsafePointer(scales + j * scalesPerRow) }
-
-    /// Rows first..<first + width (width 1...4) and their scale tables, padded to four with the last row.
-    func group(_ first: Int, _ width: Int) -> ActivationGroup {
-        let last = first + width - 1
-        return ActivationGroup(x0: row(first), x1: row(min(first + 1, last)), x2: row(min(first + 2, last)),
-                               x3: row(min(first + 3, last)), s0: scales(first), s1: scales(min(first + 1, last)),
-                               s2: scales(min(first + 2, last)), s3: scales(min(first + 3, last)))
-    }
-}
-
-/// Up to four activation rows a dot kernel's tile works on (unused slots repeat the last row).
-struct ActivationGroup {
-    let x0, x1, x2, x3: UnsafeRawPointer
-    let s0, s1, s2, s3: UnsafePointer<Float>
 }

@@ -58,33 +58,26 @@ enum DotQ4_K {
         return sum
     }
 
-    /// The tiles DotTiles.dots runs (x: Q8_K): each weight block is decoded once per group of up to four rows.
-    #if arch(x86_64)
-    static let tiles = DotTiles(
-        rows1: { w, rows, x, c, y in
-            let (blocks, rowBytes) = (w.blocksPerRow, w.rowBytes)
-            for r in rows { tile(w.data + r * rowBytes, blocks, x, c, y + r, 0, columns: 1) }
-        },
-        width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
-        width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
-        width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
-    #else
-    static let tiles = DotTiles(reference: { dotReference($0, $1, blocks: $2) })
-    #endif
+    /// y[c·yStride] = dot(w, x + c·xStride) for c in 0..<n; each weight block is decoded once per four rows.
+    static func rowDots(_ w: UnsafeRawPointer, blocks: Int, _ x: UnsafeRawPointer, xStride: Int, n: Int,
+                        _ y: UnsafeMutablePointer<Float>, yStride: Int) {
+        #if arch(x86_64)
+        forColumnGroups(n) { c, k in tile(w, blocks, x + c * xStride, xStride, y + c * yStride, yStride, columns: k) }
+        #else
+        for c in 0..<n { y[c * yStride] = dotReference(w, x + c * xStride, blocks: blocks) }
+        #endif
+    }
 
     #if arch(x86_64)
-    /// One weight row × activation rows first..<first + columns (columns 1...4, a constant after inlining).
+    /// One weight row × `columns` (1...4, a constant after inlining) activation rows.
     @inline(__always)
-    static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ first: Int,
+    static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafeRawPointer, _ xStride: Int,
                      _ y: UnsafeMutablePointer<Float>, _ yStride: Int, columns: Int) {
         let low4 = _mm256_set1_epi8(0xF)
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
         var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-        let g = x.group(first, columns)
-        let (x0, x1, x2, x3) = (g.x0, g.x1, g.x2, g.x3)
-        var wb = w
-        for b in 0..<blocks {
-            let xo = 292 * b   // byte offset of block b in an activation row
+        var wb = w, xb = x
+        for _ in 0..<blocks {
             // Unpack the 12 scale bytes into 8 scales and 8 mins (one byte each).
             let u0 = wb.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
             let u1 = wb.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
@@ -103,17 +96,18 @@ enum DotQ4_K {
                 let scaleLow = _mm256_set1_epi16(Int16(truncatingIfNeeded: (scales >> (16 * chunk)) & 0xFF))
                 let scaleHigh = _mm256_set1_epi16(Int16(truncatingIfNeeded: (scales >> (16 * chunk + 8)) & 0xFF))
                 let offset = 4 + 64 * chunk
-                sumi0 = subBlockPair(qLow, qHigh, scaleLow, scaleHigh, x0 + xo + offset, sumi0)
-                if columns > 1 { sumi1 = subBlockPair(qLow, qHigh, scaleLow, scaleHigh, x1 + xo + offset, sumi1) }
-                if columns > 2 { sumi2 = subBlockPair(qLow, qHigh, scaleLow, scaleHigh, x2 + xo + offset, sumi2) }
-                if columns > 3 { sumi3 = subBlockPair(qLow, qHigh, scaleLow, scaleHigh, x3 + xo + offset, sumi3) }
+                sumi0 = subBlockPair(qLow, qHigh, scaleLow, scaleHigh, xb + offset, sumi0)
+                if columns > 1 { sumi1 = subBlockPair(qLow, qHigh, scaleLow, scaleHigh, xb + xStride + offset, sumi1) }
+                if columns > 2 { sumi2 = subBlockPair(qLow, qHigh, scaleLow, scaleHigh, xb + 2 * xStride + offset, sumi2) }
+                if columns > 3 { sumi3 = subBlockPair(qLow, qHigh, scaleLow, scaleHigh, xb + 3 * xStride + offset, sumi3) }
             }
             let d = half(wb, 0), dmin = half(wb, 2)
-            acc0 = finishBlock(sumi0, mins16, d, dmin, x0 + xo, acc0)
-            if columns > 1 { acc1 = finishBlock(sumi1, mins16, d, dmin, x1 + xo, acc1) }
-            if columns > 2 { acc2 = finishBlock(sumi2, mins16, d, dmin, x2 + xo, acc2) }
-            if columns > 3 { acc3 = finishBlock(sumi3, mins16, d, dmin, x3 + xo, acc3) }
+            acc0 = finishBlock(sumi0, mins16, d, dmin, xb, acc0)
+            if columns > 1 { acc1 = finishBlock(sumi1, mins16, d, dmin, xb + xStride, acc1) }
+            if columns > 2 { acc2 = finishBlock(sumi2, mins16, d, dmin, xb + 2 * xStride, acc2) }
+            if columns > 3 { acc3 = finishBlock(sumi3, mins16, d, dmin, xb + 3 * xStride, acc3) }
             wb += 144
+            xb += 292
         }
         y[0] = sum8(acc0)
         if columns > 1 { y[yStride] = sum8(acc1) }
@@ -177,33 +171,26 @@ enum DotQ6_K {
         return low | ((qh >> UInt8(2 * part)) & 3) << 4
     }
 
-    /// The tiles DotTiles.dots runs (x: Q8_K): each weight block is decoded once per group of up to four rows.
-    #if arch(x86_64)
-    static let tiles = DotTiles(
-        rows1: { w, rows, x, c, y in
-            let (blocks, rowBytes) = (w.blocksPerRow, w.rowBytes)
-            for r in rows { tile(w.data + r * rowBytes, blocks, x, c, y + r, 0, columns: 1) }
-        },
-        width2: { tile($0, $1, $2, $3, $4, $5, columns: 2) },
-        width3: { tile($0, $1, $2, $3, $4, $5, columns: 3) },
-        width4: { tile($0, $1, $2, $3, $4, $5, columns: 4) })
-    #else
-    static let tiles = DotTiles(reference: { dotReference($0, $1, blocks: $2) })
-    #endif
+    /// y[c·yStride] = dot(w, x + c·xStride) for c in 0..<n; each weight block is decoded once per four rows.
+    static func rowDots(_ w: UnsafeRawPointer, blocks: Int, _ x: UnsafeRawPointer, xStride: Int, n: Int,
+                        _ y: UnsafeMutablePointer<Float>, yStride: Int) {
+        #if arch(x86_64)
+        forColumnGroups(n) { c, k in tile(w, blocks, x + c * xStride, xStride, y + c * yStride, yStride, columns: k) }
+        #else
+        for c in 0..<n { y[c * yStride] = dotReference(w, x + c * xStride, blocks: blocks) }
+        #endif
+    }
 
     #if arch(x86_64)
-    /// One weight row × activation rows first..<first + columns (columns 1...4, a constant after inlining).
+    /// One weight row × `columns` (1...4, a constant after inlining) activation rows.
     @inline(__always)
-    static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: ActivationRows, _ first: Int,
+    static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafeRawPointer, _ xStride: Int,
                      _ y: UnsafeMutablePointer<Float>, _ yStride: Int, columns: Int) {
         let low4 = _mm256_set1_epi8(0xF), low2 = _mm256_set1_epi8(3)
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
         var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-        let g = x.group(first, columns)
-        let (x0, x1, x2, x3) = (g.x0, g.x1, g.x2, g.x3)
-        var wb = w
-        for b in 0..<blocks {
-            let xo = 292 * b   // byte offset of block b in an activation row
+        var wb = w, xb = x
+        for _ in 0..<blocks {
             let scales8 = _mm_loadu_si128(wb.advanced(by: 192).assumingMemoryBound(to: __m128i.self))
             let scales16 = _mm256_cvtepi8_epi16(scales8)
             var sumi0 = _mm256_setzero_si256(), sumi1 = _mm256_setzero_si256()
@@ -223,18 +210,19 @@ enum DotQ6_K {
                     let pick = _mm_set_epi64x(Int64(k + 1) * 0x0101_0101_0101_0101, Int64(k) * 0x0101_0101_0101_0101)
                     let scale = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales8, pick))
                     let offset = 4 + 128 * h + 32 * part
-                    sumi0 = scaledProducts(q, scale, x0 + xo + offset, sumi0)
-                    if columns > 1 { sumi1 = scaledProducts(q, scale, x1 + xo + offset, sumi1) }
-                    if columns > 2 { sumi2 = scaledProducts(q, scale, x2 + xo + offset, sumi2) }
-                    if columns > 3 { sumi3 = scaledProducts(q, scale, x3 + xo + offset, sumi3) }
+                    sumi0 = scaledProducts(q, scale, xb + offset, sumi0)
+                    if columns > 1 { sumi1 = scaledProducts(q, scale, xb + xStride + offset, sumi1) }
+                    if columns > 2 { sumi2 = scaledProducts(q, scale, xb + 2 * xStride + offset, sumi2) }
+                    if columns > 3 { sumi3 = scaledProducts(q, scale, xb + 3 * xStride + offset, sumi3) }
                 }
             }
             let d = half(wb, 208)
-            acc0 = finishBlock(sumi0, scales16, d, x0 + xo, acc0)
-            if columns > 1 { acc1 = finishBlock(sumi1, scales16, d, x1 + xo, acc1) }
-            if columns > 2 { acc2 = finishBlock(sumi2, scales16, d, x2 + xo, acc2) }
-            if columns > 3 { acc3 = finishBlock(sumi3, scales16, d, x3 + xo, acc3) }
+            acc0 = finishBlock(sumi0, scales16, d, xb, acc0)
+            if columns > 1 { acc1 = finishBlock(sumi1, scales16, d, xb + xStride, acc1) }
+            if columns > 2 { acc2 = finishBlock(sumi2, scales16, d, xb + 2 * xStride, acc2) }
+            if columns > 3 { acc3 = finishBlock(sumi3, scales16, d, xb + 3 * xStride, acc3) }
             wb += 210
+            xb += 292
         }
         y[0] = sum8(acc0)
         if columns > 1 { y[yStride] = sum8(acc1) }
@@ -269,6 +257,14 @@ private func sum8(_ v: __m256) -> Float {
     return (h[0] + h[2]) + (h[1] + h[3])
 }
 #endif
+
+/// Calls body(first, width) for the groups of at most four activation rows (width a constant when inlined).
+@inline(__always)
+private func forColumnGroups(_ n: Int, _ body: (Int, Int) -> Void) {
+    for c in stride(from: 0, to: n, by: 4) {
+        switch n - c { case 1: body(c, 1); case 2: body(c, 2); case 3: body(c, 3); default: body(c, 4) }
+    }
+}
 
 @inline(__always)
 private func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {

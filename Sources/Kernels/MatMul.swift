@@ -1,51 +1,38 @@
 // y = x · wᵀ for quantised weights w (rows × cols) and float activations x (n × cols), both row-major.
 //
-// Three paths, by weight type and batch size:
-//   weights with an integer kernel (Q4_1, Q8_0, Q5_0, Q4_K, Q6_K), any n: x is quantised once into the
-//     activation format the weights pair with (an ActivationRows in the pool's scratch buffer), then the weight
-//     rows are split into chunks over the pool's threads; each weight row is read once and dotted with all n
-//     activation rows (up to four per pass over the row). The same kernel for every n keeps a row's result
-//     independent of its batch, as continuous batching needs.
-//   other types, n < sgemmMinimumBatch: each weight row is expanded to floats once and dotted with the rows of x.
-//   other types, n ≥ sgemmMinimumBatch: tiles of weight rows are expanded to floats and multiplied by
-//     OpenBLAS's sgemm, single-threaded inside each of our threads.
+// Integer path (weights with an AVX2 dot kernel: Q4_1, Q8_0, Q5_0, Q4_K, Q6_K): x is quantised once per call
+// into the activation format the weights pair with (scratch: n rows × activationRowBytes, in the pool's
+// buffer), then the weight rows are split into chunks over the pool's threads; each weight row is read once
+// and dotted with all n activation rows (up to four per pass over the row).
+// Float path (every other type): each weight row is expanded to floats once (F32 rows are used in place) and
+// dotted with the float activation rows.
 //
 // Concurrency: calls on one pool run one at a time on its scratch buffer; a concurrent call on the same pool
-// still works (it gets temporary scratch, and its parallelFor runs serially).
-
-import CBLAS
+// still works (it gets temporary scratch and runs serially).
 
 public enum MatMul {
-    /// y[n × w.rows] = x[n × w.cols] · wᵀ (row-major). For n < sgemmMinimumBatch, quantises x once per call
-    /// into the activation format the weight type pairs with (Q8_0 for Q5_0/Q8_0, Q8_1 for Q4_1, Q8_K for
-    /// Q4_K/Q6_K) and uses the integer dot kernels; other types (F32/F16/BF16, Q4_0, Q5_1, Q5_K) use float dot
-    /// products. For larger n (prompts), weight tiles are dequantised and multiplied by sgemm. Reads the weights
-    /// once for all n rows. Not reentrant per pool in the sense that concurrent calls on one pool serialise
-    /// their work (see the file comment); x and y must not overlap.
+    /// y[n × w.rows] = x[n × w.cols] · wᵀ (row-major). Quantises x once per call into the activation
+    /// format the weight type pairs with (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants);
+    /// F32/F16/BF16 weights use float dot products. Reads the weights once for all n rows.
     public static func multiply(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
                                 pool: ThreadPool) {
         precondition(n >= 0, "negative batch")
         if n == 0 || w.rows == 0 { return }
-        // Weights with an integer kernel always take it, whatever n: a row's result must not depend on how
-        // many other rows share the batch (continuous batching mixes one sequence's prompt with others' steps).
         if let kernel = IntegerKernel(w.type) {
             multiplyQuantized(w, kernel, x: x, n: n, y: y, pool: pool)
-        } else if n >= sgemmMinimumBatch {
-            multiplyTiles(w, x: x, n: n, y: y, pool: pool)
         } else {
-            multiplyRowByRow(w, x: x, n: n, y: y, pool: pool)
+            multiplyFloat(w, x: x, n: n, y: y, pool: pool)
         }
     }
 
     // MARK: Work split
 
-    /// Splits `rows` into chunks for the pool: one chunk when the whole product is small; otherwise at least
-    /// four chunks per thread, and for large matrices chunks of about 256 KB of weights (up to 256 chunks), so
-    /// that dynamic claiming evens out a thread slowed down by other processes at a fine grain.
-    static func chunking(rows: Int, work: Int, threads: Int, bytes: Int = 0) -> (count: Int, size: Int) {
+    /// Splits `rows` into chunks for the pool: one chunk when the whole product is small, otherwise about four
+    /// chunks per thread (dynamic claiming balances a thread that is slowed down by other processes).
+    static func chunking(rows: Int, work: Int, threads: Int) -> (count: Int, size: Int) {
         let minimumWork = 1 << 15   // multiply-adds below which a dispatch costs more than it saves
         if threads == 1 || work < minimumWork || rows < 8 { return (1, rows) }
-        let count = min(max(threads * 4, min(bytes >> 18, 256)), rows / 4)
+        let count = min(threads * 4, rows / 4)
         let size = (rows + count - 1) / count
         return ((rows + size - 1) / size, size)
     }
@@ -55,15 +42,15 @@ public enum MatMul {
     /// The dot-product kernel for a weight type and its activation format.
     struct IntegerKernel {
         let activation: QuantType
-        let tiles: DotTiles
+        let rowDots: (UnsafeRawPointer, Int, UnsafeRawPointer, Int, Int, UnsafeMutablePointer<Float>, Int) -> Void
 
         init?(_ type: QuantType) {
             switch type {
-            case .q4_1: tiles = DotQ4_1.tiles
-            case .q8_0: tiles = DotQ8_0.tiles
-            case .q5_0: tiles = DotQ5_0.tiles
-            case .q4_K: tiles = DotQ4_K.tiles
-            case .q6_K: tiles = DotQ6_K.tiles
+            case .q4_1: rowDots = DotQ4_1.rowDots
+            case .q8_0: rowDots = DotQ8_0.rowDots
+            case .q5_0: rowDots = DotQ5_0.rowDots
+            case .q4_K: rowDots = DotQ4_K.rowDots
+            case .q6_K: rowDots = DotQ6_K.rowDots
             default: return nil
             }
             activation = ActivationQuant.format(pairedWith: type)!
@@ -72,87 +59,37 @@ public enum MatMul {
 
     static func multiplyQuantized(_ w: QuantizedMatrix, _ kernel: IntegerKernel, x: UnsafePointer<Float>, n: Int,
                                   y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        let cols = w.cols, rows = w.rows
-        let bytes = ActivationRows.scratchBytes(format: kernel.activation, cols: cols, n: n)
-        pool.withScratch(bytes: bytes) { scratch in
-            let xq = ActivationRows(format: kernel.activation, cols: cols, n: n, scratch: scratch)
+        let cols = w.cols, rows = w.rows, blocks = w.blocksPerRow
+        let xRowBytes = kernel.activation.byteCount(for: cols)
+        pool.withScratch(bytes: n * xRowBytes) { xq in
+            // Quantise x: n rows × xRowBytes.
             let quantizeChunks = n * cols >= 1 << 16 ? min(n, pool.threadCount * 2) : 1
             pool.parallelFor(quantizeChunks) { c in
                 for j in (c * n / quantizeChunks)..<((c + 1) * n / quantizeChunks) {
-                    xq.quantize(row: j, from: x + j * cols, cols: cols)
+                    ActivationQuant.quantize(x + j * cols, into: xq + j * xRowBytes, count: cols, as: kernel.activation)
                 }
             }
-            let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount,
-                                         bytes: rows * w.rowBytes)
-            let tiles = kernel.tiles
-            pool.parallelFor(count) { c in tiles.dots(w, rows: (c * size)..<min(rows, (c + 1) * size), xq, n: n, y, yStride: rows) }
-        }
-    }
-
-    // MARK: Float paths
-
-    /// From this many activation rows on, every type goes through dequantised weight tiles and sgemm. Measured
-    /// on one core (SmolLM2 tensors, 576 and 1536 columns): at n = 32 the integer kernels and sgemm are even
-    /// (≈ 52 GFLOP/s), at n = 64 sgemm is 15–35% faster, at n = 128 about 50% (76 vs 50 GFLOP/s).
-    static let sgemmMinimumBatch = 48
-    /// Weight rows per sgemm call (one chunk = one tile). With 2 threads on whole-model passes at n = 128,
-    /// 128 beat 256 (SmolLM2 ≈ 550 vs 490 tok/s, Gemma ≈ 570 vs 530; 96 and 160 no better); a 128 × 640 tile
-    /// of floats (320 KB) stays in a core's 512 KB L2.
-    static let sgemmTileRows = 128
-
-    /// OpenBLAS runs single-threaded inside our own threads (set once, process-wide).
-    static let singleThreadedBLAS: Void = { openblas_set_num_threads(1) }()
-
-    /// y = x·wᵀ with w split into chunks of about sgemmTileRows rows (a multiple of the thread count), each
-    /// expanded to floats (F32 rows are used in place) and multiplied by OpenBLAS's sgemm.
-    /// Scratch: threadCount tiles of one chunk × cols floats.
-    static func multiplyTiles(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
-                              pool: ThreadPool) {
-        _ = singleThreadedBLAS
-        let cols = w.cols, rows = w.rows, threads = pool.threadCount
-        // Chunks of about sgemmTileRows rows, a multiple of the thread count; each chunk is one tile.
-        let perThread = max(1, Int((Double(rows) / Double(threads * sgemmTileRows)).rounded()))
-        let count = min(rows, threads * perThread)
-        let size = (rows + count - 1) / count
-        let tileFloats = size * cols
-        pool.withScratch(bytes: w.type == .f32 ? 0 : threads * tileFloats * MemoryLayout<Float>.stride) { scratch in
-            let tiles = scratch.bindMemory(to: Float.self, capacity: threads * tileFloats)
+            let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
+            let rowDots = kernel.rowDots
             pool.parallelFor(count) { c in
-                let range = (c * size)..<min(rows, (c + 1) * size)
-                if range.isEmpty { return }
-                if w.type == .f32 {
-                    sgemm(w, rows: range, from: w.row(range.lowerBound).assumingMemoryBound(to: Float.self), x, n, y)
-                    return
+                for r in (c * size)..<min(rows, (c + 1) * size) {
+                    rowDots(w.row(r), blocks, UnsafeRawPointer(xq), xRowBytes, n, y + r, rows)
                 }
-                let slot = pool.claimSlot()
-                let tile = slot.map { tiles + $0 * tileFloats } ?? .allocate(capacity: tileFloats)
-                defer { if let slot { pool.releaseSlot(slot) } else { tile.deallocate() } }
-                Dequantize.rows(w.type, w.row(range.lowerBound), rowCount: range.count, rowLength: cols, tile)
-                sgemm(w, rows: range, from: tile, x, n, y)
             }
         }
     }
 
-    /// y[n × w.rows] columns `rows` = x[n × cols] · weights[rows.count × cols]ᵀ.
-    @inline(__always)
-    static func sgemm(_ w: QuantizedMatrix, rows: Range<Int>, from weights: UnsafePointer<Float>,
-                      _ x: UnsafePointer<Float>, _ n: Int, _ y: UnsafeMutablePointer<Float>) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows.count), Int32(w.cols),
-                    1, x, Int32(w.cols), weights, Int32(w.cols), 0, y + rows.lowerBound, Int32(w.rows))
-    }
+    // MARK: Float path
 
-    /// Small n for types without an integer kernel: each weight row expanded to floats (F32 rows in place)
-    /// and dotted with the n activation rows. Scratch: threadCount rows of cols floats.
-    static func multiplyRowByRow(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
-                                 pool: ThreadPool) {
+    static func multiplyFloat(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
+                              pool: ThreadPool) {
         let cols = w.cols, rows = w.rows
         let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
-        pool.withScratch(bytes: pool.threadCount * cols * MemoryLayout<Float>.stride) { scratch in
-            let buffers = scratch.bindMemory(to: Float.self, capacity: pool.threadCount * cols)
+        // Scratch: one float row per chunk (unused for F32 weights).
+        pool.withScratch(bytes: count * cols * MemoryLayout<Float>.stride) { scratch in
+            let rowsAsFloat = scratch.bindMemory(to: Float.self, capacity: count * cols)
             pool.parallelFor(count) { c in
-                let slot = pool.claimSlot()
-                let buffer = slot.map { buffers + $0 * cols } ?? .allocate(capacity: cols)
-                defer { if let slot { pool.releaseSlot(slot) } else { buffer.deallocate() } }
+                let buffer = rowsAsFloat + c * cols
                 for r in (c * size)..<min(rows, (c + 1) * size) {
                     let wr: UnsafePointer<Float>
                     if w.type == .f32 {

@@ -33,16 +33,12 @@ public final class ThreadPool: @unchecked Sendable {
     private var scratch: UnsafeMutableRawPointer?
     private var scratchBytes = 0
     private let scratchInUse = Atomic<Bool>(false)
-    /// threadCount flags: slot i of a per-thread scratch partition is in use (see claimSlot).
-    private let slots: UnsafeMutablePointer<Atomic<Bool>>
 
     /// Creates the pool and starts `threads - 1` worker threads (the caller of parallelFor is the last one).
     /// - Parameter spinMicroseconds: how long an idle worker busy-waits for the next job before sleeping.
     public init(threads: Int, spinMicroseconds: Int = 300) {
         precondition(threads >= 1, "a thread pool needs at least one thread")
         threadCount = threads
-        slots = .allocate(capacity: threads)
-        for i in 0..<threads { (slots + i).initialize(to: Atomic(false)) }
         shared = PoolShared(spinNanoseconds: UInt64(max(0, spinMicroseconds)) * 1000)
         for _ in 1..<threads {
             let context = Unmanaged.passRetained(shared).toOpaque()
@@ -61,20 +57,7 @@ public final class ThreadPool: @unchecked Sendable {
         shared.shutDown()
         for thread in workers { pthread_join(thread, nil) }
         scratch?.deallocate()
-        slots.deallocate()
     }
-
-    /// Claims one of threadCount slot indices, for a parallelFor body to use its own part of a scratch buffer
-    /// split threadCount ways. At most threadCount bodies of one parallelFor run at once, so a body finds a
-    /// free slot unless it runs inside another body that holds one (a nested call): then nil.
-    func claimSlot() -> Int? {
-        for i in 0..<threadCount where slots[i].compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
-            return i
-        }
-        return nil
-    }
-
-    func releaseSlot(_ i: Int) { slots[i].store(false, ordering: .releasing) }
 
     /// Runs body with at least `bytes` bytes of 64-byte-aligned scratch memory. The pool keeps one grow-only
     /// buffer, so repeated calls allocate nothing; a call made while the buffer is in use (nested, or from
@@ -177,13 +160,7 @@ final class PoolShared: @unchecked Sendable {
                 pthread_mutex_unlock(mutex)
             }
             claimAndRun(from: start)
-            // Wait for indices other threads still run. A worker descheduled in the middle of one would be kept
-            // off its core by a caller that only spins, so after a while the caller yields its time slice.
-            var spins = 0
-            while remaining.load(ordering: .acquiring) > 0 {
-                spins += 1
-                if spins < 1 << 16 { spinPause() } else { sched_yield() }
-            }
+            while remaining.load(ordering: .acquiring) > 0 { spinPause() }
         }
     }
 

@@ -10,10 +10,7 @@ struct WeightFormat: CustomStringConvertible, Sendable {
     var description: String { type.description }
     var activation: QuantType { ActivationQuant.format(pairedWith: type)! }
 
-    /// Formats with an integer dot kernel.
     static let all: [WeightFormat] = [.init(type: .q4_1), .init(type: .q8_0), .init(type: .q5_0), .init(type: .q4_K), .init(type: .q6_K)]
-    /// Formats MatMul multiplies through floats (decoded here with Dequantize.referenceRow).
-    static let floatPath: [WeightFormat] = [.init(type: .f16), .init(type: .bf16), .init(type: .q4_0), .init(type: .q5_1), .init(type: .q5_K)]
 
     /// A random row of `blocks` blocks with small, realistic scales.
     func randomRow(blocks: Int, _ rng: inout TestRandom) -> [UInt8] {
@@ -29,12 +26,6 @@ struct WeightFormat: CustomStringConvertible, Sendable {
             case .q8_0, .q5_0: setHalf(base, 0.001 + 0.01 * rng.uniform())
             case .q4_K: setHalf(base, 0.0005 + 0.001 * rng.uniform()); setHalf(base + 2, 0.002 * rng.uniform())
             case .q6_K: setHalf(base + 208, 0.0001 + 0.0002 * rng.uniform())
-            case .q4_0: setHalf(base, 0.01 + 0.02 * rng.uniform())
-            case .q5_1, .q5_K: setHalf(base, 0.001 + 0.002 * rng.uniform()); setHalf(base + 2, 0.002 * rng.uniform())
-            case .f16: setHalf(base, 0.2 * (rng.uniform() - 0.5))
-            case .bf16:
-                let bits = BFloat16.fromFloat(0.2 * (rng.uniform() - 0.5))
-                row[base] = UInt8(bits & 0xFF); row[base + 1] = UInt8(bits >> 8)
             default: fatalError("no random rows for \(type)")
             }
         }
@@ -54,7 +45,7 @@ struct WeightFormat: CustomStringConvertible, Sendable {
                 case .q5_0: decodeQ5_0(block, &out, y)
                 case .q4_K: decodeQ4_K(block, &out, y)
                 case .q6_K: decodeQ6_K(block, &out, y)
-                default: out.withUnsafeMutableBufferPointer { Dequantize.referenceRow(type, block, $0.baseAddress! + y, type.blockSize) }
+                default: fatalError()
                 }
             }
         }

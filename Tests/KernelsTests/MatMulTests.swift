@@ -66,16 +66,6 @@ import Testing
         }
     }
 
-    /// Formats without an integer kernel go through floats: per-row dots for small n, sgemm tiles for large n.
-    @Test(arguments: WeightFormat.floatPath)
-    func floatPathShapes(format: WeightFormat) {
-        for pool in Self.pools {
-            for (rows, blocks, n) in [(1, 1, 1), (5, 3, 2), (17, 1, 7), (17, 3, 8), (67, 2, 33), (130, 1, 64)] {
-                check(format, rows: rows, blocks: blocks, n: n, pool: pool)
-            }
-        }
-    }
-
     @Test func largeEnoughToSplitOverThreads() {
         for format in WeightFormat.all {
             check(format, rows: 130, blocks: 2, n: 9, pool: Self.pools[1])
