@@ -21,7 +21,8 @@ sys.path.insert(0, os.path.join(ROOT, "Tests", "Fixtures"))
 import reference_model as rm  # noqa: E402
 import write_tiny_model as wt  # noqa: E402
 
-REFERENCE = os.environ.get("RACONTEUR_REFERENCE_DIR", "/work/shared/reference")
+# shared/ sits beside the checkout (as in CI's clone); RACONTEUR_REFERENCE_DIR overrides.
+REFERENCE = os.environ.get("RACONTEUR_REFERENCE_DIR", os.path.join(os.path.dirname(ROOT), "shared", "reference"))
 SMOLLM2 = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
 GEMMA3 = os.path.join(ROOT, "models", "gemma-3-270m-q4_k_m.gguf")
 
