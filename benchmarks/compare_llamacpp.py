@@ -15,16 +15,15 @@ For each model and thread count, with the same token sequences for both engines:
       logits, then 127 single-token decodes; 128 tokens / elapsed. llama.cpp does the same with
       `Llama.eval([token])` and an argmax of the logits (its internal decode-only rate from
       llama_perf_context is recorded too);
-  (c) peak resident memory (VmHWM via wait4's ru_maxrss) of `raconteur generate` with a 2048-token
+  (c) peak resident memory (GNU time's maximum RSS) of `raconteur generate` with a 2048-token
       context on SmolLM2: a prompt of 2048 - 100 tokens plus 100 generated tokens; the same
       workload in a child python process for llama.cpp (n_ctx = 2048) is shown for orientation
-      (it includes the Python interpreter and numpy).
+      (it includes the Python interpreter and numpy), with both engines' speed on that long prompt.
 Each figure is the median of --repeats runs; the engines alternate within each repetition so that
 a change in machine load hits both. The load average is recorded before and after.
 Targets (issue 3): generation >= 1.0x, prompt >= 0.7x llama.cpp; memory < 400 MB.
 """
 import argparse
-import ctypes
 import json
 import os
 import platform
