@@ -78,11 +78,9 @@ public final class Generator {
         let t1 = DispatchTime.now().uptimeNanoseconds
 
         var sampler = Sampler(request.sampling)
-        var decoder = StreamingDecoder(tokenizer: tokenizer, skipSpecialTokens: true)
-        var stopMatcher = StopMatcher(stops: request.stop)
+        var output = GeneratedText(tokenizer: tokenizer, stops: request.stop)
         var tokens: [Int] = [], text = "", reports: [TokenLogprobs] = []
         var finish = FinishReason.length
-        var stoppedBySequence = false
         let endIDs = request.ignoreEOS ? [] : tokenizer.endOfGenerationIDs
 
         while tokens.count < request.maxTokens, !logits.isEmpty {
@@ -92,22 +90,19 @@ public final class Generator {
             }
             tokens.append(token)
             if endIDs.contains(token) { finish = .stop; break }
-            let (emit, stopped) = stopMatcher.feed(decoder.push(token))
+            let emit = output.push(token)
             text += emit
             onText(emit)
-            if stopped { finish = .stop; stoppedBySequence = true; break }
+            if output.stopped { finish = .stop; break }
             if tokens.count == request.maxTokens || cache.count >= cache.capacity { break }
             var batch = ForwardBatch()
             batch.append(sequence: 0, tokens: [token], startingAt: cache.count, logitsForLast: true, adapters: request.adapters)
             logits = try model.forward(batch, caches: [cache])
         }
-        if !stoppedBySequence {
-            // Flush an incomplete character and any text held back as a possible stop-sequence prefix.
-            var (rest, stopped) = stopMatcher.feed(decoder.finish())
-            if !stopped { rest += stopMatcher.finish() } else { finish = .stop }
-            text += rest
-            onText(rest)
-        }
+        let rest = output.finish()
+        if output.stopped { finish = .stop }
+        text += rest
+        onText(rest)
         let t2 = DispatchTime.now().uptimeNanoseconds
         return GenerationResult(tokens: tokens, text: text, finishReason: finish, logprobs: reports,
                                 promptSeconds: Double(t1 - t0) / 1e9, generationSeconds: Double(t2 - t1) / 1e9)

@@ -219,8 +219,7 @@ private final class Sequence {
     var admittedAt: UInt64 = 0
     var firstTokenAt: UInt64 = 0
     var sampler: Sampler
-    var decoder: StreamingDecoder
-    var stopMatcher: StopMatcher
+    var output: GeneratedText
     let endIDs: Set<Int>
 
     init(id: Int, request: GenerationRequest, continuation: AsyncStream<GenerationEvent>.Continuation, tokenizer: Tokenizer) {
@@ -228,8 +227,7 @@ private final class Sequence {
         self.request = request
         self.continuation = continuation
         sampler = Sampler(request.sampling)
-        decoder = StreamingDecoder(tokenizer: tokenizer, skipSpecialTokens: true)
-        stopMatcher = StopMatcher(stops: request.stop)
+        output = GeneratedText(tokenizer: tokenizer, stops: request.stop)
         endIDs = request.ignoreEOS ? [] : tokenizer.endOfGenerationIDs
         if request.maxTokens == 0 { done = .length }
     }
@@ -246,21 +244,19 @@ private final class Sequence {
             done = .stop
             return
         }
-        let (text, stopped) = stopMatcher.feed(decoder.push(token))
+        let text = output.push(token)
         continuation.yield(.token(id: token, text: text, logprobs: report))
-        if stopped { done = .stop; hitStopSequence = true; return }
+        if output.stopped { done = .stop; return }
         if generated >= request.maxTokens || (cache.map { $0.count + 1 >= $0.capacity } ?? true) {
             done = .length
             return
         }
         pendingToken = token
     }
-    private var hitStopSequence = false
 
     func finish(_ reason: FinishReason) {
-        if !hitStopSequence && reason != .cancelled {
-            var (rest, stopped) = stopMatcher.feed(decoder.finish())
-            if !stopped { rest += stopMatcher.finish() }
+        if reason != .cancelled {
+            let rest = output.finish()
             if !rest.isEmpty { continuation.yield(.text(rest)) }
         }
         let ttft = firstTokenAt == 0 ? 0 : Double(firstTokenAt - admittedAt) / 1e9
