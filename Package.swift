@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -30,10 +31,12 @@ let package = Package(
         .target(name: "Model", dependencies: ["GGUF", "Kernels", "Tokenizers"], swiftSettings: optimised),
         .target(name: "Engine", dependencies: ["Model", "Tokenizers"], swiftSettings: fast),
         .target(name: "Adapters", dependencies: ["Model", "GGUF"], swiftSettings: fast),
+        .target(name: "Alignment", dependencies: ["Model", "Adapters", "Tokenizers", "Kernels"], swiftSettings: fast),
+        .target(name: "Feedback", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "Server",
             dependencies: [
-                "Engine", "Model", "Tokenizers", "GGUF", "Adapters",
+                "Engine", "Model", "Tokenizers", "GGUF", "Adapters", "Alignment", "Feedback",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -41,11 +44,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .target(name: "Alignment", dependencies: ["Model"], swiftSettings: fast),
         .executableTarget(
             name: "raconteur",
             dependencies: [
-                "GGUF", "Kernels", "Tokenizers", "Model", "Engine", "Adapters", "Server",
+                "GGUF", "Kernels", "Tokenizers", "Model", "Engine", "Adapters", "Alignment", "Feedback", "Server",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -66,7 +68,8 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "AlignmentTests", dependencies: ["Alignment"], swiftSettings: fast),
+        .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Model", "Adapters", "GGUF", "Tokenizers"], swiftSettings: fast),
+        .testTarget(name: "FeedbackTests", dependencies: ["Feedback"]),
     ],
     swiftLanguageModes: [.v5]
 )
