@@ -69,7 +69,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Model", "Adapters", "GGUF", "Tokenizers"], swiftSettings: fast),
-        .testTarget(name: "FeedbackTests", dependencies: ["Feedback"]),
+        .testTarget(name: "FeedbackTests", dependencies: ["Feedback", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v5]
 )

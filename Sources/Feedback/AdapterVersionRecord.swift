@@ -1,0 +1,77 @@
+import Foundation
+internal import GRDB
+
+/// One adapter file the store knows: which name and version it serves as, where it is, what trained it.
+public struct AdapterVersionRecord: Codable, Sendable, Equatable {
+    public var name: String
+    /// 1, 2, … per name, durable across restarts.
+    public var version: Int
+    public var path: String
+    /// Hex SHA-256 of the file, checked before loading it.
+    public var sha256: String
+    public var objectives: [String]
+    /// The weight vector it was trained at, one entry per objective.
+    public var weights: [Double]
+    /// "raco", "dpo-lw", "cagrad", …
+    public var method: String
+    /// The realignment job that produced it; nil for adapters loaded by hand.
+    public var jobID: String?
+    /// Stored with millisecond precision.
+    public var created: Date
+    /// Whether the server should serve this version of `name` (at most one per name).
+    public var active: Bool
+
+    public init(name: String, version: Int, path: String, sha256: String, objectives: [String], weights: [Double],
+                method: String, jobID: String? = nil, created: Date = Date(), active: Bool = false) {
+        self.name = name
+        self.version = version
+        self.path = path
+        self.sha256 = sha256
+        self.objectives = objectives
+        self.weights = weights
+        self.method = method
+        self.jobID = jobID
+        self.created = created
+        self.active = active
+    }
+
+    public var key: AdapterVersionKey { AdapterVersionKey(name: name, version: version) }
+
+    enum CodingKeys: String, CodingKey {
+        case name, version, path, sha256, objectives, weights, method
+        case jobID = "job_id"
+        case created, active
+    }
+}
+
+/// Names one adapter version.
+public struct AdapterVersionKey: Codable, Sendable, Hashable {
+    public var name: String
+    public var version: Int
+
+    public init(name: String, version: Int) {
+        self.name = name
+        self.version = version
+    }
+}
+
+extension AdapterVersionRecord {
+    static let table = "adapter_version"
+
+    init(row: Row) throws {
+        let name: String = try row.decode(forColumn: "name")
+        let version: Int = try row.decode(forColumn: "version")
+        let key = "\(name)@\(version)"
+        self.init(
+            name: name,
+            version: version,
+            path: try row.decode(forColumn: "path"),
+            sha256: try row.decode(forColumn: "sha256"),
+            objectives: try JSONColumn.decode([String].self, from: row, column: "objectives", table: Self.table, key: key),
+            weights: try JSONColumn.decode([Double].self, from: row, column: "weights", table: Self.table, key: key),
+            method: try row.decode(forColumn: "method"),
+            jobID: try row.decode(forColumn: "job_id"),
+            created: try row.decode(forColumn: "created"),
+            active: try row.decode(forColumn: "active"))
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+internal import GRDB
+
+/// One adapter of the mixture a completion was generated with.
+public struct AdapterUse: Codable, Sendable, Equatable, Hashable {
+    public var name: String
+    public var version: Int
+    public var scale: Double
+
+    public init(name: String, version: Int, scale: Double) {
+        self.name = name
+        self.version = version
+        self.scale = scale
+    }
+}
+
+/// Which endpoint produced a completion.
+public enum CompletionEndpoint: String, Codable, Sendable, CaseIterable {
+    case completions
+    case chat
+}
+
+/// One generated choice as the server returned it, kept so feedback can name it by id.
+public struct CompletionRecord: Codable, Sendable, Equatable {
+    /// The choice-level id the server gave (`cmpl-…`).
+    public var id: String
+    /// Stored with millisecond precision.
+    public var created: Date
+    public var model: String
+    /// The exact text the model saw (after the chat template for chat requests).
+    public var prompt: String
+    public var text: String
+    /// "stop", "length", …; nil if the generation ended without one.
+    public var finishReason: String?
+    public var promptTokens: Int
+    public var completionTokens: Int
+    /// The request's trade-off, normalised; nil when it gave none.
+    public var tradeoff: [String: Double]?
+    /// The resolved mixture with pinned versions; empty for the base model.
+    public var adapters: [AdapterUse]
+    /// Sampling parameters (temperature, top_p, seed, max_tokens, …) as sent to the sampler.
+    public var sampling: JSONValue
+    public var endpoint: CompletionEndpoint
+
+    public init(id: String, created: Date = Date(), model: String, prompt: String, text: String,
+                finishReason: String?, promptTokens: Int, completionTokens: Int,
+                tradeoff: [String: Double]? = nil, adapters: [AdapterUse] = [], sampling: JSONValue = .object([:]),
+                endpoint: CompletionEndpoint) {
+        self.id = id
+        self.created = created
+        self.model = model
+        self.prompt = prompt
+        self.text = text
+        self.finishReason = finishReason
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.tradeoff = tradeoff
+        self.adapters = adapters
+        self.sampling = sampling
+        self.endpoint = endpoint
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, created, model, prompt, text
+        case finishReason = "finish_reason"
+        case promptTokens = "prompt_tokens"
+        case completionTokens = "completion_tokens"
+        case tradeoff, adapters, sampling, endpoint
+    }
+}
+
+extension CompletionRecord {
+    static let table = "completion"
+
+    static let insertSQL = """
+        INSERT INTO completion (id, created, model, endpoint, prompt, text, finish_reason, prompt_tokens,
+                                completion_tokens, tradeoff, adapters, sampling)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    func insertArguments() throws -> StatementArguments {
+        [id, created, model, endpoint.rawValue, prompt, text, finishReason, promptTokens, completionTokens,
+         try tradeoff.map { try JSONColumn.text($0) }, try JSONColumn.text(adapters), try sampling.jsonText()]
+    }
+
+    init(row: Row) throws {
+        let id: String = try row.decode(forColumn: "id")
+        let endpointName: String = try row.decode(forColumn: "endpoint")
+        guard let endpoint = CompletionEndpoint(rawValue: endpointName) else {
+            throw FeedbackStoreError.corruptRow(table: Self.table, key: id, reason: "unknown endpoint \(endpointName)")
+        }
+        self.init(
+            id: id,
+            created: try row.decode(forColumn: "created"),
+            model: try row.decode(forColumn: "model"),
+            prompt: try row.decode(forColumn: "prompt"),
+            text: try row.decode(forColumn: "text"),
+            finishReason: try row.decode(forColumn: "finish_reason"),
+            promptTokens: try row.decode(forColumn: "prompt_tokens"),
+            completionTokens: try row.decode(forColumn: "completion_tokens"),
+            tradeoff: try JSONColumn.decodeIfPresent([String: Double].self, from: row, column: "tradeoff",
+                                                     table: Self.table, key: id),
+            adapters: try JSONColumn.decode([AdapterUse].self, from: row, column: "adapters", table: Self.table, key: id),
+            sampling: try JSONColumn.decode(JSONValue.self, from: row, column: "sampling", table: Self.table, key: id),
+            endpoint: endpoint)
+    }
+}
