@@ -105,7 +105,9 @@ public enum FeedbackError: Error, Sendable, Equatable {
         case .noPreference:
             "Every label is 0, so the pair states no preference; give at least one label of 1 or -1."
         case .unknownObjective(let name, let configured):
-            "Unknown objective '\(name)'; the configured objectives are \(configured.map { "'\($0)'" }.joined(separator: ", "))."
+            configured.isEmpty
+                ? "Unknown objective '\(name)'; the server has no objectives configured."
+                : "Unknown objective '\(name)'; the configured objectives are \(configured.map { "'\($0)'" }.joined(separator: ", "))."
         case .invalidLabel(let objective, let value):
             "Label \(value) for objective '\(objective)' is invalid; labels are 1 (chosen is better), -1 (rejected is better) or 0 (tie)."
         case .emptyText(let field):

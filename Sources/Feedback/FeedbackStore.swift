@@ -50,6 +50,8 @@ public final class FeedbackStore: Sendable {
             try FeedbackSchema.migrator.migrate(database)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
             throw FeedbackStoreError.notADatabase(path: path)
+        } catch let error as DatabaseError {
+            throw FeedbackStoreError.cannotOpen(path: path, reason: error.description)
         }
     }
 

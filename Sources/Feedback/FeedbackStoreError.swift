@@ -8,6 +8,8 @@ public enum FeedbackStoreError: Error, Sendable, Equatable {
     /// The file was migrated by a newer Raconteur: it holds migrations this build does not know.
     case schemaTooNew(path: String, unknownMigrations: [String])
     case cannotCreateDirectory(path: String, reason: String)
+    /// SQLite could not open or migrate the file (permissions, a directory at `path`, a full disk, …).
+    case cannotOpen(path: String, reason: String)
     /// A stored row could not be decoded (for example a JSON column edited by hand).
     case corruptRow(table: String, key: String, reason: String)
 }
@@ -23,6 +25,8 @@ extension FeedbackStoreError: CustomStringConvertible {
             "\(path) was written by a newer Raconteur (unknown migrations: \(unknown.joined(separator: ", "))); refusing to open it."
         case .cannotCreateDirectory(let path, let reason):
             "Cannot create the directory \(path) for the feedback store: \(reason)"
+        case .cannotOpen(let path, let reason):
+            "Cannot open the feedback store \(path): \(reason)"
         case .corruptRow(let table, let key, let reason):
             "Row \(key) of table \(table) cannot be read: \(reason)"
         }

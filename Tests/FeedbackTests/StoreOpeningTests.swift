@@ -112,3 +112,55 @@ func runSQLite(path: String, sql: String) throws {
     process.waitUntilExit()
     if process.terminationStatus != 0 { throw CocoaError(.fileWriteUnknown) }
 }
+
+@Suite struct SchemaEvolutionTests {
+    /// What a later release does: append a migration. The data survives it, and this build then refuses
+    /// the file instead of writing to a schema it does not know.
+    @Test func anAppendedMigrationKeepsDataAndOlderBuildsRefuseTheResult() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path("feedback.sqlite")
+        let pair: PreferencePair
+        do {
+            let store = try FeedbackStore(path: path)
+            pair = try await Fixtures.addTextPair(store, 1)
+        }
+        var nextRelease = FeedbackSchema.migrator
+        nextRelease.registerMigration("v2-test") { db in
+            try db.execute(sql: "ALTER TABLE preference_pair ADD COLUMN rating INTEGER")
+        }
+        let queue = try DatabaseQueue(path: path)
+        try nextRelease.migrate(queue)
+        let (prompt, columns) = try await queue.read { db in
+            (try String.fetchOne(db, sql: "SELECT prompt FROM preference_pair WHERE id = ?", arguments: [pair.id]),
+             try db.columns(in: "preference_pair").map(\.name))
+        }
+        try queue.close()
+        #expect(prompt == pair.prompt)
+        #expect(columns.contains("rating"))
+        #expect(throws: FeedbackStoreError.schemaTooNew(path: path, unknownMigrations: ["v2-test"])) { try FeedbackStore(path: path) }
+    }
+
+    @Test func aHandEditedRowIsReportedNotCrashedOn() async throws {
+        let store = try FeedbackStore.temporary()
+        let pair = try await Fixtures.addTextPair(store, 1)
+        try await store.database.write { db in
+            try db.execute(sql: "UPDATE preference_pair SET labels = 'not json' WHERE id = ?", arguments: [pair.id])
+        }
+        await #expect(throws: FeedbackStoreError.corruptRow(table: "preference_pair", key: pair.id,
+                                                            reason: "column labels is not valid JSON for Dictionary<String, Int>")) {
+            try await store.allPreferences()
+        }
+    }
+
+    @Test func aDirectoryInPlaceOfTheFileIsACannotOpenError() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        #expect {
+            try FeedbackStore(path: directory.url.path)
+        } throws: { error in
+            if case FeedbackStoreError.cannotOpen = error { return true }
+            return false
+        }
+    }
+}
