@@ -1,3 +1,5 @@
+import Foundation
+
 /// A request the store refuses. The server maps each case to a 4xx response: `kind` gives the status class,
 /// `message` the text, `param` the offending request field (the OpenAI error envelope's `param`) and `code`
 /// a stable machine-readable name (its `code`).
@@ -146,4 +148,8 @@ public enum FeedbackError: Error, Sendable, Equatable {
 
 extension FeedbackError: CustomStringConvertible {
     public var description: String { message }
+}
+
+extension FeedbackError: LocalizedError {
+    public var errorDescription: String? { description }
 }

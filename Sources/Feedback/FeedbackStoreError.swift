@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a store file cannot be opened or read. These are not client errors: the server reports them at start
 /// (or as a 500) and leaves the file exactly as it found it.
 public enum FeedbackStoreError: Error, Sendable, Equatable {
@@ -31,4 +33,8 @@ extension FeedbackStoreError: CustomStringConvertible {
             "Row \(key) of table \(table) cannot be read: \(reason)"
         }
     }
+}
+
+extension FeedbackStoreError: LocalizedError {
+    public var errorDescription: String? { description }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import Feedback
 #if canImport(Glibc)
@@ -35,9 +36,15 @@ import Darwin
         #expect(child.terminationReason == .uncaughtSignal, "child log:\n\(log)")
         #expect(child.terminationStatus == SIGKILL)
         #expect(log.contains("committed \(Self.pairsWritten) pairs"))
-        // The commits were never checkpointed into the main file: reopening must replay the WAL.
-        let walSize = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
-        #expect(walSize > 0)
+        // The commits were never checkpointed: the main file alone (copied without its WAL) lacks them,
+        // so what follows proves that reopening replays the WAL a killed writer left behind.
+        let mainFileOnly = directory.path("main-file-only.sqlite")
+        try FileManager.default.copyItem(atPath: path, toPath: mainFileOnly)
+        let pairsInMainFile = try await DatabaseQueue(path: mainFileOnly).read { db in
+            try db.tableExists("preference_pair") ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM preference_pair") ?? 0 : 0
+        }
+        #expect(pairsInMainFile < Self.pairsWritten)
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
 
         let reopened = try FeedbackStore(path: path)
         #expect(try await reopened.feedbackCount() == Self.pairsWritten)
