@@ -48,17 +48,7 @@ public final class SequenceScorer<T: TrainingScalar>: @unchecked Sendable {
                                  lengthNormalized: Bool = false) throws -> [Double] {
         lock.lock()
         defer { lock.unlock() }
-        try check(parameters, layout)
-        let shards = try makeShards(pairs)
-        for (i, shard) in shards.enumerated() {
-            slots[i].reference = grown(slots[i].reference, shard.sizes(config, rank: layout?.rank ?? 0), keepAll: false)
-        }
-        return withView(layout, parameters) { view in
-            run(shards.count) { i, opsPool in
-                graph.forward(shards[i].batch, rope: shards[i].rope, lora: view, acts: slots[i].reference!, pool: opsPool)
-            }
-            return sums(pairs.count, shards, shards.indices.map { slots[$0].reference! }, lengthNormalized: lengthNormalized)
-        }
+        return try score(pairs, parameters, layout, lengthNormalized: lengthNormalized, training: false).logp
     }
 
     /// As `logProbabilities` with the adapter `parameters` (in `layout`), keeping every activation that
@@ -70,23 +60,10 @@ public final class SequenceScorer<T: TrainingScalar>: @unchecked Sendable {
                         lengthNormalized: Bool = false) throws -> [Double] {
         lock.lock()
         defer { lock.unlock() }
-        try check(parameters, layout)
-        let shards = try makeShards(pairs)
-        for (i, shard) in shards.enumerated() {
-            let sizes = shard.sizes(config, rank: layout.rank)
-            if slots[i].training.map({ !$0.sizes.fits(sizes) }) ?? true {
-                slots[i].scratch = nil
-                slots[i].training = grown(slots[i].training, sizes, keepAll: true)
-                slots[i].scratch = BackwardScratch(config: config, sizes: slots[i].training!.sizes)
-            }
-        }
+        last = nil
+        let (shards, logp) = try score(pairs, parameters, layout, lengthNormalized: lengthNormalized, training: true)
         last = (shards, layout, parameters, lengthNormalized)
-        return withView(layout, parameters) { view in
-            run(shards.count) { i, opsPool in
-                graph.forward(shards[i].batch, rope: shards[i].rope, lora: view, acts: slots[i].training!, pool: opsPool)
-            }
-            return sums(pairs.count, shards, shards.indices.map { slots[$0].training! }, lengthNormalized: lengthNormalized)
-        }
+        return logp
     }
 
     /// Accumulates Σ_s sequenceGradients[s] · ∂logp_s/∂θ into `gradient` (the layout of the last `forward`),
@@ -160,6 +137,34 @@ public final class SequenceScorer<T: TrainingScalar>: @unchecked Sendable {
     }
 
     // MARK: Helpers
+
+    /// The forward of `logProbabilities` (training false: one block's buffers per shard) and of `forward`
+    /// (training true: every activation, in the slots' training buffers). Called with the lock held.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    private func score(_ pairs: [SequencePair], _ parameters: [T]?, _ layout: LoRAParameterLayout?,
+                       lengthNormalized: Bool, training: Bool) throws -> (shards: [Shard<T>], logp: [Double]) {
+        try check(parameters, layout)
+        let shards = try makeShards(pairs)
+        for (i, shard) in shards.enumerated() {
+            let sizes = shard.sizes(config, rank: layout?.rank ?? 0), slot = slots[i]
+            if !training {
+                slot.reference = grown(slot.reference, sizes, keepAll: false)
+            } else if slot.training.map({ !$0.sizes.fits(sizes) }) ?? true {
+                slot.scratch = nil
+                slot.training = grown(slot.training, sizes, keepAll: true)
+                slot.scratch = BackwardScratch(config: config, sizes: slot.training!.sizes)
+            }
+        }
+        let acts = shards.indices.map { training ? slots[$0].training! : slots[$0].reference! }
+        let logp = withView(layout, parameters) { view in
+            run(shards.count) { i, opsPool in
+                graph.forward(shards[i].batch, rope: shards[i].rope, lora: view, acts: acts[i], pool: opsPool)
+            }
+            return sums(pairs.count, shards, acts, lengthNormalized: lengthNormalized)
+        }
+        return (shards, logp)
+    }
 
     /// The pairs cut into at most one shard per thread, balanced by rows (longest first onto the lightest shard).
     private func makeShards(_ pairs: [SequencePair]) throws -> [Shard<T>] {
