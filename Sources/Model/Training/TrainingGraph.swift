@@ -42,12 +42,10 @@ struct BatchRope<T: TrainingScalar> {
 final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
     let config: ModelConfig
     let weights: DenseWeights<T>
-    let pool: ThreadPool
 
-    init(config: ModelConfig, weights: DenseWeights<T>, pool: ThreadPool) {
+    init(config: ModelConfig, weights: DenseWeights<T>) {
         self.config = config
         self.weights = weights
-        self.pool = pool
     }
 
     func attentionShape(layer: Int) -> AttentionShape {
@@ -60,10 +58,11 @@ final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
     // MARK: Forward
 
     /// Runs the batch and leaves logp of every scored row in acts.logp (and, when acts keeps all, everything
-    /// backward needs).
+    /// backward needs). Each op splits its work over `pool` (nil: the calling thread only).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    func forward(_ batch: PackedSequences, rope: BatchRope<T>, lora: LoRAView<T>?, acts: TrainingActivations<T>) {
+    func forward(_ batch: PackedSequences, rope: BatchRope<T>, lora: LoRAView<T>?, acts: TrainingActivations<T>,
+                 pool: ThreadPool?) {
         let c = config, rows = batch.rows, d = c.embeddingLength, eps = c.normEpsilon
         EmbeddingOp.forward(tokens: batch.tokens, table: weights.tokenEmbedding, scale: c.embeddingScale,
                             x: acts.input(0), pool: pool)
@@ -148,7 +147,8 @@ final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     func backward(_ batch: PackedSequences, rope: BatchRope<T>, lora: LoRAView<T>, acts: TrainingActivations<T>,
-                  scratch s: BackwardScratch<T>, dLogp: UnsafePointer<T>, gradient: UnsafeMutablePointer<T>) {
+                  scratch s: BackwardScratch<T>, dLogp: UnsafePointer<T>, gradient: UnsafeMutablePointer<T>,
+                  pool: ThreadPool?) {
         precondition(acts.keepsAll, "backward needs the activations of a training forward")
         let c = config, rows = batch.rows, d = c.embeddingLength, n = batch.logitRows.count
         let vocab = c.vocabularySize, ffn = c.feedForwardLength
@@ -183,7 +183,7 @@ final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
             }
             // ── feed-forward: y = xMid + post(down(act(gate(xn)) ⊙ up(xn))), xn = ffn_norm(xMid) ──
             let dDown = postNormBackward(dx, w.postFeedForwardNorm, input: a.feedForwardOut, r: a.rPostFeedForward,
-                                         scratch: s, rows: rows)
+                                         scratch: s, rows: rows, pool: pool)
             s.dH.zero(rows * ffn)
             projectBack(.down, dy: dDown, input: a.h, dInput: s.dH.pointer)
             s.dGate.zero(rows * ffn)
@@ -200,7 +200,7 @@ final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
 
             // ── attention: xMid = x + post(o(attn(rope(qn(q(xn))), rope(kn(k(xn))), v(xn)))), xn = attn_norm(x) ──
             let dO = postNormBackward(dx, w.postAttentionNorm, input: a.attentionOut, r: a.rPostAttention,
-                                      scratch: s, rows: rows)
+                                      scratch: s, rows: rows, pool: pool)
             s.dAttention.zero(rows * c.headCount * c.valueDim)
             projectBack(.output, dy: dO, input: a.attention, dInput: s.dAttention.pointer)
             s.dq.zero(rows * c.queryDim)
@@ -244,7 +244,8 @@ final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
     /// scratch.dBranch when there is one, else dx itself.
     @inline(__always)
     func postNormBackward(_ dx: UnsafeMutablePointer<T>, _ post: TrainingBuffer<T>?, input: TrainingBuffer<T>,
-                          r: TrainingBuffer<T>, scratch s: BackwardScratch<T>, rows: Int) -> UnsafePointer<T> {
+                          r: TrainingBuffer<T>, scratch s: BackwardScratch<T>, rows: Int,
+                          pool: ThreadPool?) -> UnsafePointer<T> {
         guard let post else { return UnsafePointer(dx) }
         let d = config.embeddingLength
         s.dBranch.zero(rows * d)
