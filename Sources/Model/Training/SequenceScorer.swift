@@ -71,6 +71,33 @@ public final class SequenceScorer<T: TrainingScalar>: @unchecked Sendable {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func backward(_ sequenceGradients: [Double], into gradient: inout [T]) throws {
+        try gradient.withUnsafeMutableBufferPointer { g in
+            try accumulateBackward(sequenceGradients, scales: nil, into: [g])
+        }
+    }
+
+    /// Several gradients from one backward pass: gradients[j] += Σ_s scales[j][s] · sequenceGradients[s] · ∂logp_s/∂θ.
+    /// Costs about one `backward` whatever the number of destinations (∂L/∂activations is shared; only the LoRA
+    /// parameter products are split by pair and destination). The trainer uses it to get every objective's g_i
+    /// from one pass: sequenceGradients = ±1 (chosen/rejected), scales[i][s] = ∂L_i/∂Δ of the pair's row.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func backward(_ sequenceGradients: [Double], scales: [[Double]],
+                         into gradients: [UnsafeMutableBufferPointer<T>]) throws {
+        guard scales.count == gradients.count else {
+            throw TrainingError.layoutMismatch("\(scales.count) scale rows for \(gradients.count) gradients")
+        }
+        for row in scales where row.count != sequenceGradients.count {
+            throw TrainingError.layoutMismatch("\(row.count) scales for \(sequenceGradients.count) pairs")
+        }
+        try accumulateBackward(sequenceGradients, scales: scales, into: gradients)
+    }
+
+    /// Shared body of both `backward`s; `scales` nil means one destination with every factor 1.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    private func accumulateBackward(_ sequenceGradients: [Double], scales: [[Double]]?,
+                                    into gradients: [UnsafeMutableBufferPointer<T>]) throws {
         lock.lock()
         defer { lock.unlock() }
         guard let last else { throw TrainingError.noForward }
@@ -78,11 +105,11 @@ public final class SequenceScorer<T: TrainingScalar>: @unchecked Sendable {
         guard sequenceGradients.count == pairCount else {
             throw TrainingError.layoutMismatch("\(sequenceGradients.count) gradients for \(pairCount) pairs")
         }
-        guard gradient.count == last.layout.count else {
-            throw TrainingError.layoutMismatch("gradient has \(gradient.count) values, layout needs \(last.layout.count)")
+        for g in gradients where g.count != last.layout.count {
+            throw TrainingError.layoutMismatch("gradient has \(g.count) values, layout needs \(last.layout.count)")
         }
-        let n = last.layout.count
-        if n == 0 { return }   // no trainable parameter
+        let n = last.layout.count, k = gradients.count
+        if n == 0 || k == 0 { return }   // no trainable parameter or nowhere to put it
         let shards = last.shards
         // ∂L/∂logp of each scored row: its pair's gradient (over the response length when normalised).
         for (i, shard) in shards.enumerated() {
@@ -92,26 +119,30 @@ public final class SequenceScorer<T: TrainingScalar>: @unchecked Sendable {
                 dLogp[row] = T(sequenceGradients[pair] / (last.lengthNormalized ? Double(shard.batch.responseLengths[s]) : 1))
             }
         }
+        // Several shards each accumulate into their own k vectors ([k × n] per slot), summed at the end.
         if shards.count > 1 {
-            for i in shards.indices where (slots[i].gradient?.count ?? 0) < n { slots[i].gradient = TrainingBuffer(n) }
+            for i in shards.indices where (slots[i].gradient?.count ?? 0) < k * n { slots[i].gradient = TrainingBuffer(k * n) }
         }
         last.parameters.withUnsafeBufferPointer { p in
-            gradient.withUnsafeMutableBufferPointer { g in
-                let view = LoRAView(layout: last.layout, values: p.baseAddress!)
-                run(shards.count) { i, opsPool in
-                    let slot = slots[i]
-                    // One shard accumulates straight into the caller's vector; several each into their own.
-                    let target = shards.count == 1 ? g.baseAddress! : slot.gradient!.pointer
-                    if shards.count > 1 { slot.gradient!.zero(n) }
-                    graph.backward(shards[i].batch, rope: shards[i].rope, lora: view, acts: slot.training!,
-                                   scratch: slot.scratch!, dLogp: slot.scratch!.dLogp.pointer, gradient: target,
-                                   pool: opsPool)
+            let view = LoRAView(layout: last.layout, values: p.baseAddress!)
+            run(shards.count) { i, opsPool in
+                let slot = slots[i], shard = shards[i]
+                if shards.count > 1 { slot.gradient!.zero(k * n) }
+                let destinations = (0..<k).map { j in
+                    GradientDestination<T>(
+                        base: shards.count == 1 ? gradients[j].baseAddress! : slot.gradient!.pointer + j * n,
+                        sequenceScales: scales.map { rows in shard.pairs.map { T(rows[j][$0]) } })
                 }
-                if shards.count > 1 {
-                    let out = g.baseAddress!
-                    let parts = shards.indices.map { slots[$0].gradient!.pointer }
+                graph.backward(shard.batch, rope: shard.rope, lora: view, acts: slot.training!,
+                               scratch: slot.scratch!, dLogp: slot.scratch!.dLogp.pointer,
+                               destinations: destinations, pool: opsPool)
+            }
+            if shards.count > 1 {
+                let parts = shards.indices.map { slots[$0].gradient!.pointer }
+                for j in 0..<k {
+                    let out = gradients[j].baseAddress!
                     parallelChunks(n, work: n, pool: pool) { range in
-                        for part in parts { for j in range { out[j] += part[j] } }
+                        for part in parts { for m in range { out[m] += part[j * n + m] } }
                     }
                 }
             }
@@ -257,7 +288,7 @@ final class ShardBuffers<T: TrainingScalar> {
     var training: TrainingActivations<T>?   // activations of the last training forward
     var scratch: BackwardScratch<T>?
     var reference: TrainingActivations<T>?  // forward-only activations (one block's worth)
-    var gradient: TrainingBuffer<T>?        // the shard's own gradient when several shards run
+    var gradient: TrainingBuffer<T>?        // [k × P] the shard's own gradients when several shards run
 }
 
 extension SequenceScorer where T == Float {

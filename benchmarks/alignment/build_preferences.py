@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Builds PREFS.jsonl for the concise-vs-detailed RACO experiment from SmolLM2's own completions.
+
+For every training prompt (prompts.TRAIN) the model samples SAMPLES completions (`raconteur generate`,
+temperature 0.9, top-p 0.95, a different seed each, at most MAX_TOKENS tokens). Disjoint pairs of them
+(0,1), (2,3), ... become preference rows labelled by the deterministic judges of clients/python/judges.py.
+Each row's `prompt` is the rendered ChatML text the model saw; the answer that comes first is `chosen`
+(labels are relative to it, +1 = chosen preferred). Pairs the judges both call ties are dropped.
+
+usage: build_preferences.py --raconteur BIN --model GGUF --out PREFS.jsonl [--samples 4] [--max-tokens 64]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "clients", "python"))
+sys.path.insert(0, HERE)
+from judges import label_pair  # noqa: E402
+from prompts import TRAIN, chatml  # noqa: E402
+
+
+def generate(binary, model, prompt, *, seed, temperature, max_tokens, adapters=(), threads=2):
+    """The completion text of `raconteur generate` (its last line, the timing, is dropped)."""
+    command = [binary, "generate", "--model", model, "--threads", str(threads), "--prompt", prompt,
+               "--max-tokens", str(max_tokens), "--temperature", str(temperature), "--seed", str(seed)]
+    if temperature > 0:
+        command += ["--top-p", "0.95"]
+    for adapter in adapters:
+        command += ["--adapter", adapter]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    text, _, _ = out.rpartition("\nprompt: ")
+    return text.strip()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--raconteur", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--temperature", type=float, default=0.9)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    start = time.time()
+    rows, ties = [], 0
+    for p, question in enumerate(TRAIN):
+        prompt = chatml(question)
+        answers = [generate(args.raconteur, args.model, prompt, seed=1000 * p + s, temperature=args.temperature,
+                            max_tokens=args.max_tokens, threads=args.threads) for s in range(args.samples)]
+        for a, b in zip(answers[0::2], answers[1::2]):
+            labels = label_pair(a, b)
+            if not any(labels.values()) or a == b:
+                ties += 1
+                continue
+            rows.append({"prompt": prompt, "chosen": a, "rejected": b, "labels": labels})
+        print(f"[{p + 1}/{len(TRAIN)}] {question!r}: {len(rows)} rows so far ({time.time() - start:.0f} s)", flush=True)
+    with open(args.out, "w") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+    conflict = sum(1 for r in rows if r["labels"]["concise"] * r["labels"]["detailed"] < 0)
+    print(f"wrote {len(rows)} rows to {args.out} ({ties} all-tie pairs dropped; {conflict} rows where the judges "
+          f"disagree) in {time.time() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
