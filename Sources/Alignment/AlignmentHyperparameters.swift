@@ -14,7 +14,7 @@ public struct AlignmentHyperparameters: Codable, Sendable, Equatable {
     public var rank: Int = 16
     public var alpha: Double = 32
     /// Peak learning rate of AdamW (after the warm-up, then cosine decay to `minLearningRate`).
-    public var learningRate: Double = 5e-4
+    public var learningRate: Double = 1e-4
     public var minLearningRate: Double = 0
     public var warmupSteps: Int = 5
     /// AdamW's decoupled weight decay λ.

@@ -30,7 +30,7 @@ public struct AlignmentResult: @unchecked Sendable {
 /// warm-up + cosine decay. Reference log-probs are computed once per row.
 ///
 /// Not thread-safe: one `train` at a time. Everything is deterministic for a given seed, data and thread count.
-public final class AlignmentTrainer {
+public final class AlignmentTrainer: @unchecked Sendable {
     public let objectives: [String]
     public let method: CombinationMethod
     public let hyperparameters: AlignmentHyperparameters

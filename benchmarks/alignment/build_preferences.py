@@ -1,20 +1,26 @@
 #!/usr/bin/env python3
 """Builds PREFS.jsonl for the concise-vs-detailed RACO experiment from SmolLM2's own completions.
 
-For every training prompt (prompts.TRAIN) the model samples SAMPLES completions (`raconteur generate`,
-temperature 0.9, top-p 0.95, a different seed each, at most MAX_TOKENS tokens). Disjoint pairs of them
+For every training prompt (prompts.TRAIN) the model samples SAMPLES completions in one request (n = SAMPLES) from
+`raconteur serve` (started here on a free loopback port) through the openai client's legacy completions endpoint
+with the rendered ChatML prompt, temperature 0.9, top-p 0.95, a seed per prompt, at most MAX_TOKENS tokens. Disjoint pairs of them
 (0,1), (2,3), ... become preference rows labelled by the deterministic judges of clients/python/judges.py.
 Each row's `prompt` is the rendered ChatML text the model saw; the answer that comes first is `chosen`
 (labels are relative to it, +1 = chosen preferred). Pairs the judges both call ties are dropped.
 
-usage: build_preferences.py --raconteur BIN --model GGUF --out PREFS.jsonl [--samples 4] [--max-tokens 64]
+usage: build_preferences.py --raconteur BIN --model GGUF --out PREFS.jsonl [--samples 4] [--max-tokens 80]
+
+`generate` below (one `raconteur generate` process per completion) is what run_experiment.py uses to evaluate
+adapters on unseen prompts.
 """
 import argparse
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "clients", "python"))
@@ -36,36 +42,73 @@ def generate(binary, model, prompt, *, seed, temperature, max_tokens, adapters=(
     return text.strip()
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def served(binary, model, threads, log_path):
+    """`raconteur serve` on a free loopback port for the duration of the block; yields an openai client."""
+    from openai import OpenAI
+    port = free_port()
+    log = open(log_path, "w")
+    process = subprocess.Popen([binary, "serve", "--model", model, "--port", str(port), "--threads", str(threads),
+                                "--max-batch", "8"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", timeout=600)
+        for _ in range(300):
+            try:
+                client.models.list()
+                break
+            except Exception:
+                if process.poll() is not None:
+                    raise RuntimeError(f"raconteur serve exited; see {log_path}")
+                time.sleep(0.2)
+        yield client
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--raconteur", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--samples", type=int, default=4)
-    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--max-tokens", type=int, default=80)
     parser.add_argument("--temperature", type=float, default=0.9)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
     start = time.time()
-    rows, ties = [], 0
-    for p, question in enumerate(TRAIN):
-        prompt = chatml(question)
-        answers = [generate(args.raconteur, args.model, prompt, seed=1000 * p + s, temperature=args.temperature,
-                            max_tokens=args.max_tokens, threads=args.threads) for s in range(args.samples)]
-        for a, b in zip(answers[0::2], answers[1::2]):
-            labels = label_pair(a, b)
-            if not any(labels.values()) or a == b:
-                ties += 1
-                continue
-            rows.append({"prompt": prompt, "chosen": a, "rejected": b, "labels": labels})
-        print(f"[{p + 1}/{len(TRAIN)}] {question!r}: {len(rows)} rows so far ({time.time() - start:.0f} s)", flush=True)
+    rows, ties, stopped = [], 0, 0
+    with served(args.raconteur, args.model, args.threads, args.out + ".serve.log") as client:
+        model = client.models.list().data[0].id
+        for p, question in enumerate(TRAIN):
+            prompt = chatml(question)
+            response = client.completions.create(model=model, prompt=prompt, n=args.samples, seed=1000 + p,
+                                                 temperature=args.temperature, top_p=0.95, max_tokens=args.max_tokens)
+            answers = [c.text.strip() for c in sorted(response.choices, key=lambda c: c.index)]
+            stopped += sum(1 for c in response.choices if c.finish_reason == "stop")
+            for a, b in zip(answers[0::2], answers[1::2]):
+                labels = label_pair(a, b)
+                if not any(labels.values()) or a == b:
+                    ties += 1
+                    continue
+                rows.append({"prompt": prompt, "chosen": a, "rejected": b, "labels": labels})
+            print(f"[{p + 1}/{len(TRAIN)}] {question!r}: {len(rows)} rows so far ({time.time() - start:.0f} s)",
+                  flush=True)
     with open(args.out, "w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
     conflict = sum(1 for r in rows if r["labels"]["concise"] * r["labels"]["detailed"] < 0)
     print(f"wrote {len(rows)} rows to {args.out} ({ties} all-tie pairs dropped; {conflict} rows where the judges "
-          f"disagree) in {time.time() - start:.0f} s")
+          f"disagree; {stopped} of {len(TRAIN) * args.samples} completions ended before max_tokens) "
+          f"in {time.time() - start:.0f} s")
 
 
 if __name__ == "__main__":
