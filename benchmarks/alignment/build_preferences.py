@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
 """Builds PREFS.jsonl for the concise-vs-detailed RACO experiment from SmolLM2's own completions.
 
-For every training prompt (prompts.TRAIN) the model samples SAMPLES completions in one request (n = SAMPLES) from
-`raconteur serve` (started here on a free loopback port) through the openai client's legacy completions endpoint
-with the rendered ChatML prompt, temperature 0.9, top-p 0.95, a seed per prompt, at most MAX_TOKENS tokens. Disjoint pairs of them
-(0,1), (2,3), ... become preference rows labelled by the deterministic judges of clients/python/judges.py.
-Each row's `prompt` is the rendered ChatML text the model saw; the answer that comes first is `chosen`
-(labels are relative to it, +1 = chosen preferred). Pairs the judges both call ties are dropped.
+For every training prompt (prompts.TRAIN), `raconteur serve` (started here on a free loopback port) samples, through
+the openai client's legacy completions endpoint (temperature 0.9, top-p 0.95, a seed per request, at most
+MAX_TOKENS tokens):
+- n = 2 answers to the rendered ChatML prompt itself ("plain"), and
+- n = 2 answers to the same question followed by "Answer in one short sentence." ("brief").
+SmolLM2 nearly always runs to MAX_TOKENS on plain prompts (10 of 192 plain answers stopped by themselves in a first
+run), so pairs of plain answers hardly differ in length; the brief answers are the model's own short answers.
+Rows, all with the plain prompt as `prompt` (the text the adapters will see at inference):
+(plain_0, brief_0), (plain_1, brief_1) and (plain_0, plain_1); which answer is `chosen` alternates.
+Labels come from the deterministic judges of clients/python/judges.py (+1 = chosen preferred); pairs that both judges
+call ties are dropped. A brief answer is off-policy for the plain prompt, as preference data from another prompt
+or model usually is; DPO does not need on-policy samples.
 
-usage: build_preferences.py --raconteur BIN --model GGUF --out PREFS.jsonl [--samples 4] [--max-tokens 80]
+usage: build_preferences.py --raconteur BIN --model GGUF --out PREFS.jsonl [--max-tokens 80]
 
 `generate` below (one `raconteur generate` process per completion) is what run_experiment.py uses to evaluate
 adapters on unseen prompts.
@@ -78,23 +84,30 @@ def main():
     parser.add_argument("--raconteur", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=80)
     parser.add_argument("--temperature", type=float, default=0.9)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
     start = time.time()
-    rows, ties, stopped = [], 0, 0
+    rows, ties, stopped, brief_stops = [], 0, 0, 0
     with served(args.raconteur, args.model, args.threads, args.out + ".serve.log") as client:
         model = client.models.list().data[0].id
+        def sample(prompt, seed):
+            response = client.completions.create(model=model, prompt=prompt, n=2, seed=seed,
+                                                 temperature=args.temperature, top_p=0.95, max_tokens=args.max_tokens)
+            choices = sorted(response.choices, key=lambda c: c.index)
+            return [c.text.strip() for c in choices], sum(1 for c in choices if c.finish_reason == "stop")
+
         for p, question in enumerate(TRAIN):
             prompt = chatml(question)
-            response = client.completions.create(model=model, prompt=prompt, n=args.samples, seed=1000 + p,
-                                                 temperature=args.temperature, top_p=0.95, max_tokens=args.max_tokens)
-            answers = [c.text.strip() for c in sorted(response.choices, key=lambda c: c.index)]
-            stopped += sum(1 for c in response.choices if c.finish_reason == "stop")
-            for a, b in zip(answers[0::2], answers[1::2]):
+            plain, plain_stopped = sample(prompt, 1000 + p)
+            brief, brief_stopped = sample(chatml(question + " Answer in one short sentence."), 2000 + p)
+            stopped += plain_stopped
+            brief_stops += brief_stopped
+            for k, (a, b) in enumerate([(plain[0], brief[0]), (brief[1], plain[1]), (plain[0], plain[1])]):
+                if (p + k) % 2:
+                    a, b = b, a
                 labels = label_pair(a, b)
                 if not any(labels.values()) or a == b:
                     ties += 1
@@ -107,7 +120,8 @@ def main():
             f.write(json.dumps(row) + "\n")
     conflict = sum(1 for r in rows if r["labels"]["concise"] * r["labels"]["detailed"] < 0)
     print(f"wrote {len(rows)} rows to {args.out} ({ties} all-tie pairs dropped; {conflict} rows where the judges "
-          f"disagree; {stopped} of {len(TRAIN) * args.samples} completions ended before max_tokens) "
+          f"disagree; plain answers that ended before max_tokens: {stopped} of {2 * len(TRAIN)}, brief ones: "
+          f"{brief_stops} of {2 * len(TRAIN)}) "
           f"in {time.time() - start:.0f} s")
 
 
