@@ -5,7 +5,8 @@ struct Raconteur: ParsableCommand {
         commandName: "raconteur",
         abstract: "A CPU inference server for quantized transformers, steerable per request and re-aligned by RACO.",
         subcommands: [ServeCommand.self, GenerateCommand.self, ScoreCommand.self, PerplexityCommand.self,
-                      InspectCommand.self, AdapterInitCommand.self, KernelBenchCommand.self, BenchTrainCommand.self]
+                      InspectCommand.self, AdapterInitCommand.self, KernelBenchCommand.self, BenchTrainCommand.self,
+                      AlignCommand.self]
     )
 }
 

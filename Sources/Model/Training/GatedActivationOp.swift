@@ -15,7 +15,7 @@ enum GatedActivationOp {
             case .silu:
                 for i in range {
                     let g = gate[i]
-                    h[i] = g / (1 + T.exp(-g)) * up[i]
+                    h[i] = g / (1 + T.elementExp(-g)) * up[i]
                 }
             case .geluTanh:
                 let c = T(geluC), k = T(geluK)
@@ -39,7 +39,7 @@ enum GatedActivationOp {
             case .silu:
                 for i in range {
                     let g = gate[i]
-                    let sigma = 1 / (1 + T.exp(-g))
+                    let sigma = 1 / (1 + T.elementExp(-g))
                     dUp[i] += dh[i] * g * sigma
                     dGate[i] += dh[i] * up[i] * sigma * (1 + g * (1 - sigma))
                 }

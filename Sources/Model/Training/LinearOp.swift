@@ -46,6 +46,21 @@ enum LinearOp {
                                             u: UnsafePointer<T>?, lora: LoRAWeights<T>?, gradients: LoRAGradients<T>?,
                                             dx: UnsafeMutablePointer<T>?, t: UnsafeMutablePointer<T>?,
                                             rows: Int, inputs: Int, outputs: Int, pool: ThreadPool?) {
+        backward(dy: dy, x: x, w: w, u: u, lora: lora,
+                 targets: gradients.map { [LoRAGradientTarget(gradients: $0, segments: nil)] } ?? [],
+                 dx: dx, t: t, rows: rows, inputs: inputs, outputs: outputs, pool: pool)
+    }
+
+    /// `backward` with the parameter gradient split over several targets: target j accumulates, for each of its row
+    /// segments (rows lo..<hi, scale c), c·s·(dy·B)[lo..<hi]ᵀ·x[lo..<hi] into dA and c·s·dy[lo..<hi]ᵀ·u[lo..<hi] into
+    /// dB (all rows with c = 1 when `segments` is nil). dx and dy·B are computed once whatever the number of targets.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func backward<T: TrainingScalar>(dy: UnsafePointer<T>, x: UnsafePointer<T>, w: UnsafePointer<T>,
+                                            u: UnsafePointer<T>?, lora: LoRAWeights<T>?,
+                                            targets: [LoRAGradientTarget<T>],
+                                            dx: UnsafeMutablePointer<T>?, t: UnsafeMutablePointer<T>?,
+                                            rows: Int, inputs: Int, outputs: Int, pool: ThreadPool?) {
         // dx += dy·W
         if let dx {
             T.gemm(transA: false, transB: false, m: rows, n: inputs, k: outputs, alpha: 1, a: dy, lda: outputs,
@@ -61,12 +76,31 @@ enum LinearOp {
             T.gemm(transA: false, transB: false, m: rows, n: inputs, k: r, alpha: lora.scale, a: t, lda: r,
                    b: lora.a, ldb: inputs, beta: 1, c: dx, ldc: inputs, pool: pool)
         }
-        guard let gradients, let u else { return }
-        // dA += s · tᵀ·x   [rank × inputs]
-        T.gemm(transA: true, transB: false, m: r, n: inputs, k: rows, alpha: lora.scale, a: t, lda: r,
-               b: x, ldb: inputs, beta: 1, c: gradients.a, ldc: inputs, pool: pool)
-        // dB += s · dyᵀ·u   [outputs × rank]
-        T.gemm(transA: true, transB: false, m: outputs, n: r, k: rows, alpha: lora.scale, a: dy, lda: outputs,
-               b: u, ldb: r, beta: 1, c: gradients.b, ldc: r, pool: pool)
+        guard let u else { return }
+        for target in targets {
+            let g = target.gradients
+            for segment in target.segments ?? [RowSegment(rows: 0..<rows, scale: 1)] where segment.scale != 0 {
+                let lo = segment.rows.lowerBound, n = segment.rows.count, alpha = lora.scale * segment.scale
+                if n == 0 { continue }
+                // dA += c·s · t[lo..<hi]ᵀ·x[lo..<hi]   [rank × inputs]
+                T.gemm(transA: true, transB: false, m: r, n: inputs, k: n, alpha: alpha, a: t + lo * r, lda: r,
+                       b: x + lo * inputs, ldb: inputs, beta: 1, c: g.a, ldc: inputs, pool: pool)
+                // dB += c·s · dy[lo..<hi]ᵀ·u[lo..<hi]   [outputs × rank]
+                T.gemm(transA: true, transB: false, m: outputs, n: r, k: n, alpha: alpha, a: dy + lo * outputs,
+                       lda: outputs, b: u + lo * r, ldb: r, beta: 1, c: g.b, ldc: r, pool: pool)
+            }
+        }
     }
+}
+
+/// Rows lo..<hi of a packed batch whose parameter-gradient contribution is multiplied by `scale`.
+struct RowSegment<T: TrainingScalar> {
+    var rows: Range<Int>
+    var scale: T
+}
+
+/// One projection's gradient destination and the row segments (with their scales) that feed it.
+struct LoRAGradientTarget<T: TrainingScalar> {
+    var gradients: LoRAGradients<T>
+    var segments: [RowSegment<T>]?   // nil: every row, scale 1
 }

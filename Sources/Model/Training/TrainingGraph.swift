@@ -16,6 +16,13 @@ struct LoRAView<T: TrainingScalar> {
     }
 }
 
+/// A flat gradient vector (the adapter's layout) and, per sequence of the batch, the factor on that sequence's
+/// contribution (nil: every sequence with factor 1).
+struct GradientDestination<T: TrainingScalar> {
+    let base: UnsafeMutablePointer<T>
+    let sequenceScales: [T]?
+}
+
 /// RoPE tables of one batch: the global base and, for gemma's local layers, the local base.
 struct BatchRope<T: TrainingScalar> {
     let global: RopeTable<T>
@@ -42,12 +49,10 @@ struct BatchRope<T: TrainingScalar> {
 final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
     let config: ModelConfig
     let weights: DenseWeights<T>
-    let pool: ThreadPool
 
-    init(config: ModelConfig, weights: DenseWeights<T>, pool: ThreadPool) {
+    init(config: ModelConfig, weights: DenseWeights<T>) {
         self.config = config
         self.weights = weights
-        self.pool = pool
     }
 
     func attentionShape(layer: Int) -> AttentionShape {
@@ -60,10 +65,11 @@ final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
     // MARK: Forward
 
     /// Runs the batch and leaves logp of every scored row in acts.logp (and, when acts keeps all, everything
-    /// backward needs).
+    /// backward needs). Each op splits its work over `pool` (nil: the calling thread only).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    func forward(_ batch: PackedSequences, rope: BatchRope<T>, lora: LoRAView<T>?, acts: TrainingActivations<T>) {
+    func forward(_ batch: PackedSequences, rope: BatchRope<T>, lora: LoRAView<T>?, acts: TrainingActivations<T>,
+                 pool: ThreadPool?) {
         let c = config, rows = batch.rows, d = c.embeddingLength, eps = c.normEpsilon
         EmbeddingOp.forward(tokens: batch.tokens, table: weights.tokenEmbedding, scale: c.embeddingScale,
                             x: acts.input(0), pool: pool)
@@ -145,13 +151,33 @@ final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
     /// Given ∂L/∂logp of every scored row (`dLogp`, [L]), accumulates ∂L/∂θ into `gradient` (the trainable
     /// adapter's layout). Reads acts (which must keep all) and leaves them intact, so it may run several times
     /// per forward.
+    func backward(_ batch: PackedSequences, rope: BatchRope<T>, lora: LoRAView<T>, acts: TrainingActivations<T>,
+                  scratch s: BackwardScratch<T>, dLogp: UnsafePointer<T>, gradient: UnsafeMutablePointer<T>,
+                  pool: ThreadPool?) {
+        backward(batch, rope: rope, lora: lora, acts: acts, scratch: s, dLogp: dLogp,
+                 destinations: [GradientDestination(base: gradient, sequenceScales: nil)], pool: pool)
+    }
+
+    /// `backward` into several gradient vectors at once: destination j accumulates Σ_s scale_j(s) · ∂L_s/∂θ, where
+    /// L_s is the part of L that sequence s's rows carry (sequences are independent in a packed batch, so ∂L/∂x on
+    /// s's rows depends on s's dLogp alone). The expensive part — ∂L/∂x through every frozen product — runs once;
+    /// only the small LoRA parameter products run per destination and sequence.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     func backward(_ batch: PackedSequences, rope: BatchRope<T>, lora: LoRAView<T>, acts: TrainingActivations<T>,
-                  scratch s: BackwardScratch<T>, dLogp: UnsafePointer<T>, gradient: UnsafeMutablePointer<T>) {
+                  scratch s: BackwardScratch<T>, dLogp: UnsafePointer<T>, destinations: [GradientDestination<T>],
+                  pool: ThreadPool?) {
         precondition(acts.keepsAll, "backward needs the activations of a training forward")
         let c = config, rows = batch.rows, d = c.embeddingLength, n = batch.logitRows.count
         let vocab = c.vocabularySize, ffn = c.feedForwardLength
+        // Each destination's row segments: one per sequence with a non-zero scale (nil: all rows, scale 1).
+        let segments: [[RowSegment<T>]?] = destinations.map { destination in
+            destination.sequenceScales.map { scales in
+                zip(batch.spans, scales).compactMap { span, scale in
+                    scale == 0 ? nil : RowSegment(rows: span.offset..<(span.offset + span.count), scale: scale)
+                }
+            }
+        }
 
         // ── head ──
         s.dLogits.zero(n * vocab)
@@ -177,13 +203,19 @@ final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
             func projectBack(_ p: Projection, dy: UnsafePointer<T>, input: TrainingBuffer<T>,
                              dInput: UnsafeMutablePointer<T>?) {
                 let (outputs, inputs) = c.projectionShape(p)
+                var targets = [LoRAGradientTarget<T>]()
+                for (j, destination) in destinations.enumerated() {
+                    if let g = lora.gradients(layer: l, p, in: destination.base) {
+                        targets.append(LoRAGradientTarget(gradients: g, segments: segments[j]))
+                    }
+                }
                 LinearOp.backward(dy: dy, x: input.pointer, w: w.projection(p), u: a.u[p.index].pointer,
-                                  lora: lora.weights(layer: l, p), gradients: lora.gradients(layer: l, p, in: gradient),
+                                  lora: lora.weights(layer: l, p), targets: targets,
                                   dx: dInput, t: s.t.pointer, rows: rows, inputs: inputs, outputs: outputs, pool: pool)
             }
             // ── feed-forward: y = xMid + post(down(act(gate(xn)) ⊙ up(xn))), xn = ffn_norm(xMid) ──
             let dDown = postNormBackward(dx, w.postFeedForwardNorm, input: a.feedForwardOut, r: a.rPostFeedForward,
-                                         scratch: s, rows: rows)
+                                         scratch: s, rows: rows, pool: pool)
             s.dH.zero(rows * ffn)
             projectBack(.down, dy: dDown, input: a.h, dInput: s.dH.pointer)
             s.dGate.zero(rows * ffn)
@@ -200,7 +232,7 @@ final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
 
             // ── attention: xMid = x + post(o(attn(rope(qn(q(xn))), rope(kn(k(xn))), v(xn)))), xn = attn_norm(x) ──
             let dO = postNormBackward(dx, w.postAttentionNorm, input: a.attentionOut, r: a.rPostAttention,
-                                      scratch: s, rows: rows)
+                                      scratch: s, rows: rows, pool: pool)
             s.dAttention.zero(rows * c.headCount * c.valueDim)
             projectBack(.output, dy: dO, input: a.attention, dInput: s.dAttention.pointer)
             s.dq.zero(rows * c.queryDim)
@@ -244,7 +276,8 @@ final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
     /// scratch.dBranch when there is one, else dx itself.
     @inline(__always)
     func postNormBackward(_ dx: UnsafeMutablePointer<T>, _ post: TrainingBuffer<T>?, input: TrainingBuffer<T>,
-                          r: TrainingBuffer<T>, scratch s: BackwardScratch<T>, rows: Int) -> UnsafePointer<T> {
+                          r: TrainingBuffer<T>, scratch s: BackwardScratch<T>, rows: Int,
+                          pool: ThreadPool?) -> UnsafePointer<T> {
         guard let post else { return UnsafePointer(dx) }
         let d = config.embeddingLength
         s.dBranch.zero(rows * d)

@@ -1,0 +1,466 @@
+import Adapters
+import Foundation
+import Model
+import Tokenizers
+
+/// Hooks the caller checks training with, between micro-batches.
+public struct AlignmentControl: Sendable {
+    /// Returning true stops training with `AlignmentTrainingError.cancelled`.
+    public var isCancelled: @Sendable () -> Bool
+    /// Called before every micro-batch; the server blocks in it while live requests need the cores.
+    public var pause: @Sendable () -> Void
+
+    public init(isCancelled: @escaping @Sendable () -> Bool = { false }, pause: @escaping @Sendable () -> Void = {}) {
+        self.isCancelled = isCancelled
+        self.pause = pause
+    }
+}
+
+/// The trained adapters (one per weight vector, in order) and the report.
+public struct AlignmentResult: @unchecked Sendable {
+    public let adapters: [LoRAAdapter]
+    public let report: AlignmentReport
+}
+
+/// Trains LoRA adapters with RACO (or its baselines) on preference rows, one adapter per weight vector.
+///
+/// Each optimiser step (RACO.md, "Combining the gradients"): for every micro-batch one forward of the chosen and
+/// rejected sequences gives the margins Δ; the per-objective ∂L_i/∂Δ weight one backward pass that yields all k
+/// gradients g_i at once; then H = Gram(g), the `GradientCombiner` coefficients, d = Σ coef_i g_i, and AdamW with
+/// warm-up + cosine decay. Reference log-probs are computed once per row.
+///
+/// Not thread-safe: one `train` at a time. Everything is deterministic for a given seed, data and thread count.
+public final class AlignmentTrainer: @unchecked Sendable {
+    public let objectives: [String]
+    public let method: CombinationMethod
+    public let hyperparameters: AlignmentHyperparameters
+    public let model: TransformerModel
+
+    /// A tokenized preference row: A = chosen, B = rejected.
+    struct EncodedRow {
+        let chosen: SequencePair
+        let rejected: SequencePair
+        let labels: [PreferenceLabel]   // [k]
+        var tokenCount: Int { chosen.prompt.count + chosen.response.count + rejected.prompt.count + rejected.response.count - 2 }
+    }
+
+    let rows: [EncodedRow]           // usable rows, in file order
+    let trainIndices: [Int]          // into rows
+    let heldOutIndices: [Int]        // into rows
+    let skippedRows: Int
+    let projections: [Projection]
+    let scorer: SequenceScorer<Float>
+    let combiner: GradientCombiner
+    /// Base-model log-probs of every row's (chosen, rejected), computed on first use.
+    private var baseReference: [(chosen: Double, rejected: Double)]?
+
+    /// Tokenizes and validates the rows, splits them (deterministically by seed) and dequantises the model for
+    /// training (SmolLM2: about 540 MB).
+    public init(model: TransformerModel, tokenizer: Tokenizer, objectives: [String], method: CombinationMethod,
+                hyperparameters: AlignmentHyperparameters, records: [PreferenceRecord]) throws {
+        try hyperparameters.validate()
+        try Self.validate(objectives: objectives, records: records)
+        self.objectives = objectives
+        self.method = method
+        self.hyperparameters = hyperparameters
+        self.model = model
+        projections = try hyperparameters.projectionList()
+        combiner = try GradientCombiner(method: method, conflictAversion: hyperparameters.conflictAversion)
+
+        // The response ends with the end-of-turn token so that the policy also learns where to stop.
+        let endOfTurn = ["<|im_end|>", "<end_of_turn>", "<|eot_id|>"].lazy.compactMap { tokenizer.tokenID($0) }.first
+            ?? tokenizer.eosID
+        let maxTokens = hyperparameters.maxTokensPerSequence
+        var encoded = [EncodedRow](), skipped = 0
+        for (index, record) in records.enumerated() {
+            let prompt = tokenizer.encode(record.prompt)
+            func response(_ text: String) -> [Int] {
+                var ids = tokenizer.encode(text, addSpecialTokens: false, parseSpecialTokens: false)
+                if let endOfTurn { ids.append(endOfTurn) }
+                return Array(ids.prefix(maxTokens - prompt.count))
+            }
+            // A prompt that leaves no room for a few response tokens cannot be scored meaningfully.
+            guard !prompt.isEmpty, prompt.count <= maxTokens - 2 else {
+                skipped += 1
+                continue
+            }
+            let chosen = response(record.chosen), rejected = response(record.rejected)
+            guard !chosen.isEmpty, !rejected.isEmpty else {
+                throw AlignmentTrainingError.invalidRecord(line: index + 1, reason: "empty response and no end-of-turn token")
+            }
+            for t in prompt + chosen + rejected where t >= model.config.vocabularySize {
+                throw AlignmentTrainingError.invalidRecord(line: index + 1, reason: "token \(t) is outside the model's vocabulary")
+            }
+            encoded.append(EncodedRow(
+                chosen: SequencePair(prompt: prompt, response: chosen),
+                rejected: SequencePair(prompt: prompt, response: rejected),
+                labels: objectives.map { PreferenceLabel(rawValue: Int8(record.labels[$0] ?? 0)) ?? .tie }))
+        }
+        rows = encoded
+        skippedRows = skipped
+
+        // Split: a seeded shuffle; the first part is held out.
+        var order = Array(encoded.indices)
+        var random = SplitMix64(seed: hyperparameters.seed ^ 0x5EED_5EED)
+        random.shuffle(&order)
+        var heldOut = Int((hyperparameters.heldOutFraction * Double(encoded.count)).rounded())
+        if hyperparameters.heldOutFraction > 0 && encoded.count >= 2 { heldOut = max(heldOut, 1) }
+        heldOut = min(heldOut, encoded.count - 1)
+        guard encoded.count - max(heldOut, 0) >= 1 else {
+            throw AlignmentTrainingError.notEnoughData("\(encoded.count) usable rows (\(skipped) too long for \(maxTokens) tokens)")
+        }
+        heldOutIndices = Array(order.prefix(max(heldOut, 0))).sorted()
+        trainIndices = Array(order.dropFirst(max(heldOut, 0))).sorted()
+        scorer = SequenceScorer<Float>(model: model, threads: hyperparameters.threads)
+    }
+
+    public var trainRowCount: Int { trainIndices.count }
+    public var heldOutRowCount: Int { heldOutIndices.count }
+
+    /// Objectives must be distinct names usable in file names, and each must be labelled by some row.
+    static func validate(objectives: [String], records: [PreferenceRecord]) throws {
+        guard !objectives.isEmpty else { throw AlignmentTrainingError.invalidObjectives("none given") }
+        guard Set(objectives).count == objectives.count else {
+            throw AlignmentTrainingError.invalidObjectives("repeated name in \(objectives)")
+        }
+        for name in objectives {
+            guard !name.isEmpty, name.count <= 32,
+                  name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) && $0.isASCII || $0 == "_" }) else {
+                throw AlignmentTrainingError.invalidObjectives("'\(name)' (use ASCII letters, digits and '_')")
+            }
+        }
+        guard !records.isEmpty else { throw AlignmentTrainingError.notEnoughData("no preference rows") }
+        for name in objectives where !records.contains(where: { ($0.labels[name] ?? 0) != 0 }) {
+            throw AlignmentTrainingError.invalidObjectives("no row labels '\(name)' with 1 or -1")
+        }
+    }
+
+    /// `w` divided by its sum. Throws for a wrong count, a negative or non-finite entry, or a zero sum.
+    public static func normalised(weights w: [Double], objectiveCount k: Int) throws -> [Double] {
+        guard w.count == k else { throw AlignmentTrainingError.invalidWeights("\(w.count) weights for \(k) objectives") }
+        guard w.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw AlignmentTrainingError.invalidWeights("\(w) has a negative or non-finite entry")
+        }
+        let sum = w.reduce(0, +)
+        guard sum > 0 else { throw AlignmentTrainingError.invalidWeights("\(w) sums to 0") }
+        return w.map { $0 / sum }
+    }
+
+    /// `<obj1><w1>-<obj2><w2>….gguf`, weights with two decimals: `concise0.75-detailed0.25.gguf`.
+    public static func adapterFileName(objectives: [String], weights: [Double]) -> String {
+        zip(objectives, weights).map { $0 + String(format: "%.2f", $1) }.joined(separator: "-") + ".gguf"
+    }
+
+    /// The metadata an adapter trained for `weights` carries.
+    public func metadata(weights: [Double], version: Int = 1) -> AdapterMetadata {
+        AdapterMetadata(objectives: objectives, weights: weights, method: method.rawValue, version: version,
+                        baseFingerprint: BaseModelFingerprint.of(model.file))
+    }
+
+    /// Writes every adapter of `result` into `directory` (created if needed) under `adapterFileName`, atomically.
+    /// Returns the paths.
+    @discardableResult
+    public func writeAdapters(_ result: AlignmentResult, to directory: String, version: Int = 1) throws -> [String] {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return try zip(result.adapters, result.report.runs).map { adapter, run in
+            let path = (directory as NSString).appendingPathComponent(run.fileName)
+            try AdapterFile.write(adapter, metadata: metadata(weights: run.weights, version: version),
+                                  architecture: model.config.architecture.rawValue, to: path)
+            return path
+        }
+    }
+
+    // MARK: Training
+
+    /// Trains one adapter per weight vector (each normalised onto the simplex), sequentially. `initialAdapters[j]`
+    /// (when given and non-nil) is both the starting point and the reference policy of weight vector j; otherwise
+    /// training starts from a fresh adapter (B = 0) and the reference is the base model. `checkpointDirectory`
+    /// receives `<file name>.checkpoint.gguf` every `hyperparameters.checkpointEvery` steps.
+    public func train(weights: [[Double]], initialAdapters: [LoRAAdapter?]? = nil, checkpointDirectory: String? = nil,
+                      control: AlignmentControl = AlignmentControl(),
+                      progress: (AlignmentProgress) -> Void = { _ in }) throws -> AlignmentResult {
+        guard !weights.isEmpty else { throw AlignmentTrainingError.invalidWeights("no weight vector") }
+        let grid = try weights.map { try Self.normalised(weights: $0, objectiveCount: objectives.count) }
+        if let initialAdapters, initialAdapters.count != grid.count {
+            throw AlignmentTrainingError.invalidWeights("\(initialAdapters.count) initial adapters for \(grid.count) weight vectors")
+        }
+        var adapters = [LoRAAdapter](), runs = [AlignmentRunReport](), parameterCount = 0
+        for (index, w) in grid.enumerated() {
+            let (adapter, run) = try trainOne(weights: w, index: index, count: grid.count,
+                                              initial: initialAdapters?[index] ?? nil,
+                                              checkpointDirectory: checkpointDirectory, control: control, progress: progress)
+            adapters.append(adapter)
+            runs.append(run)
+            parameterCount = adapter.parameterCount
+        }
+        let labelled = Dictionary(uniqueKeysWithValues: objectives.enumerated().map { i, name in
+            (name, rows.filter { $0.labels[i] != .tie }.count)
+        })
+        let report = AlignmentReport(
+            method: method.rawValue, objectives: objectives, hyperparameters: hyperparameters,
+            rows: rows.count + skippedRows, trainRows: trainIndices.count, heldOutRows: heldOutIndices.count,
+            skippedRows: skippedRows, labelledRows: labelled, parameterCount: parameterCount, runs: runs)
+        return AlignmentResult(adapters: adapters, report: report)
+    }
+
+    private func trainOne(weights w: [Double], index: Int, count: Int, initial: LoRAAdapter?,
+                          checkpointDirectory: String?, control: AlignmentControl,
+                          progress: (AlignmentProgress) -> Void) throws -> (LoRAAdapter, AlignmentRunReport) {
+        let h = hyperparameters, k = objectives.count, config = model.config
+        let runStart = Date()
+        let startAdapter = initial ?? LoRAAdapter.initialised(config: config, rank: h.rank, alpha: Float(h.alpha),
+                                                              projections: projections, seed: h.seed)
+        let layout = LoRAParameterLayout(adapter: startAdapter)
+        var theta = layout.flatten(startAdapter)   // [P] θ, updated in place by AdamW
+        let reference = try initial.map { _ in try referenceLogProbabilities(parameters: theta, layout: layout) }
+            ?? baseReferenceLogProbabilities()
+        let fileName = Self.adapterFileName(objectives: objectives, weights: w)
+
+        // Held-out before training: Δ ≡ 0 (the policy is the reference), so losses are log 2 and accuracy ½.
+        let before = try evaluateHeldOut(parameters: nil, layout: layout, reference: reference)
+
+        var optimiser = AdamW(parameterCount: layout.count, weightDecay: h.weightDecay)
+        let schedule = try LearningRateSchedule(peak: h.learningRate, floor: h.minLearningRate,
+                                                warmupSteps: h.warmupSteps, totalSteps: h.steps)
+        // g_i, one [P] vector per objective, allocated once for the run.
+        let gradients = (0..<k).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: layout.count) }
+        defer { gradients.forEach { $0.deallocate() } }
+        var direction = [Float](repeating: 0, count: layout.count)   // [P] d
+
+        var batches = BatchOrder(indices: trainIndices, seed: h.seed)
+        let stepRows = h.batchSize * h.gradientAccumulation
+        var history = [(losses: [Double], accuracy: [Double?], margin: Double)]()
+        var trainingSeconds = 0.0, trainingTokens = 0
+        for step in 0..<h.steps {
+            let stepStart = Date()
+            var stepTokens = 0
+            for g in gradients { g.update(repeating: 0) }
+            var losses = [Double](repeating: 0, count: k), marginSum = 0.0
+            var correct = [Double](repeating: 0, count: k), labelled = [Int](repeating: 0, count: k)
+            for _ in 0..<h.gradientAccumulation {
+                control.pause()
+                if control.isCancelled() { throw AlignmentTrainingError.cancelled }
+                let batchIndices = batches.next(h.batchSize)
+                let batch = batchIndices.map { rows[$0] }
+                // Sequences [A_0, B_0, A_1, B_1, …]
+                let pairs = batch.flatMap { [$0.chosen, $0.rejected] }
+                let logp = try scorer.forward(pairs, parameters: theta, layout: layout, lengthNormalized: h.lengthNormalized)
+                let margins = batch.indices.map { r in
+                    PreferenceLabelBatch.margin(policyLogProbA: logp[2 * r], policyLogProbB: logp[2 * r + 1],
+                                                referenceLogProbA: reference[batchIndices[r]].chosen,
+                                                referenceLogProbB: reference[batchIndices[r]].rejected)
+                }
+                guard margins.allSatisfy(\.isFinite) else { throw AlignmentTrainingError.diverged("non-finite margin at step \(step + 1)") }
+                let labels = try PreferenceLabelBatch(rows: batch.map(\.labels))
+                let evaluation = try labels.evaluate(margins: margins, beta: h.beta)
+                // The step's loss is the mean over all stepRows rows: this micro-batch carries batch.count of them.
+                let share = Double(batch.count) / Double(stepRows)
+                for i in 0..<k { losses[i] += evaluation.losses[i] * share }
+                marginSum += margins.reduce(0, +)
+                for (r, row) in batch.enumerated() {
+                    for i in 0..<k where row.labels[i] != .tie {
+                        labelled[i] += 1
+                        correct[i] += Self.agreement(margins[r], row.labels[i])
+                    }
+                }
+                // One backward: seeds ∂Δ/∂logp = +1 (A), −1 (B); objective i scales pair r by ∂L_i/∂Δ_r.
+                let seeds = batch.indices.flatMap { _ in [1.0, -1.0] }
+                let scales = (0..<k).map { i in batch.indices.flatMap { r -> [Double] in
+                    let g = evaluation.marginGradients[i][r] * share
+                    return [g, g]
+                } }
+                try scorer.backward(seeds, scales: scales, into: gradients)
+                stepTokens += batch.reduce(0) { $0 + $1.tokenCount }
+            }
+            // H, the combination coefficients, d = Σ coef_i g_i (accumulated in Float64), one AdamW step.
+            var gram = [[Double]](repeating: [Double](repeating: 0, count: k), count: k)
+            for i in 0..<k {
+                for j in i..<k {
+                    let value = FlatVectorAlgebra.dot(UnsafeBufferPointer(gradients[i]), UnsafeBufferPointer(gradients[j]))
+                    gram[i][j] = value
+                    gram[j][i] = value
+                }
+            }
+            guard gram.allSatisfy({ $0.allSatisfy(\.isFinite) }) else {
+                throw AlignmentTrainingError.diverged("non-finite gradient at step \(step + 1)")
+            }
+            let combination = try combiner.combine(gram: GramMatrix(rows: gram), weights: w)
+            Self.combine(gradients, coefficients: combination.coefficients, into: &direction)
+            let learningRate = schedule.learningRate(atStep: step)
+            try optimiser.step(parameters: &theta, gradient: direction, learningRate: learningRate)
+
+            if let directory = checkpointDirectory, h.checkpointEvery > 0, (step + 1) % h.checkpointEvery == 0 {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                let path = (directory as NSString).appendingPathComponent(
+                    (fileName as NSString).deletingPathExtension + ".checkpoint.gguf")
+                try AdapterFile.write(layout.makeAdapter(theta, layerCount: config.blockCount),
+                                      metadata: metadata(weights: w), architecture: config.architecture.rawValue, to: path)
+            }
+
+            let seconds = Date().timeIntervalSince(stepStart)
+            trainingSeconds += seconds
+            trainingTokens += stepTokens
+            let accuracy: [Double?] = (0..<k).map { labelled[$0] == 0 ? nil : correct[$0] / Double(labelled[$0]) }
+            history.append((losses, accuracy, marginSum / Double(stepRows)))
+            progress(AlignmentProgress(
+                weightIndex: index, weightCount: count, weights: w, step: step + 1, totalSteps: h.steps,
+                losses: byObjective(losses), accuracies: byObjective(accuracy), meanMargin: marginSum / Double(stepRows),
+                coefficients: combination.coefficients, learningRate: learningRate,
+                tokensPerSecond: Double(stepTokens) / max(seconds, 1e-9),
+                elapsedSeconds: Date().timeIntervalSince(runStart)))
+        }
+
+        let after = try evaluateHeldOut(parameters: theta, layout: layout, reference: reference)
+        let tail = history.suffix(max(1, h.steps / 10))
+        let finalLoss = (0..<k).map { i in tail.reduce(0) { $0 + $1.losses[i] } / Double(tail.count) }
+        let run = AlignmentRunReport(
+            weights: w, fileName: fileName, steps: h.steps,
+            initialTrainLoss: byObjective(history[0].losses), finalTrainLoss: byObjective(finalLoss),
+            heldOutLossBefore: byObjective(before.losses), heldOutLossAfter: byObjective(after.losses),
+            heldOutAccuracyBefore: byObjective(before.accuracies), heldOutAccuracyAfter: byObjective(after.accuracies),
+            heldOutLogRatioAccuracyBefore: byObjective(before.logRatioAccuracies),
+            heldOutLogRatioAccuracyAfter: byObjective(after.logRatioAccuracies),
+            heldOutMeanMargin: after.meanMargin,
+            trainMeanMargin: tail.reduce(0) { $0 + $1.margin } / Double(tail.count),
+            tokensPerSecond: Double(trainingTokens) / max(trainingSeconds, 1e-9),
+            seconds: Date().timeIntervalSince(runStart))
+        return (layout.makeAdapter(theta, layerCount: config.blockCount), run)
+    }
+
+    // MARK: Helpers
+
+    /// 1 when Δ has the label's sign, ½ when Δ = 0, else 0.
+    static func agreement(_ margin: Double, _ label: PreferenceLabel) -> Double {
+        if margin == 0 { return 0.5 }
+        return (margin > 0) == (label == .prefersA) ? 1 : 0
+    }
+
+    /// d = Σ_i coefficients_i g_i, each element summed in Float64 in objective order, rounded once.
+    static func combine(_ gradients: [UnsafeMutableBufferPointer<Float>], coefficients: [Double], into d: inout [Float]) {
+        d.withUnsafeMutableBufferPointer { out in
+            for j in 0..<out.count {
+                var sum = 0.0
+                for (g, c) in zip(gradients, coefficients) { sum += c * Double(g[j]) }
+                out[j] = Float(sum)
+            }
+        }
+    }
+
+    private func byObjective(_ values: [Double]) -> [String: Double] {
+        Dictionary(uniqueKeysWithValues: zip(objectives, values).map { ($0, $1) })
+    }
+
+    private func byObjective(_ values: [Double?]) -> [String: Double] {
+        var out = [String: Double]()
+        for (name, value) in zip(objectives, values) { if let value { out[name] = value } }
+        return out
+    }
+
+    private func baseReferenceLogProbabilities() throws -> [(chosen: Double, rejected: Double)] {
+        if let baseReference { return baseReference }
+        let values = try referenceLogProbabilities(parameters: nil, layout: nil)
+        baseReference = values
+        return values
+    }
+
+    /// log π_ref(A|x), log π_ref(B|x) of every row, forward only, in batches.
+    private func referenceLogProbabilities(parameters: [Float]?, layout: LoRAParameterLayout?) throws
+        -> [(chosen: Double, rejected: Double)] {
+        var out = [(chosen: Double, rejected: Double)]()
+        let chunk = max(2, hyperparameters.batchSize * 2)
+        var start = 0
+        while start < rows.count {
+            let part = rows[start..<min(start + chunk, rows.count)]
+            let logp = try scorer.logProbabilities(part.flatMap { [$0.chosen, $0.rejected] }, parameters: parameters,
+                                                   layout: layout, lengthNormalized: hyperparameters.lengthNormalized)
+            for r in 0..<part.count { out.append((logp[2 * r], logp[2 * r + 1])) }
+            start += chunk
+        }
+        return out
+    }
+
+    /// Held-out losses, accuracies and mean margin under θ (nil: θ is the reference itself, so Δ ≡ 0).
+    private func evaluateHeldOut(parameters: [Float]?, layout: LoRAParameterLayout,
+                                 reference: [(chosen: Double, rejected: Double)]) throws
+        -> (losses: [Double], accuracies: [Double?], logRatioAccuracies: [Double?], meanMargin: Double) {
+        let k = objectives.count
+        guard !heldOutIndices.isEmpty else { return ([], [], [], 0) }
+        var policy = [(chosen: Double, rejected: Double)]()
+        if let parameters {
+            let chunk = max(2, hyperparameters.batchSize * 2)
+            var start = 0
+            while start < heldOutIndices.count {
+                let part = heldOutIndices[start..<min(start + chunk, heldOutIndices.count)].map { rows[$0] }
+                let logp = try scorer.logProbabilities(part.flatMap { [$0.chosen, $0.rejected] }, parameters: parameters,
+                                                       layout: layout, lengthNormalized: hyperparameters.lengthNormalized)
+                for r in 0..<part.count { policy.append((logp[2 * r], logp[2 * r + 1])) }
+                start += chunk
+            }
+        } else {
+            policy = heldOutIndices.map { reference[$0] }
+        }
+        let margins = heldOutIndices.enumerated().map { n, r in
+            PreferenceLabelBatch.margin(policyLogProbA: policy[n].chosen, policyLogProbB: policy[n].rejected,
+                                        referenceLogProbA: reference[r].chosen, referenceLogProbB: reference[r].rejected)
+        }
+        let labels = try PreferenceLabelBatch(rows: heldOutIndices.map { rows[$0].labels })
+        let evaluation = try labels.evaluate(margins: margins, beta: hyperparameters.beta)
+        var correct = [Double](repeating: 0, count: k), ratioCorrect = [Double](repeating: 0, count: k)
+        var labelled = [Int](repeating: 0, count: k)
+        for (n, r) in heldOutIndices.enumerated() {
+            for i in 0..<k where rows[r].labels[i] != .tie {
+                labelled[i] += 1
+                correct[i] += Self.agreement(margins[n], rows[r].labels[i])
+                ratioCorrect[i] += Self.agreement(policy[n].chosen - policy[n].rejected, rows[r].labels[i])
+            }
+        }
+        let accuracy: [Double?] = (0..<k).map { labelled[$0] == 0 ? nil : correct[$0] / Double(labelled[$0]) }
+        let ratio: [Double?] = (0..<k).map { labelled[$0] == 0 ? nil : ratioCorrect[$0] / Double(labelled[$0]) }
+        return (evaluation.losses, accuracy, ratio, margins.reduce(0, +) / Double(margins.count))
+    }
+}
+
+/// An endless seeded sequence of training-row indices: each epoch is a fresh shuffle of all of them.
+struct BatchOrder {
+    let indices: [Int]
+    var random: SplitMix64
+    var order: [Int] = []
+    var position = 0
+
+    init(indices: [Int], seed: UInt64) {
+        self.indices = indices
+        random = SplitMix64(seed: seed ^ 0xBA7C_4E5)
+    }
+
+    mutating func next(_ count: Int) -> [Int] {
+        (0..<count).map { _ in
+            if position == order.count {
+                order = indices
+                random.shuffle(&order)
+                position = 0
+            }
+            position += 1
+            return order[position - 1]
+        }
+    }
+}
+
+/// SplitMix64 with a Fisher–Yates shuffle that does not depend on the standard library's algorithms.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func shuffle(_ a: inout [Int]) {
+        guard a.count > 1 else { return }
+        for i in stride(from: a.count - 1, to: 0, by: -1) {
+            let j = Int(next() % UInt64(i + 1))
+            a.swapAt(i, j)
+        }
+    }
+}

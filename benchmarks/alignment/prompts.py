@@ -1,0 +1,73 @@
+"""Instruction prompts of the concise-vs-detailed experiment: TRAIN builds the preference data, EVAL (unseen during
+training) is used to compare the generations of the trained adapters."""
+
+TRAIN = [
+    "What is photosynthesis?",
+    "Why is the sky blue?",
+    "How do vaccines work?",
+    "What causes earthquakes?",
+    "Explain what a black hole is.",
+    "What is the difference between weather and climate?",
+    "How does a refrigerator keep food cold?",
+    "Why do leaves change color in autumn?",
+    "What is inflation in economics?",
+    "How do bees make honey?",
+    "What is the purpose of the United Nations?",
+    "Describe how a bicycle works.",
+    "What is machine learning?",
+    "Why do we need sleep?",
+    "How are rainbows formed?",
+    "What does the heart do?",
+    "Give me some tips for learning a new language.",
+    "What is the water cycle?",
+    "How does the internet work?",
+    "What is a healthy breakfast?",
+    "Why is exercise important?",
+    "What are the planets of the solar system?",
+    "How do airplanes stay in the air?",
+    "What is democracy?",
+    "Explain gravity to a child.",
+    "What is the tallest mountain in the world?",
+    "How do plants grow?",
+    "What is a volcano?",
+    "Why do cats purr?",
+    "How can I save money?",
+    "What is renewable energy?",
+    "Describe the city of Paris.",
+    "What is the role of the lungs?",
+    "How do I make a cup of tea?",
+    "What is an atom?",
+    "Why is the ocean salty?",
+    "What are the benefits of reading books?",
+    "How does a computer store information?",
+    "What is the moon made of?",
+    "How do birds migrate?",
+    "What is the greenhouse effect?",
+    "Tell me about the Roman Empire.",
+    "What is a good way to start running?",
+    "How does soap clean things?",
+    "What is electricity?",
+    "Why do we have seasons?",
+    "What is a noun?",
+    "How do fish breathe underwater?",
+]
+
+EVAL = [
+    "What is a rainforest?",
+    "How do magnets work?",
+    "Why do we dream?",
+    "What is the function of the brain?",
+    "How is bread made?",
+    "What are clouds made of?",
+    "Why is recycling useful?",
+    "What is a desert?",
+    "How do trains move?",
+    "What is friendship?",
+    "How do telescopes work?",
+    "What is chocolate made from?",
+]
+
+
+def chatml(question: str) -> str:
+    """SmolLM2's ChatML prompt for one user turn, ready for the assistant's answer (special tokens as text)."""
+    return f"<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n"
