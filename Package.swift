@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Engine", "Model", "Tokenizers",
+                "Server", "Engine", "Model", "Tokenizers", "Adapters", "GGUF",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -5,6 +5,11 @@ public struct AdapterMixture: Sendable {
     public struct Entry: Sendable {
         public let version: AdapterVersion
         public let scale: Double
+
+        public init(version: AdapterVersion, scale: Double) {
+            self.version = version
+            self.scale = scale
+        }
     }
     public var entries: [Entry]
     /// The normalised trade-off it came from, if any.

@@ -58,6 +58,9 @@ public final class Scheduler: @unchecked Sendable {
         public var rowsProcessed = 0
         public var lastBatchSequences = 0
         public var maxBatchSequences = 0
+        /// Steps whose batch held sequences with at least two different adapter mixtures (the base model counts as one).
+        public var mixedMixtureSteps = 0
+        public var maxDistinctMixtures = 0
         public var queued = 0
         public var active = 0
     }
@@ -69,8 +72,16 @@ public final class Scheduler: @unchecked Sendable {
         s.active = active.count
         return s
     }
-    /// Called on the scheduler thread after every step with the number of sequences it computed.
-    public var onStep: (@Sendable (_ sequences: Int, _ rows: Int, _ seconds: Double) -> Void)?
+    /// What one step computed, for metrics.
+    public struct StepReport: Sendable {
+        public var sequences: Int
+        public var rows: Int
+        /// Different adapter mixtures among the step's sequences (the base model counts as one).
+        public var distinctMixtures: Int
+        public var seconds: Double
+    }
+    /// Called on the scheduler thread after every step.
+    public var onStep: (@Sendable (StepReport) -> Void)?
 
     public init(model: TransformerModel, tokenizer: Tokenizer, maxActive: Int = 8, maxQueued: Int = 64,
                 prefillBudget: Int = 256, contextLimit: Int? = nil) {
@@ -153,6 +164,7 @@ public final class Scheduler: @unchecked Sendable {
         var caches: [KVCache] = []
         var sampled: [Sequence] = []    // sequences that get logits this step, in logitRows order
         var budget = prefillBudget
+        var mixtures: [[MixtureKey]] = []
         for seq in sequences {
             if seq.cancelled.load() { seq.done = .cancelled; continue }
             guard let cache = seq.cache else { continue }
@@ -176,6 +188,8 @@ public final class Scheduler: @unchecked Sendable {
                 continue
             }
             caches.append(cache)
+            let key = seq.request.adapters.map(MixtureKey.init)
+            if !mixtures.contains(key) { mixtures.append(key) }
         }
         if batch.count > 0 {
             do {
@@ -200,8 +214,20 @@ public final class Scheduler: @unchecked Sendable {
         stats.rowsProcessed += batch.count
         stats.lastBatchSequences = caches.count
         stats.maxBatchSequences = max(stats.maxBatchSequences, caches.count)
+        if mixtures.count > 1 { stats.mixedMixtureSteps += 1 }
+        stats.maxDistinctMixtures = max(stats.maxDistinctMixtures, mixtures.count)
         lock.unlock()
-        onStep?(caches.count, batch.count, seconds)
+        onStep?(StepReport(sequences: caches.count, rows: batch.count, distinctMixtures: mixtures.count, seconds: seconds))
+    }
+}
+
+/// An adapter term by identity and scale: two rows with equal keys use the same mixture.
+private struct MixtureKey: Equatable {
+    let adapter: ObjectIdentifier
+    let scale: Float
+    init(_ term: AdapterTerm) {
+        adapter = ObjectIdentifier(term.adapter)
+        scale = term.scale
     }
 }
 

@@ -71,6 +71,7 @@ public final class TransformerModel: @unchecked Sendable {
             if c.embeddingScale != 1 { VectorOps.scale(s.x + r * d, c.embeddingScale, d) }
         }
         let rope = RopeTables(config: c, positions: batch.positions)
+        let lora = LoRABatchPlan(batch)
 
         for l in 0..<c.blockCount {
             let w = weights.layers[l]
@@ -78,9 +79,9 @@ public final class TransformerModel: @unchecked Sendable {
             for r in 0..<rows {
                 VectorOps.rmsNorm(s.x + r * d, w.attentionNorm.data, s.xn + r * d, d, epsilon: c.normEpsilon)
             }
-            project(w.query, .query, layer: l, x: s.xn, y: s.q, batch: batch)
-            project(w.key, .key, layer: l, x: s.xn, y: s.k, batch: batch)
-            project(w.value, .value, layer: l, x: s.xn, y: s.v, batch: batch)
+            project(w.query, .query, layer: l, x: s.xn, y: s.q, rows: rows, lora: lora)
+            project(w.key, .key, layer: l, x: s.xn, y: s.k, rows: rows, lora: lora)
+            project(w.value, .value, layer: l, x: s.xn, y: s.v, rows: rows, lora: lora)
             if let qn = w.queryNorm, let kn = w.keyNorm {
                 for h in 0..<(rows * c.headCount) {
                     VectorOps.rmsNorm(s.q + h * c.headDim, qn.data, s.q + h * c.headDim, c.headDim, epsilon: c.normEpsilon)
@@ -98,7 +99,7 @@ public final class TransformerModel: @unchecked Sendable {
                 VectorOps.toHalf(s.v + r * c.kvValueDim, cache.value(layer: l, position: p), c.kvValueDim)
             }
             attention(layer: l, global: global, batch: batch, caches: caches, s: s)
-            project(w.output, .output, layer: l, x: s.attn, y: s.xn, batch: batch)
+            project(w.output, .output, layer: l, x: s.attn, y: s.xn, rows: rows, lora: lora)
             if let post = w.postAttentionNorm {
                 for r in 0..<rows { VectorOps.rmsNorm(s.xn + r * d, post.data, s.xn + r * d, d, epsilon: c.normEpsilon) }
             }
@@ -108,10 +109,10 @@ public final class TransformerModel: @unchecked Sendable {
             for r in 0..<rows {
                 VectorOps.rmsNorm(s.x + r * d, w.feedForwardNorm.data, s.xn + r * d, d, epsilon: c.normEpsilon)
             }
-            project(w.gate, .gate, layer: l, x: s.xn, y: s.gate, batch: batch)
-            project(w.up, .up, layer: l, x: s.xn, y: s.up, batch: batch)
+            project(w.gate, .gate, layer: l, x: s.xn, y: s.gate, rows: rows, lora: lora)
+            project(w.up, .up, layer: l, x: s.xn, y: s.up, rows: rows, lora: lora)
             VectorOps.gatedActivation(s.gate, s.up, rows * c.feedForwardLength, c.activation)
-            project(w.down, .down, layer: l, x: s.gate, y: s.xn, batch: batch)
+            project(w.down, .down, layer: l, x: s.gate, y: s.xn, rows: rows, lora: lora)
             if let post = w.postFeedForwardNorm {
                 for r in 0..<rows { VectorOps.rmsNorm(s.xn + r * d, post.data, s.xn + r * d, d, epsilon: c.normEpsilon) }
             }
@@ -133,29 +134,9 @@ public final class TransformerModel: @unchecked Sendable {
 
     /// y[R × out] = x[R × in] · Wᵀ, plus each row's adapter mixture: y_r += Σ_j scale_j · (α_j/r_j) · B_j (A_j x_r).
     private func project(_ w: QuantizedMatrix, _ projection: Projection, layer: Int,
-                         x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, batch: ForwardBatch) {
-        let rows = batch.count
+                         x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, lora: LoRABatchPlan?) {
         MatMul.multiply(w, x: x, n: rows, y: y, pool: pool)
-        guard batch.adapters.contains(where: { !$0.isEmpty }) else { return }
-        let inputs = w.cols, outputs = w.rows, index = projection.index
-        // Split each row's outputs in chunks so one decoding row still uses every thread.
-        let chunks = pool.threadCount
-        batch.adapters.withUnsafeBufferPointer { mixtures in
-            pool.parallelFor(rows * chunks) { task in
-                let r = task / chunks, chunk = task % chunks
-                let lo = outputs * chunk / chunks, hi = outputs * (chunk + 1) / chunks
-                for term in mixtures[r] {
-                    guard let m = term.adapter.byLayer[layer][index] else { continue }
-                    let scale = term.scale * term.adapter.scaling
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: m.rank) { t in
-                        // t = A x_r (each chunk recomputes it: rank × inputs is small next to outputs × rank)
-                        for k in 0..<m.rank { t[k] = VectorOps.dot(m.a + k * inputs, x + r * inputs, inputs) * scale }
-                        let yr = y + r * outputs
-                        for o in lo..<hi { yr[o] += VectorOps.dot(m.b + o * m.rank, t.baseAddress!, m.rank) }
-                    }
-                }
-            }
-        }
+        lora?.apply(layer: layer, projection: projection.index, inputs: w.cols, outputs: w.rows, x: x, y: y, pool: pool)
     }
 
     /// attn[r, h] = softmax(q·Kᵀ · scale) · V over the row's visible positions, one (row, head) per task.

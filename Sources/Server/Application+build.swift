@@ -1,3 +1,4 @@
+import Feedback
 import Foundation
 import Hummingbird
 import Logging
@@ -19,7 +20,18 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     let logger = logger ?? Logger(label: "raconteur")
     let host = ModelHost()
     let metrics = ServerMetrics()
-    let router = buildRouter(configuration, host: host, metrics: metrics)
+    let store: FeedbackStore
+    do {
+        store = try FeedbackStore(path: configuration.storePath)
+    } catch {
+        throw ConfigurationError("cannot open the feedback store \(configuration.storePath): \(error)")
+    }
+    // A job that was running when the server stopped (or crashed) did not finish: say so.
+    for id in try await store.failInterruptedJobs() {
+        logger.warning("realign job \(id) was interrupted by a restart; marked failed (the previous adapters serve)")
+    }
+    let realign = RealignManager(store: store, host: host, configuration: configuration, logger: logger)
+    let router = buildRouter(configuration, host: host, metrics: metrics, store: store, realign: realign, logger: logger)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "raconteur"),
@@ -34,15 +46,20 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     return app
 }
 
-func buildRouter(_ configuration: ServerConfiguration, host: ModelHost, metrics: ServerMetrics) -> Router<BasicRequestContext> {
+func buildRouter(_ configuration: ServerConfiguration, host: ModelHost, metrics: ServerMetrics, store: FeedbackStore,
+                 realign: RealignManager, logger: Logger) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorEnvelopeMiddleware(maxBodyBytes: configuration.maxBodyBytes))
     router.addRoutes(OperationsController(host: host, metrics: metrics).endpoints)
 
     let api = router.group("v1").add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
-    api.addRoutes(ModelsController(configuration: configuration, started: unixTime()).endpoints)
-    api.addRoutes(CompletionsController(host: host, configuration: configuration, metrics: metrics).endpoints)
-    api.addRoutes(ChatCompletionsController(host: host, configuration: configuration, metrics: metrics).endpoints)
+    api.addRoutes(ModelsController(host: host, configuration: configuration, started: unixTime()).endpoints)
+    api.addRoutes(AdaptersController(host: host, configuration: configuration).endpoints)
+    api.addRoutes(CompletionsController(host: host, configuration: configuration, metrics: metrics, store: store, logger: logger).endpoints)
+    api.addRoutes(ChatCompletionsController(host: host, configuration: configuration, metrics: metrics, store: store,
+                                            logger: logger).endpoints)
+    api.addRoutes(FeedbackController(store: store, configuration: configuration, onFeedback: { await realign.feedbackArrived() }).endpoints)
+    api.addRoutes(RealignController(manager: realign, configuration: configuration).endpoints)
     return router
 }

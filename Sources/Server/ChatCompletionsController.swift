@@ -1,6 +1,8 @@
 import Dispatch
 import Engine
+import Feedback
 import Hummingbird
+import Logging
 
 /// `POST /v1/chat/completions`: a conversation rendered with the model's chat template (ChatML for SmolLM2,
 /// Gemma's turns for Gemma), then completed like a prompt.
@@ -8,6 +10,8 @@ struct ChatCompletionsController<Context: RequestContext>: Sendable {
     let host: ModelHost
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
+    let store: FeedbackStore?
+    let logger: Logger
 
     var endpoints: RouteCollection<Context> {
         RouteCollection(context: Context.self)
@@ -17,7 +21,7 @@ struct ChatCompletionsController<Context: RequestContext>: Sendable {
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
         let arrival = DispatchTime.now().uptimeNanoseconds
         let body = try await request.decodeJSON(as: ChatCompletionRequest.self, maxBytes: configuration.maxBodyBytes)
-        try checkModel(body.options.model, configuration: configuration)
+        let adapterFromModel = try checkModel(body.options.model, configuration: configuration)
         let messages = try body.chatMessages()
         let stops = try body.options.validate()
         let logprobs = try body.validateLogprobs()
@@ -27,6 +31,7 @@ struct ChatCompletionsController<Context: RequestContext>: Sendable {
         }
 
         let engine = try host.engine()
+        let mixture = try engine.adapters.mixture(adapterFromModel: adapterFromModel, options: body.options)
         let rendered = engine.served.chatTemplate.render(messages, addGenerationPrompt: true)
         let prompt = PreparedPrompt(tokens: engine.tokenizer.encode(rendered), text: rendered)
         let maxTokens = try validatedMaxTokens(body.maxCompletionTokens ?? body.maxTokens,
@@ -37,13 +42,18 @@ struct ChatCompletionsController<Context: RequestContext>: Sendable {
             ChoicePlan(index: index, promptIndex: 0, prompt: prompt,
                        generation: GenerationRequest(promptTokens: prompt.tokens, maxTokens: maxTokens,
                                                      sampling: body.options.samplingParameters(choiceIndex: index), stop: stops,
-                                                     ignoreEOS: body.options.ignoreEOS ?? false, logprobs: logprobs))
+                                                     ignoreEOS: body.options.ignoreEOS ?? false, logprobs: logprobs,
+                                                     adapters: mixture.terms))
         }
 
         let run = try GenerationRun.start(plans, engine: engine, metrics: metrics, arrival: arrival,
                                           timeoutSeconds: configuration.requestTimeout, promptParam: "messages")
         let response = ChatResponseBuilder(identifier: CompletionIdentifier(), created: unixTime(), model: configuration.servedModelID,
-                                           engine: engine, plans: plans, wantsLogprobs: logprobs != nil)
+                                           engine: engine, plans: plans, wantsLogprobs: logprobs != nil,
+                                           mixture: MixtureReport(mixture),
+                                           recorder: CompletionRecorder(store: store, model: configuration.servedModelID, endpoint: .chat,
+                                                                        mixture: mixture, plans: plans, options: body.options,
+                                                                        logger: logger))
         if body.options.isStreaming {
             return response.stream(run, includeUsage: body.options.includesUsageInStream)
         }
@@ -59,6 +69,8 @@ struct ChatResponseBuilder: Sendable {
     let engine: InferenceEngine
     let plans: [ChoicePlan]
     let wantsLogprobs: Bool
+    let mixture: MixtureReport
+    let recorder: CompletionRecorder
 
     func complete(_ run: AsyncThrowingStream<ChoiceEvent, any Error>) async throws -> Response {
         let collected = try await CollectedChoice.collect(run, plans: plans, engine: engine)
@@ -73,9 +85,15 @@ struct ChatResponseBuilder: Sendable {
                                                  finishReason: try choice.finishReason.apiValue(),
                                                  completionID: identifier.choiceID(plan.index))
         }
+        await recorder.record(zip(plans, collected).map { plan, choice in
+            CompletionRecorder.Finished(id: identifier.choiceID(plan.index), plan: plan, text: choice.text,
+                                        finishReason: (try? choice.finishReason.apiValue()) ?? "stop",
+                                        completionTokens: choice.completionTokens)
+        })
         let response = CompletionObject(id: identifier.chatResponseID, object: "chat.completion", created: created, model: model,
                                         choices: choices,
-                                        usage: CollectedChoice.usage(plans: plans, completionTokens: collected.map(\.completionTokens)))
+                                        usage: CollectedChoice.usage(plans: plans, completionTokens: collected.map(\.completionTokens)),
+                                        mixture: mixture)
         return try Response.json(response)
     }
 
@@ -83,6 +101,8 @@ struct ChatResponseBuilder: Sendable {
         Response(status: .ok, headers: ServerSentEventWriter.headers, body: ResponseBody { writer in
             var events = ServerSentEventWriter(writer)
             var completionTokens = Array(repeating: 0, count: plans.count)
+            var texts = Array(repeating: "", count: plans.count)
+            var finished: [CompletionRecorder.Finished] = []
             // OpenAI opens each choice with the assistant role and empty content.
             for plan in plans {
                 try await events.send(chunk(.init(index: plan.index, role: "assistant", content: "",
@@ -98,18 +118,23 @@ struct ChatResponseBuilder: Sendable {
                             report.append(tokenLogprobs, engine: engine)
                             logprobs = report
                         }
+                        texts[choice] += text
                         if !text.isEmpty || logprobs != nil {
                             try await events.send(chunk(.init(index: choice, content: text, logprobs: logprobs,
                                                               completionID: identifier.choiceID(choice))))
                         }
                     case let .text(choice, text):
+                        texts[choice] += text
                         try await events.send(chunk(.init(index: choice, content: text, completionID: identifier.choiceID(choice))))
                     case let .finished(choice, reason, tokens):
                         completionTokens[choice] = tokens
+                        finished.append(.init(id: identifier.choiceID(choice), plan: plans[choice], text: texts[choice],
+                                              finishReason: try reason.apiValue(), completionTokens: tokens))
                         try await events.send(chunk(.init(index: choice, finishReason: try reason.apiValue(),
                                                           completionID: identifier.choiceID(choice))))
                     }
                 }
+                await recorder.record(finished)
                 if includeUsage {
                     var last = chunk(nil)
                     last.usage = CollectedChoice.usage(plans: plans, completionTokens: completionTokens)
@@ -124,6 +149,6 @@ struct ChatResponseBuilder: Sendable {
 
     private func chunk(_ choice: ChatChunkChoice?) -> CompletionObject<ChatChunkChoice> {
         CompletionObject(id: identifier.chatResponseID, object: "chat.completion.chunk", created: created, model: model,
-                         choices: choice.map { [$0] } ?? [], usage: nil)
+                         choices: choice.map { [$0] } ?? [], usage: nil, mixture: mixture)
     }
 }

@@ -8,9 +8,11 @@ struct CompletionObject<Choice: Encodable & Sendable>: Encodable, Sendable {
     var model: String
     var choices: [Choice]
     var usage: UsageBlock?
+    /// The adapters that produced the choices (Raconteur's addition).
+    var mixture: MixtureReport?
 
     private enum CodingKeys: String, CodingKey {
-        case id, object, created, model, choices, usage, systemFingerprint = "system_fingerprint"
+        case id, object, created, model, choices, usage, mixture, systemFingerprint = "system_fingerprint"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -22,6 +24,7 @@ struct CompletionObject<Choice: Encodable & Sendable>: Encodable, Sendable {
         try container.encodeNil(forKey: .systemFingerprint)
         try container.encode(choices, forKey: .choices)
         try container.encodeIfPresent(usage, forKey: .usage)
+        try container.encodeIfPresent(mixture, forKey: .mixture)
     }
 }
 

@@ -1,13 +1,17 @@
 import Dispatch
 import Foundation
 import Engine
+import Feedback
 import Hummingbird
+import Logging
 
 /// `POST /v1/completions`: OpenAI's legacy text completions.
 struct CompletionsController<Context: RequestContext>: Sendable {
     let host: ModelHost
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
+    let store: FeedbackStore?
+    let logger: Logger
 
     var endpoints: RouteCollection<Context> {
         RouteCollection(context: Context.self)
@@ -17,11 +21,12 @@ struct CompletionsController<Context: RequestContext>: Sendable {
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
         let arrival = DispatchTime.now().uptimeNanoseconds
         let body = try await request.decodeJSON(as: CompletionRequest.self, maxBytes: configuration.maxBodyBytes)
-        try checkModel(body.options.model, configuration: configuration)
+        let adapterFromModel = try checkModel(body.options.model, configuration: configuration)
         let stops = try body.validate()
         let choicesPerPrompt = try body.options.validatedChoiceCount(prompts: body.prompt.count, limit: configuration.maxChoices)
 
         let engine = try host.engine()
+        let mixture = try engine.adapters.mixture(adapterFromModel: adapterFromModel, options: body.options)
         let prompts = try prepare(body.prompt, engine: engine)
         let echo = body.echo ?? false
         var plans: [ChoicePlan] = []
@@ -33,7 +38,8 @@ struct CompletionsController<Context: RequestContext>: Sendable {
                 let index = promptIndex * choicesPerPrompt + copy
                 let generation = GenerationRequest(promptTokens: prompt.tokens, maxTokens: maxTokens,
                                                    sampling: body.options.samplingParameters(choiceIndex: index), stop: stops,
-                                                   ignoreEOS: body.options.ignoreEOS ?? false, logprobs: body.logprobs)
+                                                   ignoreEOS: body.options.ignoreEOS ?? false, logprobs: body.logprobs,
+                                                   adapters: mixture.terms)
                 plans.append(ChoicePlan(index: index, promptIndex: promptIndex, prompt: prompt, generation: generation))
             }
         }
@@ -56,7 +62,10 @@ struct CompletionsController<Context: RequestContext>: Sendable {
                                           timeoutSeconds: configuration.requestTimeout, promptParam: "prompt")
         let response = CompletionResponseBuilder(
             identifier: CompletionIdentifier(), created: unixTime(), model: configuration.servedModelID, engine: engine,
-            plans: plans, echo: echo, wantsLogprobs: body.logprobs != nil, promptLogprobs: promptLogprobs)
+            plans: plans, echo: echo, wantsLogprobs: body.logprobs != nil, promptLogprobs: promptLogprobs,
+            mixture: MixtureReport(mixture),
+            recorder: CompletionRecorder(store: store, model: configuration.servedModelID, endpoint: .completions, mixture: mixture,
+                                         plans: plans, options: body.options, logger: logger))
         if body.options.isStreaming {
             return response.stream(run, includeUsage: body.options.includesUsageInStream)
         }
@@ -88,11 +97,16 @@ struct CompletionsController<Context: RequestContext>: Sendable {
     }
 }
 
-/// 404 for a model this server does not serve. A request without `model`, or with "default" (what generic load
-/// generators send), gets the served one.
-func checkModel(_ requested: String?, configuration: ServerConfiguration) throws {
-    guard let requested, requested != "default" else { return }
-    guard requested == configuration.servedModelID else { throw APIError.modelNotFound(requested) }
+/// The adapter named by `model: "<model>:<adapter>"`, or nil for the base model; 404 for a model this server does
+/// not serve. A request without `model`, or with "default" (what generic load generators send), gets the served one.
+func checkModel(_ requested: String?, configuration: ServerConfiguration) throws -> String? {
+    guard let requested, requested != "default" else { return nil }
+    if requested == configuration.servedModelID { return nil }
+    for base in [configuration.servedModelID, "default"] where requested.hasPrefix(base + ":") {
+        let adapter = String(requested.dropFirst(base.count + 1))
+        if !adapter.isEmpty { return adapter }
+    }
+    throw APIError.modelNotFound(requested)
 }
 
 /// Turns a run's events into a completions response, whole or as a stream of chunks.
@@ -106,6 +120,8 @@ struct CompletionResponseBuilder: Sendable {
     let wantsLogprobs: Bool
     /// Per prompt, when echo and logprobs are both asked for.
     let promptLogprobs: [CompletionLogprobs?]
+    let mixture: MixtureReport
+    let recorder: CompletionRecorder
 
     func complete(_ run: AsyncThrowingStream<ChoiceEvent, any Error>) async throws -> Response {
         let collected = try await CollectedChoice.collect(run, plans: plans, engine: engine)
@@ -130,6 +146,11 @@ struct CompletionResponseBuilder: Sendable {
                                  finishReason: try choice.finishReason.apiValue(), completionID: identifier.choiceID(plan.index)))
         }
         let usage = CollectedChoice.usage(plans: plans, completionTokens: collected.map(\.completionTokens))
+        await recorder.record(zip(plans, collected).map { plan, choice in
+            CompletionRecorder.Finished(id: identifier.choiceID(plan.index), plan: plan, text: choice.text,
+                                        finishReason: (try? choice.finishReason.apiValue()) ?? "stop",
+                                        completionTokens: choice.completionTokens)
+        })
         return try Response.json(completionObject(choices, usage: usage))
     }
 
@@ -138,6 +159,8 @@ struct CompletionResponseBuilder: Sendable {
             var events = ServerSentEventWriter(writer)
             var offsets = Array(repeating: 0, count: plans.count)
             var completionTokens = Array(repeating: 0, count: plans.count)
+            var texts = Array(repeating: "", count: plans.count)
+            var finished: [CompletionRecorder.Finished] = []
             if echo {
                 for plan in plans {
                     offsets[plan.index] = plan.prompt.text.unicodeScalars.count
@@ -154,16 +177,21 @@ struct CompletionResponseBuilder: Sendable {
                             report.append(token: id, logprobs: tokenLogprobs, offset: &offsets[choice], engine: engine)
                             logprobs = report
                         }
+                        texts[choice] += text
                         if !text.isEmpty || logprobs != nil {
                             try await events.send(chunk(choice, text: text, logprobs: logprobs))
                         }
                     case let .text(choice, text):
+                        texts[choice] += text
                         try await events.send(chunk(choice, text: text, logprobs: nil))
                     case let .finished(choice, reason, tokens):
                         completionTokens[choice] = tokens
+                        finished.append(.init(id: identifier.choiceID(choice), plan: plans[choice], text: texts[choice],
+                                              finishReason: try reason.apiValue(), completionTokens: tokens))
                         try await events.send(chunk(choice, text: "", logprobs: nil, finishReason: try reason.apiValue()))
                     }
                 }
+                await recorder.record(finished)
                 if includeUsage {
                     let usage = CollectedChoice.usage(plans: plans, completionTokens: completionTokens)
                     try await events.send(completionObject([], usage: usage))
@@ -178,7 +206,7 @@ struct CompletionResponseBuilder: Sendable {
     /// OpenAI uses one shape for a whole completion and for each chunk of its stream.
     private func completionObject(_ choices: [CompletionChoice], usage: UsageBlock?) -> CompletionObject<CompletionChoice> {
         CompletionObject(id: identifier.completionResponseID, object: "text_completion", created: created, model: model,
-                         choices: choices, usage: usage)
+                         choices: choices, usage: usage, mixture: mixture)
     }
 
     private func chunk(_ choice: Int, text: String, logprobs: CompletionLogprobs?, finishReason: String? = nil) -> CompletionObject<CompletionChoice> {

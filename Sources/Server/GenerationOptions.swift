@@ -21,6 +21,16 @@ public struct GenerationOptions: Decodable, Sendable {
     public var repeatPenalty: Double?
     /// Accepted only when empty, so a client that relies on it hears that it is not supported.
     public var logitBias: [String: Double]?
+    // Raconteur's extensions: how the adapters are chosen.
+    /// Weights over the configured objectives (normalised to the simplex), resolved to the trained adapter grid.
+    public var tradeoff: [String: Double]?
+    /// An explicit mixture of loaded adapters.
+    public var adapters: [AdapterChoice]?
+
+    public struct AdapterChoice: Decodable, Sendable {
+        public var id: String
+        public var scale: Double?
+    }
 
     private enum CodingKeys: String, CodingKey {
         case model, temperature, n, stream, stop, seed, user
@@ -33,6 +43,7 @@ public struct GenerationOptions: Decodable, Sendable {
         case minP = "min_p"
         case repeatPenalty = "repeat_penalty"
         case logitBias = "logit_bias"
+        case tradeoff, adapters
     }
 
     static let integerFields = ["n", "seed", "top_k"]

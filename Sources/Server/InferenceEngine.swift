@@ -2,14 +2,17 @@ import Engine
 import Model
 import Tokenizers
 
-/// The loaded model and its continuous-batching scheduler: what the routes tokenize, generate and score with.
+/// The loaded model, its continuous-batching scheduler and its adapters: what the routes tokenize, generate and
+/// score with.
 final class InferenceEngine: Sendable {
     let served: ServedModel
     let scheduler: Scheduler
+    let adapters: AdapterCatalog
 
-    init(served: ServedModel, scheduler: Scheduler) {
+    init(served: ServedModel, scheduler: Scheduler, adapters: AdapterCatalog) {
         self.served = served
         self.scheduler = scheduler
+        self.adapters = adapters
     }
 
     var tokenizer: Tokenizer { served.tokenizer }

@@ -1,3 +1,4 @@
+import Adapters
 import Engine
 import Foundation
 import Logging
@@ -68,8 +69,14 @@ struct ModelLoadingService: Service {
         }
         let scheduler = Scheduler(model: served.model, tokenizer: served.tokenizer, maxActive: configuration.maxBatch,
                                   maxQueued: configuration.maxQueued, contextLimit: configuration.contextLimit)
-        scheduler.onStep = { [metrics] sequences, _, seconds in metrics.recordStep(sequences: sequences, seconds: seconds) }
-        host.becomeReady(InferenceEngine(served: served, scheduler: scheduler))
+        scheduler.onStep = { [metrics] step in
+            metrics.recordStep(sequences: step.sequences, distinctMixtures: step.distinctMixtures, seconds: step.seconds)
+        }
+        let registry = AdapterRegistry(config: served.model.config, baseFingerprint: BaseModelFingerprint.of(served.model.file))
+        let adapters = AdapterCatalog(registry: registry, objectives: configuration.objectives.map(\.name),
+                                      directory: configuration.adaptersDirectory, maxMixture: configuration.maxMixtureAdapters)
+        adapters.loadDirectory(logger: logger)
+        host.becomeReady(InferenceEngine(served: served, scheduler: scheduler, adapters: adapters))
         logger.info("model '\(served.id)' loaded in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: context \(scheduler.contextLimit) tokens, batch \(configuration.maxBatch), queue \(configuration.maxQueued)")
 
         try? await gracefulShutdown()

@@ -1,7 +1,8 @@
 import Hummingbird
 
-/// `GET /v1/models` and `GET /v1/models/{id}`: the one model this server serves.
+/// `GET /v1/models` and `GET /v1/models/{id}`: the base model, and `<model>:<adapter>` for every adapter loaded.
 struct ModelsController<Context: RequestContext>: Sendable {
+    let host: ModelHost
     let configuration: ServerConfiguration
     /// Unix time the server started, reported as the model's `created`.
     let started: Int
@@ -27,12 +28,18 @@ struct ModelsController<Context: RequestContext>: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
-        try Response.json(ModelList(data: [ModelObject(id: configuration.servedModelID, created: started)]))
+        let base = configuration.servedModelID
+        let adapters = (try? host.engine().adapters.registry.all()) ?? []
+        return try Response.json(ModelList(data: [ModelObject(id: base, created: started)]
+            + adapters.map { ModelObject(id: "\(base):\($0.name)", created: Int($0.loadedAt.timeIntervalSince1970)) }))
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard id == configuration.servedModelID else { throw APIError.modelNotFound(id) }
-        return try Response.json(ModelObject(id: id, created: started))
+        guard let adapter = try checkModel(id, configuration: configuration) else {
+            return try Response.json(ModelObject(id: configuration.servedModelID, created: started))
+        }
+        guard let version = try host.engine().adapters.registry.get(adapter) else { throw APIError.modelNotFound(id) }
+        return try Response.json(ModelObject(id: id, created: Int(version.loadedAt.timeIntervalSince1970)))
     }
 }

@@ -85,11 +85,62 @@ private struct ConfigurationFile: Decodable {
     struct StoreSection: Decodable {
         var path: String?
     }
+    struct AdaptersSection: Decodable {
+        var directory: String?
+        var maxMixture: Int?
+
+        private enum CodingKeys: String, CodingKey { case directory, maxMixture = "max_mixture" }
+    }
+
+    struct RealignSection: Decodable {
+        var method: String?
+        var gridPoints: Int?
+        var steps: Int?
+        var minPairs: Int?
+        var autoAfterPairs: Int?
+        var threads: Int?
+        var maxPause: Number?
+        var rank: Int?
+        var learningRate: Number?
+        var beta: Number?
+        var c: Number?
+        var batchSize: Int?
+        var heldOut: Number?
+        var maxTokens: Int?
+        var seed: Int?
+
+        private enum CodingKeys: String, CodingKey {
+            case method, steps, threads, rank, beta, c, seed
+            case gridPoints = "grid_points", minPairs = "min_pairs", autoAfterPairs = "auto_after_pairs"
+            case maxPause = "max_pause", learningRate = "learning_rate", batchSize = "batch_size"
+            case heldOut = "held_out", maxTokens = "max_tokens"
+        }
+
+        func apply(to r: inout RealignSettings) {
+            if let method { r.method = method }
+            if let gridPoints { r.gridPoints = gridPoints }
+            if let steps { r.steps = steps }
+            if let minPairs { r.minPairs = minPairs }
+            if let autoAfterPairs { r.autoAfterPairs = autoAfterPairs }
+            if let threads { r.threads = threads }
+            if let maxPause { r.maxPauseSeconds = maxPause.value }
+            if let rank { r.rank = rank }
+            if let learningRate { r.learningRate = learningRate.value }
+            if let beta { r.beta = beta.value }
+            if let c { r.conflictAversion = c.value }
+            if let batchSize { r.batchSize = batchSize }
+            if let heldOut { r.heldOutFraction = heldOut.value }
+            if let maxTokens { r.maxTokensPerSequence = maxTokens }
+            if let seed { r.seed = UInt64(max(0, seed)) }
+        }
+    }
 
     var model: ModelSection?
+    var realign: RealignSection?
     var server: ServerSection?
     var limits: LimitsSection?
     var store: StoreSection?
+    var adapters: AdaptersSection?
     var objectives: [ServerConfiguration.Objective]?
 
     func apply(to configuration: inout ServerConfiguration) {
@@ -107,6 +158,9 @@ private struct ConfigurationFile: Decodable {
         if let value = limits?.maxChoices { configuration.maxChoices = value }
         if let value = limits?.requestTimeout { configuration.requestTimeout = value.value }
         if let value = store?.path { configuration.storePath = value }
+        if let value = adapters?.directory { configuration.adaptersDirectory = value.isEmpty ? nil : value }
+        if let value = adapters?.maxMixture { configuration.maxMixtureAdapters = value }
         if let value = objectives { configuration.objectives = value }
+        realign?.apply(to: &configuration.realign)
     }
 }

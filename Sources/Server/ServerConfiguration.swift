@@ -31,10 +31,16 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Seconds a request may take from arrival to its last token; then it is cancelled and answered 504.
     public var requestTimeout: Double
 
-    /// Feedback store (used from issue 7 on).
+    /// Feedback store: completions, preference pairs, realignment jobs.
     public var storePath: String
-    /// Alignment objectives a request's `tradeoff` may name (used from issue 5 on).
+    /// Alignment objectives a request's `tradeoff` may name.
     public var objectives: [Objective]
+    /// Adapters loaded at start (every `*.gguf` in it) and the only place `POST /v1/adapters` loads from; nil: none.
+    public var adaptersDirectory: String?
+    /// Most adapters one request's mixture may combine.
+    public var maxMixtureAdapters: Int
+    /// Re-alignment from feedback: method, grid, budget, policy.
+    public var realign = RealignSettings()
 
     public struct Objective: Sendable, Equatable, Codable {
         public var name: String
@@ -70,7 +76,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         maxChoices: Int = 16,
         requestTimeout: Double = 300,
         storePath: String = "data/raconteur.sqlite",
-        objectives: [Objective] = [Objective(name: "concise"), Objective(name: "detailed")]
+        objectives: [Objective] = [Objective(name: "concise"), Objective(name: "detailed")],
+        adaptersDirectory: String? = "data/adapters",
+        maxMixtureAdapters: Int = 4
     ) {
         self.modelPath = modelPath
         self.modelName = modelName
@@ -88,6 +96,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.requestTimeout = requestTimeout
         self.storePath = storePath
         self.objectives = objectives
+        self.adaptersDirectory = adaptersDirectory
+        self.maxMixtureAdapters = maxMixtureAdapters
     }
 
     /// The id the server answers to in `model` and lists in `/v1/models`.
@@ -120,9 +130,18 @@ public struct ServerConfiguration: Sendable, Equatable {
         try require(maxTokensCap >= 1, "max_tokens must be at least 1")
         try require(maxChoices >= 1, "max_choices must be at least 1")
         try require(requestTimeout > 0, "request_timeout must be positive")
+        try require(maxMixtureAdapters >= 1, "adapters.max_mixture must be at least 1")
+        try realign.validate()
         let names = objectives.map(\.name)
         try require(Set(names).count == names.count, "objective names must be unique")
         try require(!names.contains(""), "an objective needs a name")
+        try require(names.allSatisfy(Self.isValidObjectiveName), "objective names are letters, digits, '-' and '_' (at most 64)")
+    }
+
+    static func isValidObjectiveName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64 && name.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_"
+        }
     }
 
     /// Reads `apiKeysFile` into `apiKeys`: one key per line; blank lines and lines starting with # are skipped.

@@ -10,6 +10,8 @@ final class ServerMetrics: @unchecked Sendable {
     private var timeToFirstToken = Histogram(bounds: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
     private var tokenLatency = Histogram(bounds: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1])
     private var batchSequences = Histogram(bounds: [1, 2, 3, 4, 6, 8, 12, 16, 32, 64])
+    private var batchMixtures = Histogram(bounds: [1, 2, 3, 4, 6, 8, 12, 16])
+    private var mixedMixtureSteps = 0
     private var stepSeconds = Histogram(bounds: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1])
 
     private struct RequestKey: Hashable {
@@ -44,10 +46,12 @@ final class ServerMetrics: @unchecked Sendable {
         lock.withLock { tokenLatency.observe(seconds) }
     }
 
-    /// One scheduler step: the sequences it computed together and how long it took.
-    func recordStep(sequences: Int, seconds: Double) {
+    /// One scheduler step: the sequences it computed together, their distinct adapter mixtures, and how long it took.
+    func recordStep(sequences: Int, distinctMixtures: Int, seconds: Double) {
         lock.withLock {
             batchSequences.observe(Double(sequences))
+            batchMixtures.observe(Double(distinctMixtures))
+            if distinctMixtures > 1 { mixedMixtureSteps += 1 }
             stepSeconds.observe(seconds)
         }
     }
@@ -70,6 +74,11 @@ final class ServerMetrics: @unchecked Sendable {
                                    help: "Seconds between consecutive generated tokens of one sequence.")
         out += batchSequences.render(name: "raconteur_batch_sequences",
                                      help: "Sequences computed together in one scheduler step.")
+        out += batchMixtures.render(name: "raconteur_batch_adapter_mixtures",
+                                    help: "Different adapter mixtures (the base model counts as one) computed together in one scheduler step.")
+        out += Self.counter("raconteur_mixed_adapter_steps_total",
+                            "Scheduler steps whose one batched forward pass served at least two different adapter mixtures.",
+                            mixedMixtureSteps)
         out += stepSeconds.render(name: "raconteur_step_seconds", help: "Seconds per scheduler step (one batched forward pass).")
         out += Self.gauge("raconteur_queue_depth", "Requests waiting for a batch slot.", queued)
         out += Self.gauge("raconteur_active_sequences", "Sequences being generated.", active)

@@ -21,6 +21,10 @@ struct AdapterInitCommand: ParsableCommand {
     var projections: String = Projection.allCases.map(\.rawValue).joined(separator: ",")
     @Option(name: .customLong("random-b"), help: "Standard deviation of random B entries (0: B = 0).") var randomB: Float = 0
     @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Objectives recorded in the metadata, comma-separated (with --weights: a trade-off grid point).")
+    var objectives: String?
+    @Option(help: "Weight vector recorded in the metadata, comma-separated, one per objective.") var weights: String?
+    @Option(name: .customLong("trained-version"), help: "Version recorded in the metadata.") var trainedVersion: Int = 1
 
     func run() throws {
         guard (1...AdapterFile.maxRank).contains(rank) else { throw ValidationError("--rank must be in 1...\(AdapterFile.maxRank)") }
@@ -42,7 +46,15 @@ struct AdapterInitCommand: ParsableCommand {
                 }
             }
         }
-        try AdapterFile.write(adapter, metadata: AdapterMetadata(baseFingerprint: BaseModelFingerprint.of(file)),
+        let names = objectives?.split(separator: ",").map(String.init) ?? []
+        let vector = try weights?.split(separator: ",").map { part -> Double in
+            guard let w = Double(part), w.isFinite, w >= 0 else { throw ValidationError("--weights: '\(part)' is not a weight ≥ 0") }
+            return w
+        } ?? []
+        guard names.count == vector.count else { throw ValidationError("--objectives and --weights need one weight per objective") }
+        let metadata = AdapterMetadata(objectives: names, weights: vector, version: trainedVersion,
+                                       baseFingerprint: BaseModelFingerprint.of(file))
+        try AdapterFile.write(adapter, metadata: metadata,
                               architecture: config.architecture.rawValue, to: out)
         print("wrote \(out): rank \(rank), \(adapter.matrices.count) projections, \(adapter.parameterCount) parameters")
     }

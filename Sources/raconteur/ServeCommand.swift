@@ -20,6 +20,10 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-batch"), help: "Sequences decoded together.") var maxBatch: Int?
     @Option(help: "Requests that may wait for a batch slot; more are answered 429.") var queue: Int?
     @Option(name: .customLong("api-keys"), help: "File with one API key per line.") var apiKeys: String?
+    @Option(help: "Directory of adapter files: every *.gguf in it is loaded at start, and POST /v1/adapters loads from it.")
+    var adapters: String?
+    @Option(help: "Feedback store (SQLite file).") var store: String?
+    @Option(help: "Alignment objectives, comma-separated (e.g. concise,detailed).") var objectives: String?
 
     func run() throws {
         let settings = try loadConfiguration()
@@ -61,6 +65,13 @@ struct ServeCommand: ParsableCommand {
             if let maxBatch { settings.maxBatch = maxBatch }
             if let queue { settings.maxQueued = queue }
             if let apiKeys { settings.apiKeysFile = apiKeys }
+            if let adapters { settings.adaptersDirectory = adapters }
+            if let store { settings.storePath = store }
+            if let objectives {
+                settings.objectives = objectives.split(separator: ",").map {
+                    ServerConfiguration.Objective(name: $0.trimmingCharacters(in: .whitespaces))
+                }
+            }
             try settings.validate()
             try settings.loadAPIKeys()
         } catch let error as ConfigurationError {

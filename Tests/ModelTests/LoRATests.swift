@@ -88,7 +88,9 @@ struct LoRATests {
         let effect = zip(base, dense).map { abs($0 - $1) }.max() ?? 0
         print("tiny \(architecture): unmerged vs merged max |Δ| = \(worst) (adapter effect \(effect), scale \(scale))")
         #expect(effect > 100 * worst, "the adapters must change the logits far more than the float noise")
-        #expect(worst <= 1e-4 * scale)
+        // Float tolerance of the whole forward pass: the F16 KV cache rounds keys and values, and a value that the
+        // two summation orders put on either side of an F16 rounding boundary moves by half an F16 ulp (seen: 2.8e-4).
+        #expect(worst <= 5e-4 * scale)
     }
 
     @Test func rowsWithDifferentMixturesShareOnePass() throws {

@@ -17,6 +17,24 @@ import Testing
         #expect(configuration.isOpen)
         #expect(configuration.objectives.map(\.name) == ["concise", "detailed"])
         #expect(configuration.maxBatch >= 1 && configuration.maxQueued >= 1)
+        #expect(configuration.adaptersDirectory == "data/adapters")
+        #expect(configuration.realign.method == "raco")
+        #expect(configuration.realign.grid(objectives: 2) == [[1, 0], [0.75, 0.25], [0.5, 0.5], [0.25, 0.75], [0, 1]])
+        #expect(configuration.realign.threads == 1)
+    }
+
+    @Test func realignSettingsAreReadAndChecked() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("realign-\(UUID().uuidString).toml")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try "[realign]\nmethod = \"cagrad\"\ngrid_points = 3\nlearning_rate = 0.002\nmax_pause = 1\n".write(to: url, atomically: true, encoding: .utf8)
+        let configuration = try ServerConfiguration(contentsOfFile: url.path)
+        #expect(configuration.realign.method == "cagrad")
+        #expect(configuration.realign.grid(objectives: 2) == [[1, 0], [0.5, 0.5], [0, 1]])
+        #expect(configuration.realign.learningRate == 0.002)
+        #expect(configuration.realign.grid(objectives: 3).count == 4)
+        var bad = configuration
+        bad.realign.method = "sgd"
+        #expect(throws: ConfigurationError.self) { try bad.validate() }
     }
 
     @Test func valuesOverrideDefaultsAndMissingOnesKeepThem() throws {

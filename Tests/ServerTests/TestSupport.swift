@@ -30,7 +30,10 @@ extension ServerConfiguration {
     static func testing(_ change: (inout ServerConfiguration) -> Void = { _ in }) -> ServerConfiguration {
         var configuration = ServerConfiguration(modelPath: TestModel.path, threads: 1, contextLimit: 512, maxBatch: 4,
                                                 maxQueued: 8, maxBodyBytes: 4096, maxTokensCap: 256, maxChoices: 8,
-                                                requestTimeout: 60)
+                                                requestTimeout: 60,
+                                                storePath: FileManager.default.temporaryDirectory
+                                                    .appendingPathComponent("raconteur-store-\(UUID().uuidString).sqlite").path,
+                                                adaptersDirectory: nil)
         change(&configuration)
         return configuration
     }

@@ -1,0 +1,146 @@
+import Feedback
+import Foundation
+import Hummingbird
+
+/// `POST /v1/feedback` (a preference pair, by completion ids or by texts, with a label per objective),
+/// `GET /v1/feedback` (paged), `GET /v1/feedback/export` (JSONL in the layout `raconteur align` reads).
+struct FeedbackController<Context: RequestContext>: Sendable {
+    let store: FeedbackStore
+    let configuration: ServerConfiguration
+    /// Told after every stored pair (the realignment policy counts them).
+    let onFeedback: @Sendable () async -> Void
+
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .post("feedback", use: create)
+            .get("feedback", use: list)
+            .get("feedback/export", use: export)
+    }
+
+    struct FeedbackRequest: Decodable {
+        var chosenID: String?
+        var rejectedID: String?
+        var prompt: String?
+        var chosen: String?
+        var rejected: String?
+        var labels: [String: Int]?
+        var user: String?
+        var note: String?
+
+        private enum CodingKeys: String, CodingKey {
+            case prompt, chosen, rejected, labels, user, note
+            case chosenID = "chosen_id", rejectedID = "rejected_id"
+        }
+    }
+
+    struct FeedbackObject: Encodable {
+        var id: String
+        var object = "feedback"
+        var created: Int
+        var prompt: String
+        var chosen: String
+        var rejected: String
+        var chosenID: String?
+        var rejectedID: String?
+        var labels: [String: Int]
+
+        init(_ pair: PreferencePair) {
+            id = pair.id
+            created = Int(pair.created.timeIntervalSince1970)
+            prompt = pair.prompt
+            chosen = pair.chosen
+            rejected = pair.rejected
+            chosenID = pair.chosenID
+            rejectedID = pair.rejectedID
+            labels = pair.labels
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case id, object, created, prompt, chosen, rejected, labels
+            case chosenID = "chosen_id", rejectedID = "rejected_id"
+        }
+    }
+
+    struct FeedbackList: Encodable {
+        var object = "list"
+        var data: [FeedbackObject]
+        var hasMore: Bool
+        var nextCursor: String?
+        var total: Int
+
+        private enum CodingKeys: String, CodingKey { case object, data, total, hasMore = "has_more", nextCursor = "next_cursor" }
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        let body = try await request.decodeJSON(as: FeedbackRequest.self, maxBytes: configuration.maxBodyBytes)
+        guard let labels = body.labels else { throw APIError.missingParameter("labels") }
+        let objectives = configuration.objectives.map(\.name)
+        let byIDs = body.chosenID != nil || body.rejectedID != nil
+        let byTexts = body.prompt != nil || body.chosen != nil || body.rejected != nil
+        let pair: PreferencePair
+        do {
+            switch (byIDs, byTexts) {
+            case (true, true):
+                throw APIError.invalidValue(body.chosenID != nil ? "chosen_id" : "rejected_id",
+                                            "Give the pair either as completion ids ('chosen_id', 'rejected_id') or as texts ('prompt', 'chosen', 'rejected'), not both.",
+                                            code: "conflicting_parameters")
+            case (true, false):
+                guard let chosen = body.chosenID else { throw APIError.missingParameter("chosen_id") }
+                guard let rejected = body.rejectedID else { throw APIError.missingParameter("rejected_id") }
+                pair = try await store.addFeedback(chosenID: chosen, rejectedID: rejected, labels: labels, objectives: objectives,
+                                                   user: body.user, note: body.note)
+            case (false, true):
+                guard let prompt = body.prompt else { throw APIError.missingParameter("prompt") }
+                guard let chosen = body.chosen else { throw APIError.missingParameter("chosen") }
+                guard let rejected = body.rejected else { throw APIError.missingParameter("rejected") }
+                pair = try await store.addFeedback(prompt: prompt, chosen: chosen, rejected: rejected, labels: labels,
+                                                   objectives: objectives, user: body.user, note: body.note)
+            case (false, false):
+                throw APIError.missingParameter("chosen_id")
+            }
+        } catch let error as FeedbackError {
+            throw APIError(error)
+        }
+        await onFeedback()
+        return try Response.json(FeedbackObject(pair), status: .created)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        let cursor = request.uri.queryParameters.get("after")
+        let limitText = request.uri.queryParameters.get("limit")
+        guard let limit = limitText.map({ Int($0) }) ?? 20 else {
+            throw APIError.invalidValue("limit", "Invalid 'limit': '\(limitText ?? "")' is not an integer.", code: "invalid_type")
+        }
+        do {
+            let page = try await store.feedback(after: cursor, limit: limit)
+            return try Response.json(FeedbackList(data: page.pairs.map(FeedbackObject.init), hasMore: page.nextCursor != nil,
+                                                  nextCursor: page.nextCursor, total: try await store.feedbackCount()))
+        } catch let error as FeedbackError {
+            throw APIError(error)
+        }
+    }
+
+    /// Streams the whole log, one JSON object per line, without holding it in memory.
+    @Sendable func export(_ request: Request, context: Context) async throws -> Response {
+        let chunks = store.exportJSONLChunks()
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson",
+                                               .contentDisposition: "attachment; filename=\"feedback.jsonl\""],
+                        body: ResponseBody { writer in
+            for try await chunk in chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
+            try await writer.finish(nil)
+        })
+    }
+}
+
+extension APIError {
+    /// The store's refusal as the API's error: 400, 404 or 409 with its field and code.
+    init(_ error: FeedbackError) {
+        let status: HTTPResponse.Status
+        switch error.kind {
+        case .invalidRequest: status = .badRequest
+        case .notFound: status = .notFound
+        case .conflict: status = .conflict
+        }
+        self.init(status: status, message: error.message, type: "invalid_request_error", param: error.param, code: error.code)
+    }
+}

@@ -1,0 +1,97 @@
+import Alignment
+import Feedback
+import Foundation
+import Hummingbird
+
+/// `POST /v1/realign` starts a job, `GET /v1/realign/{id}` shows it, `GET /v1/realign` lists recent ones,
+/// `POST /v1/realign/{id}/cancel` stops one.
+struct RealignController<Context: RequestContext>: Sendable {
+    let manager: RealignManager
+    let configuration: ServerConfiguration
+
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .post("realign", use: create)
+            .get("realign", use: list)
+            .get("realign/{id}", use: show)
+            .post("realign/{id}/cancel", use: cancel)
+    }
+
+    struct JobObject: Encodable {
+        var id: String
+        var object = "realign.job"
+        var state: String
+        var created: Int
+        var started: Int?
+        var finished: Int?
+        var request: JSONValue
+        var progress: JSONValue?
+        var report: JSONValue?
+        var error: String?
+        var pairsUsed: Int?
+
+        init(_ job: RealignJob, live: AlignmentProgress? = nil) {
+            id = job.id
+            state = job.state.rawValue
+            created = Int(job.created.timeIntervalSince1970)
+            started = job.started.map { Int($0.timeIntervalSince1970) }
+            finished = job.finished.map { Int($0.timeIntervalSince1970) }
+            request = job.request
+            progress = live.flatMap { try? JSONValue(encoding: $0) } ?? job.progress
+            report = job.report
+            error = job.error
+            pairsUsed = job.pairsUsed
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case id, object, state, created, started, finished, request, progress, report, error
+            case pairsUsed = "pairs_used"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(object, forKey: .object)
+            try c.encode(state, forKey: .state)
+            try c.encode(created, forKey: .created)
+            try c.encode(started, forKey: .started)
+            try c.encode(finished, forKey: .finished)
+            try c.encode(request, forKey: .request)
+            try c.encode(progress, forKey: .progress)
+            try c.encode(report, forKey: .report)
+            try c.encode(error, forKey: .error)
+            try c.encode(pairsUsed, forKey: .pairsUsed)
+        }
+    }
+
+    struct JobList: Encodable {
+        var object = "list"
+        var data: [JobObject]
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        // An empty body means "the configured defaults".
+        let body: RealignRequest
+        if request.headers[.contentLength].flatMap(Int.init) == 0 {
+            body = RealignRequest()
+        } else {
+            body = try await request.decodeJSON(as: RealignRequest.self, maxBytes: configuration.maxBodyBytes)
+        }
+        let job = try await manager.start(body)
+        return try Response.json(JobObject(job), status: .accepted)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        try Response.json(JobList(data: try await manager.store.jobs(limit: 20).map { JobObject($0) }))
+    }
+
+    @Sendable func show(_ request: Request, context: Context) async throws -> Response {
+        let (job, live) = try await manager.job(try context.parameters.require("id"))
+        return try Response.json(JobObject(job, live: live))
+    }
+
+    @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
+        let job = try await manager.cancel(try context.parameters.require("id"))
+        return try Response.json(JobObject(job), status: .accepted)
+    }
+}

@@ -1,0 +1,313 @@
+import Adapters
+import Alignment
+import Dispatch
+import Feedback
+import Foundation
+import Logging
+import Model
+
+/// What `POST /v1/realign` may set; anything left out comes from the configuration's `[realign]`.
+struct RealignRequest: Codable, Sendable, IntegerFields {
+    var method: String?
+    var weights: [[Double]]?
+    var steps: Int?
+    var minPairs: Int?
+    var learningRate: Double?
+    var beta: Double?
+    var c: Double?
+    var rank: Int?
+    var batchSize: Int?
+    var heldOut: Double?
+    var seed: Int?
+
+    private enum CodingKeys: String, CodingKey {
+        case method, weights, steps, beta, c, rank, seed
+        case minPairs = "min_pairs", learningRate = "learning_rate", batchSize = "batch_size", heldOut = "held_out"
+    }
+
+    static let integerFields = ["steps", "min_pairs", "rank", "batch_size", "seed"]
+}
+
+/// Runs realignment jobs: one at a time, in the background, on the served model. A job trains one adapter per
+/// weight vector of the grid with the alignment module on the logged feedback (starting from the adapters being
+/// served), promotes each new version only if it does not lose held-out preference accuracy, writes it atomically
+/// into the adapters directory and hot-swaps it in. Training yields to live requests between micro-batches.
+final class RealignManager: @unchecked Sendable {
+    let store: FeedbackStore
+    let host: ModelHost
+    let configuration: ServerConfiguration
+    let logger: Logger
+
+    private let lock = NSLock()
+    /// The job this process runs, with its cancel flag and latest progress.
+    private var current: (id: String, cancel: CancelFlag, progress: AlignmentProgress?)?
+    private var policyCheckRunning = false
+
+    init(store: FeedbackStore, host: ModelHost, configuration: ServerConfiguration, logger: Logger) {
+        self.store = store
+        self.host = host
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    var objectives: [String] { configuration.objectives.map(\.name) }
+
+    /// The job's settings: the request over the configuration's defaults, validated (400 naming the field).
+    func resolve(_ request: RealignRequest) throws -> (settings: RealignSettings, weights: [[Double]]) {
+        var s = configuration.realign
+        if let method = request.method {
+            guard CombinationMethod(rawValue: method) != nil else {
+                throw APIError.invalidValue("method", "Invalid 'method': '\(method)'; use raco, cagrad or dpo-lw.")
+            }
+            s.method = method
+        }
+        func check<T: Comparable>(_ value: T?, _ name: String, _ range: ClosedRange<T>, set: (T) -> Void) throws {
+            guard let value else { return }
+            guard range.contains(value) else {
+                throw APIError.invalidValue(name, "Invalid '\(name)': \(value) is outside \(range.lowerBound)...\(range.upperBound).")
+            }
+            set(value)
+        }
+        try check(request.steps, "steps", 1...10_000) { s.steps = $0 }
+        try check(request.minPairs, "min_pairs", 2...1_000_000) { s.minPairs = $0 }
+        try check(request.learningRate, "learning_rate", 1e-7...1) { s.learningRate = $0 }
+        try check(request.beta, "beta", 1e-3...100) { s.beta = $0 }
+        try check(request.c, "c", 0...0.999) { s.conflictAversion = $0 }
+        try check(request.rank, "rank", 1...AdapterFile.maxRank) { s.rank = $0 }
+        try check(request.batchSize, "batch_size", 1...64) { s.batchSize = $0 }
+        try check(request.heldOut, "held_out", 0...0.9) { s.heldOutFraction = $0 }
+        try check(request.seed, "seed", 0...Int.max) { s.seed = UInt64($0) }
+        let weights = request.weights ?? s.grid(objectives: objectives.count)
+        guard !weights.isEmpty, weights.count <= 16 else {
+            throw APIError.invalidValue("weights", "Invalid 'weights': give 1 to 16 weight vectors.")
+        }
+        for (i, w) in weights.enumerated() {
+            guard w.count == objectives.count else {
+                throw APIError.invalidValue("weights.\(i)", "Invalid 'weights.\(i)': \(w.count) weights for \(objectives.count) objectives (\(objectives.joined(separator: ", "))).")
+            }
+            guard w.allSatisfy({ $0.isFinite && $0 >= 0 }), w.reduce(0, +) > 0 else {
+                throw APIError.invalidValue("weights.\(i)", "Invalid 'weights.\(i)': weights must be ≥ 0 and not all zero.")
+            }
+        }
+        return (s, weights.map { w in let t = w.reduce(0, +); return w.map { $0 / t } })
+    }
+
+    /// Queues a job and starts it; 409 when one is active or there is too little feedback.
+    func start(_ request: RealignRequest) async throws -> RealignJob {
+        let (settings, weights) = try resolve(request)
+        let engine = try host.engine()
+        let pairs = try await store.feedbackCount()
+        guard pairs >= settings.minPairs else {
+            throw APIError(status: .conflict, message: "Not enough feedback to realign: \(pairs) preference pair(s) stored, the job needs at least \(settings.minPairs) ('min_pairs').",
+                           type: "invalid_request_error", param: "min_pairs", code: "not_enough_feedback")
+        }
+        var resolved = request
+        resolved.method = settings.method
+        resolved.weights = weights
+        resolved.steps = settings.steps
+        resolved.minPairs = settings.minPairs
+        let job: RealignJob
+        do {
+            job = try await store.createJob(request: try JSONValue(encoding: resolved))
+        } catch let error as FeedbackError {
+            throw APIError(error)
+        }
+        let cancel = CancelFlag()
+        lock.withLock { current = (job.id, cancel, nil) }
+        let thread = Thread { [self] in run(job: job, settings: settings, weights: weights, engine: engine, cancel: cancel) }
+        thread.name = "raconteur-realign"
+        thread.qualityOfService = .utility
+        thread.start()
+        return job
+    }
+
+    /// Asks a job to stop; it ends as `cancelled` at its next micro-batch. 409 when it already ended.
+    func cancel(_ id: String) async throws -> RealignJob {
+        guard let job = try await store.job(id: id) else { throw APIError(FeedbackError.unknownJob(id: id)) }
+        guard job.state.isActive else { throw APIError(FeedbackError.jobStateConflict(id: id, state: job.state, action: "cancel")) }
+        lock.withLock { if current?.id == id { current?.cancel.set() } }
+        return job
+    }
+
+    /// The stored job, with the live progress of a running one.
+    func job(_ id: String) async throws -> (RealignJob, AlignmentProgress?) {
+        guard let job = try await store.job(id: id) else { throw APIError(FeedbackError.unknownJob(id: id)) }
+        let live = lock.withLock { current?.id == id ? current?.progress : nil }
+        return (job, live)
+    }
+
+    /// The policy: after `auto_after_pairs` new pairs since the last job's data, start a job with the defaults.
+    func feedbackArrived() async {
+        let threshold = configuration.realign.autoAfterPairs
+        guard threshold > 0, host.isReady else { return }
+        let proceed = lock.withLock { () -> Bool in
+            guard current == nil, !policyCheckRunning else { return false }
+            policyCheckRunning = true
+            return true
+        }
+        guard proceed else { return }
+        defer { lock.withLock { policyCheckRunning = false } }
+        do {
+            // Counted from the newest job whatever its outcome, so a job that fails is not retried on every pair.
+            let since = try await store.jobs(limit: 1).first?.feedbackThroughSequence ?? 0
+            let fresh = try await store.feedbackCount(afterSequence: since)
+            guard fresh >= threshold, try await store.activeJob() == nil else { return }
+            let job = try await start(RealignRequest())
+            logger.notice("realign job \(job.id) started by policy: \(fresh) new preference pairs")
+        } catch {
+            logger.debug("realign policy did not start a job: \(error)")
+        }
+    }
+
+    // MARK: the job (its own thread)
+
+    private func run(job: RealignJob, settings: RealignSettings, weights: [[Double]], engine: InferenceEngine, cancel: CancelFlag) {
+        let started = Date()
+        defer { lock.withLock { if current?.id == job.id { current = nil } } }
+        do {
+            let pairs = try blocking { try await self.store.allPreferences() }
+            try blocking { try await self.store.markRunning(job.id, pairsUsed: pairs.count, feedbackThroughSequence: pairs.last?.sequence ?? 0) }
+            logger.notice("realign job \(job.id): \(settings.method) on \(pairs.count) pairs, \(weights.count) weight vectors, \(settings.steps) steps each")
+            let records = pairs.map { PreferenceRecord(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected, labels: $0.labels) }
+            var hyper = AlignmentHyperparameters()
+            hyper.steps = settings.steps
+            hyper.rank = settings.rank
+            hyper.alpha = Double(2 * settings.rank)
+            hyper.learningRate = settings.learningRate
+            hyper.beta = settings.beta
+            hyper.conflictAversion = settings.conflictAversion
+            hyper.batchSize = settings.batchSize
+            hyper.heldOutFraction = settings.heldOutFraction
+            hyper.seed = settings.seed
+            hyper.threads = settings.threads
+            hyper.maxTokensPerSequence = settings.maxTokensPerSequence
+            hyper.warmupSteps = min(hyper.warmupSteps, max(0, settings.steps / 5))
+            let method = CombinationMethod(rawValue: settings.method) ?? .raco
+            let trainer = try AlignmentTrainer(model: engine.served.model, tokenizer: engine.served.tokenizer, objectives: objectives,
+                                               method: method, hyperparameters: hyper, records: records)
+            // Each grid point continues from the adapter it replaces (which is then also its reference policy).
+            let names = weights.map { Self.adapterName(objectives: objectives, weights: $0) }
+            let initial: [LoRAAdapter?] = names.map { name in
+                guard let served = engine.adapters.registry.get(name)?.adapter, served.rank == hyper.rank,
+                      Set(served.matrices.keys.map(\.projection.rawValue)) == Set(hyper.projections) else { return nil }
+                return served
+            }
+            var lastSaved = Date.distantPast
+            let maxPause = settings.maxPauseSeconds
+            let scheduler = engine.scheduler
+            let control = AlignmentControl(isCancelled: { cancel.isSet }, pause: {
+                // Live requests first: wait while any is queued or generating, up to max_pause.
+                let deadline = Date().addingTimeInterval(maxPause)
+                while !cancel.isSet, Date() < deadline {
+                    let s = scheduler.statistics
+                    if s.active == 0 && s.queued == 0 { break }
+                    usleep(2_000)
+                }
+            })
+            let result = try trainer.train(weights: weights, initialAdapters: initial, control: control) { [self] progress in
+                lock.withLock { if current?.id == job.id { current?.progress = progress } }
+                if Date().timeIntervalSince(lastSaved) > 2, let value = try? JSONValue(encoding: progress) {
+                    lastSaved = Date()
+                    try? blocking { try await self.store.updateProgress(job.id, progress: value) }
+                }
+            }
+            let outcome = try promote(result, trainer: trainer, names: names, weights: weights, job: job, engine: engine)
+            let report = JobReport(training: result.report, promoted: outcome.promoted, kept: outcome.kept,
+                                   seconds: Date().timeIntervalSince(started))
+            try blocking { try await self.store.finish(job.id, state: .succeeded, report: try JSONValue(encoding: report)) }
+            logger.notice("realign job \(job.id) succeeded in \(Int(report.seconds)) s: promoted \(outcome.promoted.map(\.id)), kept \(outcome.kept)")
+        } catch AlignmentTrainingError.cancelled {
+            try? blocking { try await self.store.finish(job.id, state: .cancelled, error: "cancelled on request") }
+            logger.notice("realign job \(job.id) cancelled")
+        } catch {
+            try? blocking { try await self.store.finish(job.id, state: .failed, error: "\(error)") }
+            logger.error("realign job \(job.id) failed: \(error)")
+        }
+    }
+
+    struct PromotedAdapter: Codable {
+        var id: String
+        var version: Int
+        var weights: [Double]
+        var file: String
+    }
+
+    struct JobReport: Codable {
+        var training: AlignmentReport
+        var promoted: [PromotedAdapter]
+        /// Grid points whose new adapter lost held-out preference accuracy: the served version stays.
+        var kept: [String]
+        var seconds: Double
+    }
+
+    /// Writes and swaps in every adapter that does not regress: how often it ranks a held-out pair the way the
+    /// labels do (log π(A|x) − log π(B|x) against the label's sign), weighted by its w, is at least how often the
+    /// policy it started from (the version being served, or the base model) does.
+    private func promote(_ result: AlignmentResult, trainer: AlignmentTrainer, names: [String], weights: [[Double]],
+                         job: RealignJob, engine: InferenceEngine) throws -> (promoted: [PromotedAdapter], kept: [String]) {
+        guard let directory = engine.adapters.directory else {
+            throw APIError.internalError("no adapters directory is configured, so new adapters cannot be stored")
+        }
+        var promoted: [PromotedAdapter] = [], kept: [String] = []
+        var versions: [AdapterVersionKey] = []
+        for (i, run) in result.report.runs.enumerated() {
+            let gain = objectives.enumerated().reduce(0.0) { sum, item in
+                let (k, name) = item
+                guard let after = run.heldOutLogRatioAccuracyAfter[name], let before = run.heldOutLogRatioAccuracyBefore[name] else {
+                    return sum
+                }
+                return sum + weights[i][k] * (after - before)
+            }
+            guard gain >= -1e-9 else { kept.append(names[i]); continue }
+            let version = (try blocking { try await self.store.latestAdapterVersion(name: names[i]) } ?? 0) + 1
+            let path = (directory as NSString).appendingPathComponent(names[i] + ".gguf")
+            try AdapterFile.write(result.adapters[i], metadata: trainer.metadata(weights: weights[i], version: version),
+                                  architecture: engine.served.model.config.architecture.rawValue, to: path)
+            let served = try engine.adapters.registry.load(name: names[i], path: path)
+            let record = AdapterVersionRecord(name: names[i], version: version, path: path, sha256: try Self.sha256(path),
+                                              objectives: objectives, weights: weights[i], method: trainer.method.rawValue,
+                                              jobID: job.id, created: Date(), active: false)
+            try blocking { try await self.store.recordAdapterVersion(record) }
+            versions.append(record.key)
+            promoted.append(PromotedAdapter(id: names[i], version: served.version, weights: weights[i], file: names[i] + ".gguf"))
+        }
+        let promotedKeys = versions
+        if !promotedKeys.isEmpty { _ = try blocking { try await self.store.promote(promotedKeys) } }
+        return (promoted, kept)
+    }
+
+    /// The registry name of a grid adapter: its file name without `.gguf`.
+    static func adapterName(objectives: [String], weights: [Double]) -> String {
+        let file = AlignmentTrainer.adapterFileName(objectives: objectives, weights: weights)
+        return file.hasSuffix(".gguf") ? String(file.dropLast(5)) : file
+    }
+
+    static func sha256(_ path: String) throws -> String {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        return SHA256.hex(data)
+    }
+}
+
+/// A flag one thread sets and another reads.
+final class CancelFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
+
+/// The result of async work, handed from the task that ran it to the thread that waits.
+private final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+}
+
+/// Runs async work from a plain thread (the job's) and waits for it.
+func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = ResultBox<T>(), done = DispatchSemaphore(value: 0)
+    Task {
+        do { box.result = .success(try await work()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try box.result!.get()
+}

@@ -1,0 +1,168 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Server
+import Testing
+
+/// Feedback over HTTP: pairs by completion ids or by texts, every refusal, paging, the JSONL export, and the
+/// realignment routes' refusals and one small real job.
+@Suite(.serialized)
+struct FeedbackRouteTests {
+    /// Two completions of one prompt (n = 2, sampled): their completion ids.
+    static func twoCompletions(_ client: any TestClientProtocol, prompt: String = "Tell me about cats.") async throws -> (String, String) {
+        let response = try await client.post("/v1/chat/completions", [
+            "messages": [["role": "user", "content": prompt]], "n": 2, "max_tokens": 6, "temperature": 1, "seed": 7])
+        #expect(response.status == .ok)
+        let ids = choices(try json(response)).compactMap { $0["completion_id"] as? String }
+        try #require(ids.count == 2)
+        return (ids[0], ids[1])
+    }
+
+    @Test func aPairByCompletionIdsIsStoredListedAndExported() async throws {
+        guard TestModel.isAvailable else { return }
+        try await withServer { client in
+            let (a, b) = try await Self.twoCompletions(client)
+            let created = try await client.post("/v1/feedback", ["chosen_id": a, "rejected_id": b, "labels": ["concise": 1, "detailed": -1]])
+            #expect(created.status == .created, "\(String(buffer: created.body))")
+            let pair = try json(created)
+            #expect((pair["id"] as? String)?.hasPrefix("fb-") == true)
+            #expect(pair["chosen_id"] as? String == a)
+            #expect((pair["prompt"] as? String)?.contains("<|im_start|>user\nTell me about cats.") == true,
+                    "the prompt is the text the model saw")
+
+            let byText = try await client.post("/v1/feedback", ["prompt": "Q?", "chosen": "Yes.", "rejected": "Well, perhaps yes.",
+                                                                 "labels": ["concise": 1]])
+            #expect(byText.status == .created)
+
+            let page1 = try json(try await client.execute(uri: "/v1/feedback?limit=1", method: .get))
+            #expect((page1["data"] as? [JSONObject])?.count == 1)
+            #expect(page1["has_more"] as? Bool == true)
+            #expect(page1["total"] as? Int == 2)
+            let cursor = try #require(page1["next_cursor"] as? String)
+            let page2 = try json(try await client.execute(uri: "/v1/feedback?limit=1&after=\(cursor)", method: .get))
+            #expect(((page2["data"] as? [JSONObject])?.first?["prompt"] as? String) == "Q?")
+
+            let export = try await client.execute(uri: "/v1/feedback/export", method: .get)
+            #expect(export.status == .ok)
+            #expect(export.headers[.contentType] == "application/x-ndjson")
+            let lines = String(buffer: export.body).split(separator: "\n")
+            #expect(lines.count == 2)
+            let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? JSONObject)
+            #expect(Set(first.keys) == ["prompt", "chosen", "rejected", "labels"])
+            #expect(first["labels"] as? [String: Int] == ["concise": 1, "detailed": -1])
+        }
+    }
+
+    @Test func badFeedbackIsAClearErrorAndStoresNothing() async throws {
+        guard TestModel.isAvailable else { return }
+        try await withServer { client in
+            let (a, b) = try await Self.twoCompletions(client)
+            let (other, _) = try await Self.twoCompletions(client, prompt: "Tell me about dogs.")
+            #expect(try await client.post("/v1/feedback", ["chosen_id": a, "rejected_id": b, "labels": ["concise": 1]]).status == .created)
+            let cases: [(JSONObject, Int, String?, String)] = [
+                (["chosen_id": "cmpl-nope-0", "rejected_id": b, "labels": ["concise": 1]], 404, "chosen_id", "unknown_completion"),
+                (["chosen_id": a, "rejected_id": a, "labels": ["concise": 1]], 400, "rejected_id", "same_completion"),
+                (["chosen_id": a, "rejected_id": other, "labels": ["concise": 1]], 400, "rejected_id", "different_prompts"),
+                (["chosen_id": b, "rejected_id": a, "labels": ["concise": -1]], 409, nil, "duplicate_pair"),
+                (["chosen_id": a, "rejected_id": b, "labels": ["funny": 1]], 400, "labels.funny", "unknown_objective"),
+                (["chosen_id": a, "rejected_id": b, "labels": ["concise": 2]], 400, "labels.concise", "invalid_label"),
+                (["chosen_id": a, "rejected_id": b, "labels": [String: Int]()], 400, "labels", "missing_labels"),
+                (["chosen_id": a, "rejected_id": b, "labels": ["concise": 0]], 400, "labels", "no_preference"),
+                (["chosen_id": a, "rejected_id": b], 400, "labels", "missing_required_parameter"),
+                (["chosen_id": a, "labels": ["concise": 1]], 400, "rejected_id", "missing_required_parameter"),
+                (["chosen_id": a, "rejected_id": b, "prompt": "x", "labels": ["concise": 1]], 400, "chosen_id", "conflicting_parameters"),
+                (["prompt": "x", "chosen": "a", "labels": ["concise": 1]], 400, "rejected", "missing_required_parameter"),
+                (["prompt": "x", "chosen": "same", "rejected": "same", "labels": ["concise": 1]], 400, "rejected", "identical_texts"),
+                (["prompt": " ", "chosen": "a", "rejected": "b", "labels": ["concise": 1]], 400, "prompt", "empty_text"),
+                (["prompt": "x", "chosen": "a", "rejected": "b", "labels": ["concise": "yes"]], 400, "labels.concise", "invalid_type"),
+                ([:], 400, "labels", "missing_required_parameter"),
+            ]
+            for (body, status, param, code) in cases {
+                let response = try await client.post("/v1/feedback", body)
+                #expect(Int(response.status.code) == status, "\(body): \(String(buffer: response.body))")
+                let error = try errorEnvelope(response)
+                #expect(error["param"] as? String == param, "\(body)")
+                #expect(error["code"] as? String == code, "\(body)")
+            }
+            #expect(try await client.post("/v1/feedback", json: "{\"labels\": ").status == .badRequest)
+            for query in ["limit=0", "limit=1001", "limit=x", "after=fb-unknown"] {
+                let response = try await client.execute(uri: "/v1/feedback?\(query)", method: .get)
+                #expect(response.status == .badRequest, "\(query)")
+                _ = try errorEnvelope(response)
+            }
+            let all = try json(try await client.execute(uri: "/v1/feedback", method: .get))
+            #expect(all["total"] as? Int == 1, "no refused pair was stored")
+        }
+    }
+
+    @Test func realignRefusesBadRequestsAndTooLittleFeedback() async throws {
+        guard TestModel.isAvailable else { return }
+        try await withServer { client in
+            let cases: [(String, Int, String?, String)] = [
+                (#"{"method":"sgd"}"#, 400, "method", "invalid_value"),
+                (#"{"weights":[[1,0,0]]}"#, 400, "weights.0", "invalid_value"),
+                (#"{"weights":[[0,0]]}"#, 400, "weights.0", "invalid_value"),
+                (#"{"weights":[[-1,2]]}"#, 400, "weights.0", "invalid_value"),
+                (#"{"weights":[]}"#, 400, "weights", "invalid_value"),
+                (#"{"steps":0}"#, 400, "steps", "invalid_value"),
+                (#"{"steps":2.5}"#, 400, "steps", "invalid_type"),
+                (#"{"c":1}"#, 400, "c", "invalid_value"),
+                (#"{"weights":"all"}"#, 400, "weights", "invalid_type"),
+                (#"{}"#, 409, "min_pairs", "not_enough_feedback"),
+            ]
+            for (body, status, param, code) in cases {
+                let response = try await client.post("/v1/realign", json: body)
+                #expect(Int(response.status.code) == status, "\(body): \(String(buffer: response.body))")
+                let error = try errorEnvelope(response)
+                #expect(error["param"] as? String == param, "\(body)")
+                #expect(error["code"] as? String == code, "\(body)")
+            }
+            let unknown = try await client.execute(uri: "/v1/realign/job-000", method: .get)
+            #expect(unknown.status == .notFound)
+            #expect(try errorEnvelope(unknown)["code"] as? String == "unknown_job")
+            #expect(try await client.execute(uri: "/v1/realign/job-000/cancel", method: .post).status == .notFound)
+        }
+    }
+
+    @Test func aSmallRealignJobTrainsPromotesAndSwapsInTheGridAdapters() async throws {
+        guard TestModel.isAvailable else { return }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("raconteur-realign-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try await withServer(.testing { $0.adaptersDirectory = dir }) { client in
+            // Short against long answers: concise prefers the short one, detailed the long one.
+            for i in 0..<8 {
+                let prompt = "<|im_start|>user\nQuestion \(i)?<|im_end|>\n<|im_start|>assistant\n"
+                let short = "Yes."
+                let long = "Yes, and there is much more to say about question \(i), with many details."
+                let response = try await client.post("/v1/feedback", ["prompt": prompt, "chosen": short, "rejected": long,
+                                                                      "labels": ["concise": 1, "detailed": -1]])
+                #expect(response.status == .created)
+            }
+            let started = try await client.post("/v1/realign", ["weights": [[1, 0], [0, 1]], "steps": 2, "min_pairs": 8,
+                                                                "held_out": 0.25, "rank": 4, "batch_size": 2])
+            #expect(started.status == .accepted, "\(String(buffer: started.body))")
+            let id = try #require(try json(started)["id"] as? String)
+            #expect(try await client.post("/v1/realign", ["min_pairs": 2]).status == .conflict, "one job at a time")
+
+            var job: JSONObject = [:]
+            for _ in 0..<600 {
+                job = try json(try await client.execute(uri: "/v1/realign/\(id)", method: .get))
+                if let state = job["state"] as? String, !["queued", "running"].contains(state) { break }
+                try await Task.sleep(nanoseconds: 200_000_000)
+            }
+            #expect(job["state"] as? String == "succeeded", "\(job)")
+            let report = try #require(job["report"] as? JSONObject)
+            let promoted = (report["promoted"] as? [JSONObject] ?? []).compactMap { $0["id"] as? String }
+            let kept = report["kept"] as? [String] ?? []
+            #expect(Set(promoted + kept) == ["concise1.00-detailed0.00", "concise0.00-detailed1.00"])
+            let listed = (try json(try await client.execute(uri: "/v1/adapters", method: .get))["data"] as? [JSONObject] ?? [])
+                .compactMap { $0["id"] as? String }
+            #expect(Set(listed) == Set(promoted))
+            for name in promoted {
+                #expect(FileManager.default.fileExists(atPath: dir + "/\(name).gguf"))
+            }
+            let listing = try json(try await client.execute(uri: "/v1/realign", method: .get))
+            #expect((listing["data"] as? [JSONObject])?.first?["id"] as? String == id)
+        }
+    }
+}
