@@ -48,6 +48,7 @@ public final class AdapterRegistry: @unchecked Sendable {
     @discardableResult
     public func register(name: String, adapter: LoRAAdapter, metadata: AdapterMetadata, source: String? = nil) throws -> AdapterVersion {
         guard Self.isValidName(name) else { throw AdapterError.invalidName(name) }
+        adapter.prepareForServing()   // before it is shared: the forward pass reads F16 copies from now on
         lock.lock()
         defer { lock.unlock() }
         let version = (lastVersion[name] ?? 0) + 1

@@ -34,6 +34,9 @@ public final class ThreadPool: @unchecked Sendable {
     private var scratchBytes = 0
     private let scratchInUse = Atomic<Bool>(false)
 
+    /// A pool of the calling thread alone: its loops run serially, with no hand-off.
+    public static let serial = ThreadPool(threads: 1)
+
     /// Creates the pool and starts `threads - 1` worker threads (the caller of parallelFor is the last one).
     /// - Parameter spinMicroseconds: how long an idle worker busy-waits for the next job before sleeping.
     public init(threads: Int, spinMicroseconds: Int = 300) {

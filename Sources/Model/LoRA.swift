@@ -32,9 +32,27 @@ public final class LoRAMatrices: @unchecked Sendable {
         b.initialize(repeating: 0, count: outputs * rank)
     }
 
+    /// F16 copies of A and B that the forward pass reads instead (half the memory traffic of a decode step);
+    /// made once by `prepareForServing()`, before the adapter is shared. Training keeps using the F32 matrices.
+    public private(set) var halfA: UnsafeMutablePointer<Float16>?   // [rank × inputs]
+    public private(set) var halfB: UnsafeMutablePointer<Float16>?   // [outputs × rank]
+
     deinit {
         a.deallocate()
         b.deallocate()
+        halfA?.deallocate()
+        halfB?.deallocate()
+    }
+
+    /// Rounds A and B to F16 for the forward pass. Not thread-safe: call it before the adapter serves.
+    public func prepareForServing() {
+        guard halfA == nil else { return }
+        let ha = UnsafeMutablePointer<Float16>.allocate(capacity: rank * inputs)
+        for i in 0..<(rank * inputs) { ha[i] = Float16(a[i]) }
+        let hb = UnsafeMutablePointer<Float16>.allocate(capacity: outputs * rank)
+        for i in 0..<(outputs * rank) { hb[i] = Float16(b[i]) }
+        halfA = ha
+        halfB = hb
     }
 
     public var parameterCount: Int { rank * (inputs + outputs) }
@@ -51,6 +69,12 @@ public final class LoRAAdapter: @unchecked Sendable {
 
     public var scaling: Float { alpha / Float(rank) }
     public var parameterCount: Int { matrices.values.reduce(0) { $0 + $1.parameterCount } }
+
+    /// Makes the forward pass read F16 copies of every matrix (see `LoRAMatrices.prepareForServing`). The
+    /// registry calls it before a version serves; an adapter used directly stays in F32.
+    public func prepareForServing() {
+        for m in matrices.values { m.prepareForServing() }
+    }
 
     public init(rank: Int, alpha: Float, matrices: [LoRATarget: LoRAMatrices], layerCount: Int) {
         self.rank = rank

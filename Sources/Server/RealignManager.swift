@@ -208,7 +208,7 @@ final class RealignManager: @unchecked Sendable {
                 lock.withLock { if current?.id == job.id { current?.progress = progress } }
                 if Date().timeIntervalSince(lastSaved) > 2, let value = try? JSONValue(encoding: progress) {
                     lastSaved = Date()
-                    try? blocking { try await self.store.updateProgress(job.id, progress: value) }
+                    _ = try? blocking { try await self.store.updateProgress(job.id, progress: value) }
                 }
             }
             let outcome = try promote(result, trainer: trainer, names: names, weights: weights, job: job, engine: engine)
@@ -217,10 +217,10 @@ final class RealignManager: @unchecked Sendable {
             try blocking { try await self.store.finish(job.id, state: .succeeded, report: try JSONValue(encoding: report)) }
             logger.notice("realign job \(job.id) succeeded in \(Int(report.seconds)) s: promoted \(outcome.promoted.map(\.id)), kept \(outcome.kept)")
         } catch AlignmentTrainingError.cancelled {
-            try? blocking { try await self.store.finish(job.id, state: .cancelled, error: "cancelled on request") }
+            _ = try? blocking { try await self.store.finish(job.id, state: .cancelled, error: "cancelled on request") }
             logger.notice("realign job \(job.id) cancelled")
         } catch {
-            try? blocking { try await self.store.finish(job.id, state: .failed, error: "\(error)") }
+            _ = try? blocking { try await self.store.finish(job.id, state: .failed, error: "\(error)") }
             logger.error("realign job \(job.id) failed: \(error)")
         }
     }
@@ -302,6 +302,7 @@ private final class ResultBox<T>: @unchecked Sendable {
 }
 
 /// Runs async work from a plain thread (the job's) and waits for it.
+@discardableResult
 func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
     let box = ResultBox<T>(), done = DispatchSemaphore(value: 0)
     Task {

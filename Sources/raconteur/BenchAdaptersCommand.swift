@@ -18,6 +18,8 @@ struct BenchAdaptersCommand: ParsableCommand {
     @Option(help: "Decode steps per measurement.") var steps: Int = 64
     @Option(help: "Measurements per configuration (the median is reported).") var repeats: Int = 5
     @Option(help: "Write the results as JSON here.") var json: String?
+    @Flag(name: .customLong("float32"), help: "Read the adapters' F32 matrices instead of the F16 copies the server uses.")
+    var float32 = false
 
     struct Row: Codable {
         var batch: Int
@@ -40,6 +42,7 @@ struct BenchAdaptersCommand: ParsableCommand {
             let adapter = LoRAAdapter.initialised(config: config, rank: rank, alpha: Float(rank), projections: Projection.allCases,
                                                   seed: UInt64(i + 1))
             for m in adapter.matrices.values { for k in 0..<(m.outputs * m.rank) { m.b[k] = Float(k % 7) * 1e-3 } }
+            if !float32 { adapter.prepareForServing() }   // as the registry serves it
             return AdapterTerm(adapter: adapter, scale: 1 / Float(mixtureSize))
         }
         let prompt = Array(1...16)

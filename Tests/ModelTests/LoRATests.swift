@@ -93,6 +93,27 @@ struct LoRATests {
         #expect(worst <= 5e-4 * scale)
     }
 
+    /// The registry serves F16 copies of A and B: the logits stay within F16 rounding of the F32 adapter's.
+    @Test(arguments: TinyModelTests.shapes.map(\.architecture.rawValue))
+    func servingInF16MatchesF32(architecture: String) throws {
+        let shape = try #require(TinyModelTests.shapes.first { $0.architecture.rawValue == architecture })
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = try TransformerModel(path: TinyModelTests.write(shape, seed: 6, to: dir), threads: 2)
+        let adapter = Self.randomAdapter(model.config, rank: 8, alpha: 8, seed: 13)
+        let base = try Self.logits(model, adapters: [])
+        let full = try Self.logits(model, adapters: [AdapterTerm(adapter: adapter, scale: 1)])
+        adapter.prepareForServing()
+        let half = try Self.logits(model, adapters: [AdapterTerm(adapter: adapter, scale: 1)])
+        let scale = full.map(abs).max() ?? 1
+        let worst = zip(full, half).map { abs($0 - $1) }.max() ?? 0
+        let effect = zip(base, full).map { abs($0 - $1) }.max() ?? 0
+        print("tiny \(architecture): F16 adapter vs F32 max |Δ| = \(worst) (adapter effect \(effect))")
+        #expect(half != full, "the forward pass must read the F16 copies")
+        #expect(worst <= 2e-3 * scale)
+        #expect(effect > 20 * worst)
+    }
+
     @Test func rowsWithDifferentMixturesShareOnePass() throws {
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
