@@ -21,28 +21,30 @@ struct AlignCommand: ParsableCommand {
     var weights: String
     @Option(help: "Gradient combination: raco, cagrad or dpo-lw.") var method: String = "raco"
     @Option(help: "Output directory (created if needed).") var out: String
-    @Option(help: "Optimiser steps per weight vector.") var steps: Int?
-    @Option(help: "LoRA rank (1...64).") var rank: Int?
+    @Option(help: "Optimiser steps per weight vector (default \(AlignCommand.defaults.steps)).") var steps: Int?
+    @Option(help: "LoRA rank, 1...64 (default \(AlignCommand.defaults.rank)).") var rank: Int?
     @Option(help: "LoRA alpha (default: twice the rank).") var alpha: Double?
-    @Option(help: "Peak learning rate.") var lr: Double?
-    @Option(help: "DPO β.") var beta: Double?
-    @Option(help: "RACO/CAGrad conflict aversion c in [0, 1).") var c: Double?
-    @Option(help: "Preference rows per micro-batch.") var batch: Int?
-    @Option(name: .customLong("grad-accum"), help: "Micro-batches per optimiser step.") var gradientAccumulation: Int?
-    @Option(name: .customLong("warmup"), help: "Learning-rate warm-up steps.") var warmupSteps: Int?
-    @Option(name: .customLong("weight-decay"), help: "AdamW weight decay.") var weightDecay: Double?
-    @Option(help: "Training threads.") var threads: Int?
-    @Option(help: "Seed of the split, batch order and LoRA initialisation.") var seed: UInt64?
-    @Option(name: .customLong("held-out"), help: "Fraction of rows held out for evaluation, in [0, 0.9].") var heldOut: Double?
+    @Option(help: "Peak learning rate (default \(AlignCommand.defaults.learningRate)).") var lr: Double?
+    @Option(help: "DPO β (default \(AlignCommand.defaults.beta)).") var beta: Double?
+    @Option(help: "RACO/CAGrad conflict aversion c in [0, 1) (default \(AlignCommand.defaults.conflictAversion)).") var c: Double?
+    @Option(help: "Preference rows per micro-batch (default \(AlignCommand.defaults.batchSize)).") var batch: Int?
+    @Option(name: .customLong("grad-accum"), help: "Micro-batches per optimiser step (default \(AlignCommand.defaults.gradientAccumulation)).") var gradientAccumulation: Int?
+    @Option(name: .customLong("warmup"), help: "Learning-rate warm-up steps (default \(AlignCommand.defaults.warmupSteps)).") var warmupSteps: Int?
+    @Option(name: .customLong("weight-decay"), help: "AdamW weight decay (default \(AlignCommand.defaults.weightDecay)).") var weightDecay: Double?
+    @Option(help: "Training threads (default: all \(AlignCommand.defaults.threads) cores).") var threads: Int?
+    @Option(help: "Seed of the split, batch order and LoRA initialisation (default \(AlignCommand.defaults.seed)).") var seed: UInt64?
+    @Option(name: .customLong("held-out"), help: "Fraction of rows held out for evaluation, in [0, 0.9] (default \(AlignCommand.defaults.heldOutFraction)).") var heldOut: Double?
     @Option(help: "Projections, comma-separated (attn_q,attn_k,attn_v,attn_output,ffn_gate,ffn_up,ffn_down).")
     var projections: String?
-    @Option(name: .customLong("max-tokens"), help: "Longest prompt + response in tokens; longer responses are cut.")
+    @Option(name: .customLong("max-tokens"), help: "Longest prompt + response in tokens; longer responses are cut (default \(AlignCommand.defaults.maxTokensPerSequence)).")
     var maxTokens: Int?
     @Flag(name: .customLong("length-normalize"), help: "Divide sequence log-probs by the response length.")
     var lengthNormalize = false
     @Option(name: .customLong("checkpoint-every"), help: "Write DIR/checkpoints/<name>.checkpoint.gguf every N steps.")
     var checkpointEvery: Int?
     @Flag(help: "Print no per-step progress lines.") var quiet = false
+
+    static let defaults = AlignmentHyperparameters()
 
     /// The parsed objectives, method, weight grid and hyper-parameters (everything but the files).
     struct Plan {

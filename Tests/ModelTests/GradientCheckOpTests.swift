@@ -153,6 +153,72 @@ struct GradientCheckOpTests {
         report("linear+LoRA dB", FiniteDifference.maxRelativeError(analytic: db, numeric: nb))
     }
 
+    /// The split parameter gradient of `LinearOp.backward(…targets:…)`: two destinations with per-segment scales
+    /// equal what one plain backward gives with dy scaled row by row, and dx does not depend on the targets.
+    @Test func linearWithLoRASplitIntoScaledRowSegments() {
+        var rng = SplitMix(seed: 8)
+        let rows = 7, inputs = 5, outputs = 6, rank = 2, scale = 0.9
+        let x = rng.doubles(rows * inputs), w = rng.doubles(outputs * inputs), dy = rng.doubles(rows * outputs)
+        let a = rng.doubles(rank * inputs), b = rng.doubles(outputs * rank)
+        // u = x·Aᵀ, as the forward keeps it.
+        var u = [Double](repeating: 0, count: rows * rank)
+        for r in 0..<rows { for k in 0..<rank { for i in 0..<inputs { u[r * rank + k] += x[r * inputs + i] * a[k * inputs + i] } } }
+        let segments = [(0..<3, 0.5), (3..<4, 0.0), (4..<7, -2.0)]
+        let destinations = [[Double](repeating: 1, count: segments.count), segments.map(\.1)]
+        func plain(rowScale: [Double]) -> (da: [Double], db: [Double], dx: [Double]) {
+            let scaled = (0..<(rows * outputs)).map { dy[$0] * rowScale[$0 / outputs] }
+            var da = [Double](repeating: 0, count: a.count), db = [Double](repeating: 0, count: b.count)
+            var dx = [Double](repeating: 0, count: x.count), t = [Double](repeating: 0, count: rows * rank)
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    da.withUnsafeMutableBufferPointer { dap in
+                        db.withUnsafeMutableBufferPointer { dbp in
+                            LinearOp.backward(dy: scaled, x: x, w: w, u: u,
+                                              lora: LoRAWeights(a: ap.baseAddress!, b: bp.baseAddress!, rank: rank, scale: scale),
+                                              gradients: LoRAGradients(a: dap.baseAddress!, b: dbp.baseAddress!),
+                                              dx: &dx, t: &t, rows: rows, inputs: inputs, outputs: outputs, pool: nil)
+                        }
+                    }
+                }
+            }
+            return (da, db, dx)
+        }
+        var da0 = [Double](repeating: 0, count: a.count), da1 = da0
+        var db0 = [Double](repeating: 0, count: b.count), db1 = db0
+        var dx = [Double](repeating: 0, count: x.count), t = [Double](repeating: 0, count: rows * rank)
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                da0.withUnsafeMutableBufferPointer { pa0 in
+                    da1.withUnsafeMutableBufferPointer { pa1 in
+                        db0.withUnsafeMutableBufferPointer { pb0 in
+                            db1.withUnsafeMutableBufferPointer { pb1 in
+                                let pointers = [(pa0.baseAddress!, pb0.baseAddress!), (pa1.baseAddress!, pb1.baseAddress!)]
+                                let targets = (0..<2).map { j in
+                                    LoRAGradientTarget(gradients: LoRAGradients(a: pointers[j].0, b: pointers[j].1),
+                                                       segments: zip(segments, destinations[j]).map { RowSegment(rows: $0.0, scale: $1) })
+                                }
+                                LinearOp.backward(dy: dy, x: x, w: w, u: u,
+                                                  lora: LoRAWeights(a: ap.baseAddress!, b: bp.baseAddress!, rank: rank, scale: scale),
+                                                  targets: targets, dx: &dx, t: &t, rows: rows, inputs: inputs, outputs: outputs,
+                                                  pool: nil)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let da = [da0, da1], db = [db0, db1]
+        for j in 0..<2 {
+            var rowScale = [Double](repeating: 0, count: rows)
+            for (segment, c) in zip(segments, destinations[j]) { for r in segment.0 { rowScale[r] = c } }
+            let expected = plain(rowScale: rowScale)
+            #expect(zip(da[j], expected.da).allSatisfy { abs($0 - $1) < 1e-12 }, "dA of destination \(j)")
+            #expect(zip(db[j], expected.db).allSatisfy { abs($0 - $1) < 1e-12 }, "dB of destination \(j)")
+        }
+        let unscaled = plain(rowScale: [Double](repeating: 1, count: rows))
+        #expect(zip(dx, unscaled.dx).allSatisfy { abs($0 - $1) < 1e-12 })
+    }
+
     @Test func logSoftmaxGather() {
         var rng = SplitMix(seed: 6)
         let rows = 3, vocab = 11, targets = [4, 0, 10]

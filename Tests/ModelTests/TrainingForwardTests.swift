@@ -134,11 +134,14 @@ struct TrainingForwardTests {
     }
 
     /// The Float path (sgemm, Float specialisations) gives the Double path's gradient to Float precision.
-    @Test func floatGradientMatchesDouble() throws {
+    /// Every architecture: llama and qwen3 exercise the Float SiLU loop (polynomial exp), gemma3 the GELU one.
+    @Test(arguments: [0, 1, 2])
+    func floatGradientMatchesDouble(shapeIndex: Int) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("raconteur-train-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let model = try TransformerModel(path: TinyModelTests.write(TinyModelTests.shapes[2], seed: 9, to: dir), threads: 1)
+        let shape = TinyModelTests.shapes[shapeIndex]
+        let model = try TransformerModel(path: TinyModelTests.write(shape, seed: 9, to: dir), threads: 1)
         let layout = LoRAParameterLayout(config: model.config, rank: 4, alpha: 8, projections: Projection.allCases)
         var rng = SplitMix(seed: 5)
         let theta = rng.doubles(layout.count, scale: 0.2)
@@ -153,7 +156,7 @@ struct TrainingForwardTests {
         try float.backward(weights, into: &gf)
         let scale = gd.map(abs).max() ?? 1
         let worst = zip(gf, gd).map { abs(Double($0) - $1) }.max() ?? 0
-        print("tiny gemma3 Float vs Double LoRA gradient: max |Δ| / max |g| = \(worst / scale)")
+        print("tiny \(shape.architecture.rawValue) Float vs Double LoRA gradient: max |Δ| / max |g| = \(worst / scale)")
         #expect(worst < 1e-4 * scale)
     }
 

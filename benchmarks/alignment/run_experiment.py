@@ -9,7 +9,7 @@
    adapters (`raconteur generate --adapter FILE`), scored by the judges.
 Prints a table and writes benchmarks/alignment/results/<name>.json.
 
-usage: run_experiment.py --raconteur BIN [--model GGUF] [--work DIR] [--steps 16] [--lr 1e-4] [--beta 0.2] ...
+usage: run_experiment.py --raconteur BIN [--model GGUF] [--work DIR] [--steps 32] [--lr 3e-4] [--beta 0.2] ...
 """
 import argparse
 import json
@@ -47,10 +47,10 @@ def main():
     parser.add_argument("--model", default=os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf"))
     parser.add_argument("--work", default=os.path.join(ROOT, "runs", "alignment"), help="data and adapters go here")
     parser.add_argument("--data", help="preference JSONL (default: WORK/prefs.jsonl, built when missing)")
-    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--beta", type=float, default=0.2)
     parser.add_argument("--c", type=float, default=0.4)
     parser.add_argument("--rank", type=int, default=16)

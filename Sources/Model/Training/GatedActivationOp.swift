@@ -13,6 +13,12 @@ enum GatedActivationOp {
         parallelChunks(count, work: count * 8, pool: pool) { range in
             switch activation {
             case .silu:
+                if T.self == Float.self {
+                    // Concrete Float loop: the generic one calls elementExp through the protocol witness (no inlining,
+                    // no vectorisation; ~7 % of a training step in perf).
+                    siluForward(gate: cast(gate), up: cast(up), h: cast(h), range: range)
+                    return
+                }
                 for i in range {
                     let g = gate[i]
                     h[i] = g / (1 + T.elementExp(-g)) * up[i]
@@ -37,6 +43,11 @@ enum GatedActivationOp {
         parallelChunks(count, work: count * 8, pool: pool) { range in
             switch activation {
             case .silu:
+                if T.self == Float.self {
+                    siluBackward(dh: cast(dh), gate: cast(gate), up: cast(up), dGate: cast(dGate), dUp: cast(dUp),
+                                 range: range)
+                    return
+                }
                 for i in range {
                     let g = gate[i]
                     let sigma = 1 / (1 + T.elementExp(-g))
@@ -54,4 +65,52 @@ enum GatedActivationOp {
             }
         }
     }
+
+    /// `forward`'s SiLU loop for Float: h = g·σ(g)·up with σ(g) = 1 / (1 + e^−g).
+    static func siluForward(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
+                            range: Range<Int>) {
+        for i in range {
+            let g = gate[i]
+            h[i] = g / (1 + expPolynomial(-g)) * up[i]
+        }
+    }
+
+    /// `backward`'s SiLU loop for Float (the same formulas as the generic loop).
+    static func siluBackward(dh: UnsafePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
+                             dGate: UnsafeMutablePointer<Float>, dUp: UnsafeMutablePointer<Float>, range: Range<Int>) {
+        for i in range {
+            let g = gate[i]
+            let sigma = 1 / (1 + expPolynomial(-g))
+            dUp[i] += dh[i] * g * sigma
+            dGate[i] += dh[i] * up[i] * sigma * (1 + g * (1 - sigma))
+        }
+    }
+}
+
+/// A pointer to T viewed as a pointer to Float (callers check T == Float).
+@inline(__always)
+private func cast<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always)
+private func cast<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+/// `Float.polynomialExp`, repeated here so that it is inlined into the loops above (the public one was called, not
+/// inlined, from them in the -Ounchecked debug build).
+@inline(__always)
+private func expPolynomial(_ x: Float) -> Float {
+    let clamped = min(max(x, -87), 88)
+    let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+    let r = (clamped - n * 0.693_359_375) + n * 2.121_944_4e-4
+    var p: Float = 1.987_569_15e-4
+    p = p * r + 1.398_199_950_7e-3
+    p = p * r + 8.333_451_907_3e-3
+    p = p * r + 4.166_579_589_4e-2
+    p = p * r + 1.666_666_545_9e-1
+    p = p * r + 5.000_000_120_1e-1
+    let er = p * (r * r) + r + 1
+    return er * Float(bitPattern: UInt32(bitPattern: Int32(n) &+ 127) << 23)
 }
