@@ -65,7 +65,7 @@ def test_feedback_realign_hot_swap_moves_the_front(tmp_path):
 
         body = {"method": "raco", "weights": GRID, "steps": E2E_STEPS, "min_pairs": 16, "learning_rate": E2E_LR,
                 "beta": 0.2, "batch_size": 2, "held_out": 0, "seed": 0}
-        with Load(client, model, w_concise=0.5, max_tokens=16, interval=1.0) as load:
+        with Load(client, model, w_concise=0.5, max_tokens=16, interval=2.0) as load:
             status, created, job = run_job(api, body, poll=2, timeout=600)
         assert status == 202 and created["state"] == "queued", created
         assert job["state"] == "succeeded", (job, "".join(server.log[-40:]))

@@ -185,7 +185,9 @@ def markdown(run: dict) -> str:
               f"answers of at most {args['max_tokens']} tokens at temperature 1: {first.get('feedback_total')} pairs stored "
               f"({su.get('posted_by_id')} n = 2 pairs by completion id, {su.get('posted_by_text')} plain-vs-brief contrast "
               f"pairs by text; {su.get('skipped_tie', 0)} ties and {su.get('skipped_identical', 0)} identical pairs skipped). "
-              f"Labels: {su.get('labels')}. Mean words: plain answers {su.get('mean_words_plain')}, brevity-hint "
+              f"Labels (+1 / −1 / 0): " + "; ".join(f"{name} {c.get('+1')} / {c.get('-1')} / {c.get('0')}"
+                                              for name, c in (su.get('labels') or {}).items()) +
+              f". Mean words: plain answers {su.get('mean_words_plain')}, brevity-hint "
               f"answers {su.get('mean_words_brief')}. The other methods' servers got the exported pairs posted by text.", "",
               f"**Budget (every method).** {args['steps']} steps per weight vector, batch {args['batch_size']}, "
               f"learning rate {args['learning_rate']}, β {args['beta']}, c {args['c']}, rank {args['rank']}, held-out "
@@ -232,7 +234,48 @@ def markdown(run: dict) -> str:
               "; ".join(f"{r['method']} {r.get('load_before')} / {r.get('load_after_job')}" for r in results) + ".", ""]
     if run.get("notes"):
         lines += [run["notes"], ""]
+    lines += HOW_TO
     return "\n".join(lines)
+
+
+HOW_TO = [
+    "**How the pieces fit.** `clients/python/simulated_user.py` is the user: per prompt one chat request with n = 2 "
+    "(temperature 1, top-p 0.95, seed per prompt; choice i samples with seed + i), the two answers labelled by the "
+    "judges and posted by completion id; then the same question with \"Answer in one short sentence.\" appended, "
+    "and each plain answer paired with the brief answer of the same seed, posted by text under the plain prompt. The "
+    "contrast pairs are there because SmolLM2 nearly always runs to `max_tokens`, so n = 2 pairs alone differ little "
+    "in length and give a weak, noisy length signal. It runs on its own against any server: "
+    "`python clients/python/simulated_user.py --base-url http://127.0.0.1:8080/v1 --rounds 1 --max-tokens 48 --seed 0`.",
+    "",
+    "**Choosing the budget.** With the `[realign]` defaults (learning rate 5e-4, β 0.2, 40 steps) a job over 5 grid "
+    "points takes far longer than the 10–20 minutes aimed at here (training runs on one thread at ~50–60 tokens/s; a "
+    "step of 4 pairs is ~700 tokens, 10–15 s on a quiet core). Offline trials with `raconteur align` on 144 "
+    "plain-vs-brief pairs (1 thread, batch 4): learning rate 5e-3, β 0.2, 8 steps gave a w = (1,0) adapter with "
+    "held-out concise accuracy 50 % → 79 % and answers of 9–17 words, but the w = (0,1) run oscillated (margins "
+    "±15–35) and ended at detailed 50 % → 34 %; learning rate 2e-3, β 0.1, 10 steps gave clean ends — (1,0): concise "
+    "50 % → 90 %, (0,1): detailed 50 % → 83 %. A first full run of this script with learning rate 2e-3, β 0.1 and 8 "
+    "steps on the feedback below (raco only, job 729 s) moved too little: mean words over the held-out prompts for "
+    "w_concise = 1, 0.75, 0.5, 0.25, 0 were 42.9, 52.1, 47.8, 53.4, 52.9 (base model 53.2), not monotone, and the "
+    "0.25 point was kept. The defaults are therefore 6 steps at learning rate 5e-3 with β 0.1 (warm-up 1 step, then "
+    "cosine decay), the run reported above; the test uses an even stronger push (2 steps at 1e-2, see below).",
+    "",
+    "**Promotion.** A grid point is promoted only when its held-out preference accuracy, weighted by its w, does not "
+    "fall. The two judges disagree on almost every pair, so for w = (0.5, 0.5) the weighted gain is decided by the "
+    "few pairs on which they agree and can be slightly negative: that point is then kept (not promoted) and "
+    "`tradeoff` concise = 0.5 is served by interpolating the 0.75 and 0.25 adapters (rewarded-soups style). The "
+    "table's \"promoted / kept\" column shows when that happened.",
+    "",
+    "**Tests.** `RACONTEUR_BIN=.build/release/raconteur python -m pytest Tests/Python/test_end_to_end.py` runs the "
+    "same flow with a small budget (8 prompts → ~23 pairs, 2 steps per grid point at learning rate 1e-2, no held-out "
+    "split so that every point is promoted; answers under concise = 1, 0.5, 0 must get longer and richer within a "
+    "2-word tolerance per step and spread at least 5 words end to end) and a kill -9 test (a job killed while it "
+    "trains: on restart the feedback is all there, the job is failed with \"interrupted by a server restart\", the "
+    "adapter that served before still serves, a half-written adapter file is not loaded, and a new job can start). "
+    "Measured: release build 191 s and 17 s (load average ~5 from other work); debug build 526 s and 8 s while one "
+    "of the benchmark's jobs trained alongside (load ~7). Both builds gave the same answers (mean words 13.2, 27.0, "
+    "43.2 for concise = 1, 0.5, 0; detailed scores 8.8, 11.5, 10.8 — the 0.5 → 0 step is inside the tolerance).",
+    "",
+]
 
 
 def write_section(doc: Path, text: str):
@@ -251,8 +294,8 @@ def main(argv=None) -> int:
                         help="feedback prompts (each gives up to 3 pairs)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--max-tokens", type=int, default=48, help="longest simulated-user answer")
-    parser.add_argument("--steps", type=int, default=8, help="optimiser steps per weight vector")
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--steps", type=int, default=6, help="optimiser steps per weight vector")
+    parser.add_argument("--learning-rate", type=float, default=5e-3)
     parser.add_argument("--beta", type=float, default=0.1)
     parser.add_argument("--c", type=float, default=0.4)
     parser.add_argument("--rank", type=int, default=16)
@@ -270,7 +313,17 @@ def main(argv=None) -> int:
     parser.add_argument("--name", default="smollm2")
     parser.add_argument("--notes", default="", help="a paragraph added under the tables")
     parser.add_argument("--no-doc", action="store_true")
+    parser.add_argument("--from-json", type=Path, help="only re-render the doc section from an earlier results file")
     args = parser.parse_args(argv)
+    if args.from_json:
+        run = json.loads(args.from_json.read_text())
+        if args.notes:
+            run["notes"] = args.notes
+        text = markdown(run)
+        print(text)
+        if not args.no_doc:
+            write_section(ROOT / "docs" / "ALIGNMENT.md", text)
+        return 0
     if args.bin:
         os.environ["RACONTEUR_BIN"] = str(Path(args.bin).resolve())
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -278,11 +331,18 @@ def main(argv=None) -> int:
 
     started = time.time()
     feedback_rows = None
+    feedback_summary = None
     if args.feedback:
         feedback_rows = [json.loads(line) for line in args.feedback.read_text().splitlines() if line.strip()]
+        # The simulated user's summary of the run that produced the export, when it was kept beside it.
+        sidecar = args.feedback.with_suffix(".summary.json")
+        if sidecar.exists():
+            feedback_summary = json.loads(sidecar.read_text())
     results = []
     for method in methods:
         result, feedback_rows = run_method(method, args, args.work, feedback_rows)
+        if feedback_summary and not results:
+            result["simulated_user"] = feedback_summary
         results.append(serialisable(result))
 
     fronts = {}
@@ -299,7 +359,7 @@ def main(argv=None) -> int:
     results_dir = HERE / "results"
     results_dir.mkdir(exist_ok=True)
     feedback_file = results_dir / f"e2e_{args.name}_feedback.jsonl"
-    if feedback_rows:
+    if feedback_rows and (not args.feedback or args.feedback.resolve() != feedback_file.resolve()):
         feedback_file.write_text("".join(json.dumps(row) + "\n" for row in feedback_rows))
     binary = Path(os.environ.get("RACONTEUR_BIN", "debug build"))
     run = {"name": args.name, "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
