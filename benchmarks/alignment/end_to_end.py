@@ -205,6 +205,18 @@ def markdown(run: dict) -> str:
         cells = [f"{r['front'][f'{w:g}']['mean_concise']:.1f} / {r['front'][f'{w:g}']['mean_detailed']:.1f} "
                  f"({r['front'][f'{w:g}']['mean_words']:.1f})" for w in WEIGHTS]
         lines.append(f"| {r['method']} | " + " | ".join(cells) + f" | {base_cell} |")
+    lines += ["", "**Held-out preference accuracy** after training (concise / detailed, from the job report; every run "
+              "starts at 0.50 / 0.50): the fraction of held-out pairs whose log-ratio margin has the label's sign.", "",
+              "| method | " + " | ".join(f"w = ({w:g}, {1 - w:g})" for w in WEIGHTS) + " |",
+              "|---" * (len(WEIGHTS) + 1) + "|"]
+    for r in results:
+        runs = (((r.get("job") or {}).get("report") or {}).get("training") or {}).get("runs") or []
+        by_weight = {round(run["weights"][0], 4): run.get("heldOutAccuracyAfter") or {} for run in runs if run.get("weights")}
+        cells = []
+        for w in WEIGHTS:
+            acc = by_weight.get(round(w, 4))
+            cells.append(f"{acc.get('concise', float('nan')):.2f} / {acc.get('detailed', float('nan')):.2f}" if acc else "–")
+        lines.append(f"| {r['method']} | " + " | ".join(cells) + " |")
     ref = hv.get("reference_raw") if hv else None
     lines += ["", "**Summary.** Hypervolume of each front (the 5 trade-off points) after min-max normalising both "
               "judges over every observed point of every method and the base model; reference point = worst observed "
@@ -262,7 +274,12 @@ HOW_TO = [
     "with several steps at a high learning rate the runs drift apart, so neighbouring points need not be ordered. "
     "With 2 steps at 1e-2 (no warm-up at 2 steps) every grid point takes the same two batches from the same start "
     "and differs only in how the two gradients are combined, which should order the front by w: the budget "
-    "reported above (the test's, with batch 4 instead of 2). Whether it did is in the tables.",
+    "reported above (the test's, with batch 4 instead of 2). It orders the held-out preference accuracies by w, "
+    "but it is too strong for the generations at the concise end: under w = (1,0) the answers collapse into one "
+    "repeated sentence (\"You can't do it.\" repeated, for 7 of 12 prompts; the other 5 repeat one other sentence, e.g. \"The answer is a.\") and under (0.75,0.25) into that repeated filler for all 12, so "
+    "the judges' scores are not monotone. None of the three budgets tried gives a monotone judged front for the "
+    "5-point grid on this data; the next thing to try is in between (about 4 steps at 3e-3, batch 4) with a check "
+    "that answers stay coherent (e.g. the fraction of distinct sentences), which the judges do not measure.",
     "",
     "**Promotion.** A grid point is promoted only when its held-out preference accuracy, weighted by its w, does not "
     "fall. The two judges disagree on almost every pair, so for w = (0.5, 0.5) the weighted gain is decided by the "
