@@ -25,7 +25,8 @@ from raconteur_server import MODEL_FILE, Server, raconteur_binary
 
 HERE_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(HERE_ROOT / "benchmarks" / "alignment"))
-from e2e_common import GRID, HELD_OUT, Load, OBJECTIVES, generate_front, run_job  # noqa: E402
+from e2e_common import (GRID, HELD_OUT, Load, OBJECTIVES, distinct_sentence_fraction, generate_front,  # noqa: E402
+                        run_job)
 from simulated_user import PROMPTS, FeedbackAPI, simulate  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not MODEL_FILE.exists(), reason="needs models/SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -83,7 +84,8 @@ def test_feedback_realign_hot_swap_moves_the_front(tmp_path):
         for w in ("1", "0.5", "0"):
             point = front[w]
             print(f"w_concise {w}: words {point['mean_words']:.2f} concise {point['mean_concise']:.2f} "
-                  f"detailed {point['mean_detailed']:.2f} mixture {point['mixture']['adapters']}")
+                  f"detailed {point['mean_detailed']:.2f} mixture {point['mixture']['adapters']} coherence "
+                  f"{sum(map(distinct_sentence_fraction, point['texts'].values())) / len(point['texts']):.2f}")
             assert not point["mixture"]["base_model_only"], point["mixture"]
         assert {a["id"] for a in front["0.5"]["mixture"]["adapters"]} == {"concise0.50-detailed0.50"}
 

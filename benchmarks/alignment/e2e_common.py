@@ -4,6 +4,7 @@ requests while the job trains and times them, front evaluation with the judges, 
 """
 from __future__ import annotations
 
+import re
 import statistics
 import sys
 import threading
@@ -45,6 +46,13 @@ def tradeoff(w_concise: float) -> dict:
 
 def words(text: str) -> int:
     return len(text.split())
+
+
+def distinct_sentence_fraction(text: str) -> float:
+    """Distinct sentences / sentences (split at '.' and newlines): 1.0 for an answer that never repeats itself, 1/8
+    for one sentence said eight times. The judges count words only; this catches a collapsed policy."""
+    parts = [p.strip() for p in re.split(r"[.\n]", text) if p.strip()]
+    return len(set(parts)) / len(parts) if parts else 1.0
 
 
 @dataclass

@@ -42,7 +42,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "Tests" / "Python"))
-from e2e_common import (GRID, HELD_OUT, Load, OBJECTIVES, generate_front, latency_summary,  # noqa: E402
+from e2e_common import (GRID, HELD_OUT, Load, OBJECTIVES, distinct_sentence_fraction, generate_front,  # noqa: E402
+                        latency_summary,
                         monotonic, normalised_hypervolumes, probe, run_job)
 from simulated_user import FeedbackAPI, PROMPTS, simulate  # noqa: E402
 
@@ -205,6 +206,16 @@ def markdown(run: dict) -> str:
         cells = [f"{r['front'][f'{w:g}']['mean_concise']:.1f} / {r['front'][f'{w:g}']['mean_detailed']:.1f} "
                  f"({r['front'][f'{w:g}']['mean_words']:.1f})" for w in WEIGHTS]
         lines.append(f"| {r['method']} | " + " | ".join(cells) + f" | {base_cell} |")
+    lines += ["", "**Coherence** (not judged): mean fraction of distinct sentences per answer (1.00 = no sentence "
+              "repeated; 0.12 = one sentence eight times).", "",
+              "| method | " + " | ".join(f"w_concise = {w:g}" for w in WEIGHTS) + " | base model |",
+              "|---" * (len(WEIGHTS) + 2) + "|"]
+    for r in results:
+        def coherence(point):
+            texts = list((point or {}).get("texts", {}).values())
+            return f"{sum(map(distinct_sentence_fraction, texts)) / len(texts):.2f}" if texts else "–"
+        cells = [coherence((r.get("front") or {}).get(f"{w:g}")) for w in WEIGHTS]
+        lines.append(f"| {r['method']} | " + " | ".join(cells) + f" | {coherence(r.get('base'))} |")
     lines += ["", "**Held-out preference accuracy** after training (concise / detailed, from the job report; every run "
               "starts at 0.50 / 0.50): the fraction of held-out pairs whose log-ratio margin has the label's sign.", "",
               "| method | " + " | ".join(f"w = ({w:g}, {1 - w:g})" for w in WEIGHTS) + " |",
