@@ -189,7 +189,11 @@ def markdown(run: dict) -> str:
               f"Labels (+1 / −1 / 0): " + "; ".join(f"{name} {c.get('+1')} / {c.get('-1')} / {c.get('0')}"
                                               for name, c in (su.get('labels') or {}).items()) +
               f". Mean words: plain answers {su.get('mean_words_plain')}, brevity-hint "
-              f"answers {su.get('mean_words_brief')}. The other methods' servers got the exported pairs posted by text.", "",
+              f"answers {su.get('mean_words_brief')}. " +
+              ("The pairs were collected once by the simulated user (in an earlier run of this script, against a raco "
+               "server; exported to `" + run.get("feedback_file", "") + "`) and posted by text into every method's "
+               "fresh server, so all methods train on identical data." if args.get("feedback") else
+               "The other methods' servers got the exported pairs posted by text."), "",
               f"**Budget (every method).** {args['steps']} steps per weight vector, batch {args['batch_size']}, "
               f"learning rate {args['learning_rate']}, β {args['beta']}, c {args['c']}, rank {args['rank']}, held-out "
               f"fraction {args['held_out']}, seed {args['seed']}; training on 1 thread (the `[realign]` default) "
