@@ -296,11 +296,12 @@ HOW_TO = [
     "5-point grid on this data; the next thing to try is in between (about 4 steps at 3e-3, batch 4) with a check "
     "that answers stay coherent (e.g. the fraction of distinct sentences), which the judges do not measure.",
     "",
-    "**Promotion.** A grid point is promoted only when its held-out preference accuracy, weighted by its w, does not "
-    "fall. The two judges disagree on almost every pair, so for w = (0.5, 0.5) the weighted gain is decided by the "
-    "few pairs on which they agree and can be slightly negative: that point is then kept (not promoted) and "
-    "`tradeoff` concise = 0.5 is served by interpolating the 0.75 and 0.25 adapters (rewarded-soups style). The "
-    "table's \"promoted / kept\" column shows when that happened.",
+    "**Promotion.** A grid point is promoted only when its held-out ranking accuracy — how often log π(A|x) − "
+    "log π(B|x) has the label's sign, weighted by its w — is at least that of the policy it started from "
+    "(`heldOutLogRatioAccuracyBefore/After` in the job report; the table above shows the DPO-margin accuracy, which "
+    "starts at 0.50). The judges disagree on almost every pair, so for the middle of the grid the weighted change "
+    "can be slightly negative: that point is then kept (not promoted) and its trade-off is served by interpolating "
+    "the neighbouring promoted adapters (rewarded-soups style), as the mixtures in the results file show.",
     "",
     "**Tests.** `RACONTEUR_BIN=.build/release/raconteur python -m pytest Tests/Python/test_end_to_end.py` runs the "
     "same flow with a small budget (8 prompts → ~23 pairs, 2 steps per grid point at learning rate 1e-2, no held-out "
