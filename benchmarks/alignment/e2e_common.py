@@ -18,25 +18,15 @@ sys.path.insert(0, str(ROOT / "clients" / "python"))
 from judges import concise, detailed  # noqa: E402
 from simulated_user import PROMPTS, FeedbackAPI  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from prompts import EVAL  # noqa: E402
+
 OBJECTIVES = ["concise", "detailed"]
 # The 5-point grid of issue 7, as (w_concise, w_detailed).
 GRID = [[1.0, 0.0], [0.75, 0.25], [0.5, 0.5], [0.25, 0.75], [0.0, 1.0]]
 
-# Unseen during feedback collection: the front is measured on these.
-HELD_OUT = [
-    "What is a rainforest?",
-    "How do magnets work?",
-    "Why do we dream?",
-    "What is the function of the brain?",
-    "How is bread made?",
-    "What are clouds made of?",
-    "Why is recycling useful?",
-    "What is a desert?",
-    "How do trains move?",
-    "What is friendship?",
-    "How do telescopes work?",
-    "What is chocolate made from?",
-]
+# Unseen during feedback collection: the front is measured on these (the offline experiment's evaluation prompts).
+HELD_OUT = list(EVAL)
 assert not set(HELD_OUT) & set(PROMPTS), "held-out prompts must not be feedback prompts"
 
 

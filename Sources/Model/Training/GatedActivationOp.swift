@@ -71,7 +71,7 @@ enum GatedActivationOp {
                             range: Range<Int>) {
         for i in range {
             let g = gate[i]
-            h[i] = g / (1 + expPolynomial(-g)) * up[i]
+            h[i] = g / (1 + Float.polynomialExp(-g)) * up[i]
         }
     }
 
@@ -80,7 +80,7 @@ enum GatedActivationOp {
                              dGate: UnsafeMutablePointer<Float>, dUp: UnsafeMutablePointer<Float>, range: Range<Int>) {
         for i in range {
             let g = gate[i]
-            let sigma = 1 / (1 + expPolynomial(-g))
+            let sigma = 1 / (1 + Float.polynomialExp(-g))
             dUp[i] += dh[i] * g * sigma
             dGate[i] += dh[i] * up[i] * sigma * (1 + g * (1 - sigma))
         }
@@ -98,19 +98,24 @@ private func cast<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float
     UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
 }
 
-/// `Float.polynomialExp`, repeated here so that it is inlined into the loops above (the public one was called, not
-/// inlined, from them in the -Ounchecked debug build).
-@inline(__always)
-private func expPolynomial(_ x: Float) -> Float {
-    let clamped = min(max(x, -87), 88)
-    let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
-    let r = (clamped - n * 0.693_359_375) + n * 2.121_944_4e-4
-    var p: Float = 1.987_569_15e-4
-    p = p * r + 1.398_199_950_7e-3
-    p = p * r + 8.333_451_907_3e-3
-    p = p * r + 4.166_579_589_4e-2
-    p = p * r + 1.666_666_545_9e-1
-    p = p * r + 5.000_000_120_1e-1
-    let er = p * (r * r) + r + 1
-    return er * Float(bitPattern: UInt32(bitPattern: Int32(n) &+ 127) << 23)
+// Defined in this file so that it inlines into the SiLU loops above (Model is compiled file by file: a function
+// from another file is called, not inlined, and the loop does not vectorise). `Float.elementExp` uses it too.
+extension Float {
+    /// e^x to within about 2 ulp for x in [−87, 88] (clamped outside), without branches or calls: Cephes' expf.
+    /// x = n ln 2 + r with n = round(x / ln 2) and |r| ≤ ln 2 / 2 (ln 2 split in two constants so n ln 2 is exact),
+    /// e^r by a degree-7 polynomial, then 2ⁿ assembled in the exponent bits.
+    @inline(__always)
+    public static func polynomialExp(_ x: Float) -> Float {
+        let clamped = Swift.min(Swift.max(x, -87), 88)
+        let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+        let r = (clamped - n * 0.693_359_375) + n * 2.121_944_4e-4
+        var p: Float = 1.987_569_15e-4
+        p = p * r + 1.398_199_950_7e-3
+        p = p * r + 8.333_451_907_3e-3
+        p = p * r + 4.166_579_589_4e-2
+        p = p * r + 1.666_666_545_9e-1
+        p = p * r + 5.000_000_120_1e-1
+        let er = p * (r * r) + r + 1
+        return er * Float(bitPattern: UInt32(bitPattern: Int32(n) &+ 127) << 23)
+    }
 }

@@ -26,23 +26,6 @@ extension Float: TrainingScalar {
     @inline(__always) public static func tanh(_ x: Float) -> Float { tanhf(x) }
     @inline(__always) public static func elementExp(_ x: Float) -> Float { polynomialExp(x) }
 
-    /// e^x to within about 2 ulp for x in [−87, 88] (clamped outside), without branches or calls: Cephes' expf.
-    /// x = n ln 2 + r with n = round(x / ln 2) and |r| ≤ ln 2 / 2 (ln 2 split in two constants so n ln 2 is exact),
-    /// e^r by a degree-7 polynomial, then 2ⁿ assembled in the exponent bits.
-    @inline(__always)
-    public static func polynomialExp(_ x: Float) -> Float {
-        let clamped = Swift.min(Swift.max(x, -87), 88)
-        let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
-        let r = (clamped - n * 0.693_359_375) + n * 2.121_944_4e-4
-        var p: Float = 1.987_569_15e-4
-        p = p * r + 1.398_199_950_7e-3
-        p = p * r + 8.333_451_907_3e-3
-        p = p * r + 4.166_579_589_4e-2
-        p = p * r + 1.666_666_545_9e-1
-        p = p * r + 5.000_000_120_1e-1
-        let er = p * (r * r) + r + 1
-        return er * Float(bitPattern: UInt32(bitPattern: Int32(n) &+ 127) << 23)
-    }
     @inline(__always)
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
