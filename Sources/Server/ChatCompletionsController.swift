@@ -85,11 +85,7 @@ struct ChatResponseBuilder: Sendable {
                                                  finishReason: try choice.finishReason.apiValue(),
                                                  completionID: identifier.choiceID(plan.index))
         }
-        await recorder.record(zip(plans, collected).map { plan, choice in
-            CompletionRecorder.Finished(id: identifier.choiceID(plan.index), plan: plan, text: choice.text,
-                                        finishReason: (try? choice.finishReason.apiValue()) ?? "stop",
-                                        completionTokens: choice.completionTokens)
-        })
+        await recorder.record(plans: plans, collected: collected, identifier: identifier)
         let response = CompletionObject(id: identifier.chatResponseID, object: "chat.completion", created: created, model: model,
                                         choices: choices,
                                         usage: CollectedChoice.usage(plans: plans, completionTokens: collected.map(\.completionTokens)),

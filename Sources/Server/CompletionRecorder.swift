@@ -64,6 +64,14 @@ struct CompletionRecorder: Sendable {
         var completionTokens: Int
     }
 
+    /// The choices of a whole (non-streamed) response.
+    func record(plans: [ChoicePlan], collected: [CollectedChoice], identifier: CompletionIdentifier) async {
+        await record(zip(plans, collected).map { plan, choice in
+            Finished(id: identifier.choiceID(plan.index), plan: plan, text: choice.text,
+                     finishReason: (try? choice.finishReason.apiValue()) ?? "stop", completionTokens: choice.completionTokens)
+        })
+    }
+
     func record(_ choices: [Finished]) async {
         guard let store, !choices.isEmpty else { return }
         let records = choices.map { c in

@@ -146,11 +146,7 @@ struct CompletionResponseBuilder: Sendable {
                                  finishReason: try choice.finishReason.apiValue(), completionID: identifier.choiceID(plan.index)))
         }
         let usage = CollectedChoice.usage(plans: plans, completionTokens: collected.map(\.completionTokens))
-        await recorder.record(zip(plans, collected).map { plan, choice in
-            CompletionRecorder.Finished(id: identifier.choiceID(plan.index), plan: plan, text: choice.text,
-                                        finishReason: (try? choice.finishReason.apiValue()) ?? "stop",
-                                        completionTokens: choice.completionTokens)
-        })
+        await recorder.record(plans: plans, collected: collected, identifier: identifier)
         return try Response.json(completionObject(choices, usage: usage))
     }
 
