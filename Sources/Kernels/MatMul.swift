@@ -1,3 +1,5 @@
+import Synchronization
+
 // y = x · wᵀ for quantised weights w (rows × cols) and float activations x (n × cols), both row-major.
 //
 // Integer path (weights with an AVX2 dot kernel: Q4_1, Q8_0, Q5_0, Q4_K, Q6_K): x is quantised once per call
@@ -14,14 +16,32 @@ public enum MatMul {
     /// y[n × w.rows] = x[n × w.cols] · wᵀ (row-major). Quantises x once per call into the activation
     /// format the weight type pairs with (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants);
     /// F32/F16/BF16 weights use float dot products. Reads the weights once for all n rows.
+    ///
+    /// Work fused into the product's dispatch, so that it does not pay a hand-off of its own (a LoRA update):
+    /// `prologue(i)` for i in 0..<prologueCount runs first, spread over the threads like the chunks; then
+    /// `epilogue(outputs)` runs on the thread that computed y's columns `outputs` (for all n rows), right after
+    /// them and after every prologue task has finished.
     public static func multiply(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
-                                pool: ThreadPool) {
+                                pool: ThreadPool, prologueCount: Int = 0, prologue: (Int) -> Void = { _ in },
+                                epilogue: (Range<Int>) -> Void = { _ in }) {
         precondition(n >= 0, "negative batch")
         if n == 0 || w.rows == 0 { return }
         if let kernel = IntegerKernel(w.type) {
-            multiplyQuantized(w, kernel, x: x, n: n, y: y, pool: pool)
+            multiplyQuantized(w, kernel, x: x, n: n, y: y, pool: pool, prologueCount: prologueCount, prologue: prologue,
+                              epilogue: epilogue)
         } else {
-            multiplyFloat(w, x: x, n: n, y: y, pool: pool)
+            multiplyFloat(w, x: x, n: n, y: y, pool: pool, prologueCount: prologueCount, prologue: prologue,
+                          epilogue: epilogue)
+        }
+    }
+
+    /// Counts finished prologue tasks. The pool claims indices in ascending order, so every prologue task is
+    /// claimed (and being run) before any chunk: a chunk's epilogue that waits for them waits on running work.
+    final class PrologueCounter {
+        private let finished = Atomic<Int>(0)
+        func arrive() { finished.add(1, ordering: .releasing) }
+        func wait(for count: Int) {
+            while finished.load(ordering: .acquiring) < count { spinPause() }
         }
     }
 
@@ -58,7 +78,8 @@ public enum MatMul {
     }
 
     static func multiplyQuantized(_ w: QuantizedMatrix, _ kernel: IntegerKernel, x: UnsafePointer<Float>, n: Int,
-                                  y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+                                  y: UnsafeMutablePointer<Float>, pool: ThreadPool, prologueCount: Int,
+                                  prologue: (Int) -> Void, epilogue: (Range<Int>) -> Void) {
         let cols = w.cols, rows = w.rows, blocks = w.blocksPerRow
         let xRowBytes = kernel.activation.byteCount(for: cols)
         pool.withScratch(bytes: n * xRowBytes) { xq in
@@ -71,10 +92,15 @@ public enum MatMul {
             }
             let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
             let rowDots = kernel.rowDots
-            pool.parallelFor(count) { c in
-                for r in (c * size)..<min(rows, (c + 1) * size) {
+            let prologueDone = prologueCount > 0 ? PrologueCounter() : nil
+            pool.parallelFor(prologueCount + count) { i in
+                if i < prologueCount { prologue(i); prologueDone!.arrive(); return }
+                let c = i - prologueCount, chunk = (c * size)..<min(rows, (c + 1) * size)
+                for r in chunk {
                     rowDots(w.row(r), blocks, UnsafeRawPointer(xq), xRowBytes, n, y + r, rows)
                 }
+                prologueDone?.wait(for: prologueCount)
+                epilogue(chunk)
             }
         }
     }
@@ -82,15 +108,19 @@ public enum MatMul {
     // MARK: Float path
 
     static func multiplyFloat(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
-                              pool: ThreadPool) {
+                              pool: ThreadPool, prologueCount: Int, prologue: (Int) -> Void,
+                              epilogue: (Range<Int>) -> Void) {
         let cols = w.cols, rows = w.rows
         let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
         // Scratch: one float row per chunk (unused for F32 weights).
         pool.withScratch(bytes: count * cols * MemoryLayout<Float>.stride) { scratch in
             let rowsAsFloat = scratch.bindMemory(to: Float.self, capacity: count * cols)
-            pool.parallelFor(count) { c in
+            let prologueDone = prologueCount > 0 ? PrologueCounter() : nil
+            pool.parallelFor(prologueCount + count) { i in
+                if i < prologueCount { prologue(i); prologueDone!.arrive(); return }
+                let c = i - prologueCount, chunk = (c * size)..<min(rows, (c + 1) * size)
                 let buffer = rowsAsFloat + c * cols
-                for r in (c * size)..<min(rows, (c + 1) * size) {
+                for r in chunk {
                     let wr: UnsafePointer<Float>
                     if w.type == .f32 {
                         wr = w.row(r).assumingMemoryBound(to: Float.self)
@@ -100,6 +130,8 @@ public enum MatMul {
                     }
                     for j in 0..<n { y[j * rows + r] = FloatDot.dot(wr, x + j * cols, cols) }
                 }
+                prologueDone?.wait(for: prologueCount)
+                epilogue(chunk)
             }
         }
     }

@@ -32,27 +32,37 @@ public final class LoRAMatrices: @unchecked Sendable {
         b.initialize(repeating: 0, count: outputs * rank)
     }
 
-    /// F16 copies of A and B that the forward pass reads instead (half the memory traffic of a decode step);
-    /// made once by `prepareForServing()`, before the adapter is shared. Training keeps using the F32 matrices.
-    public private(set) var halfA: UnsafeMutablePointer<Float16>?   // [rank × inputs]
-    public private(set) var halfB: UnsafeMutablePointer<Float16>?   // [outputs × rank]
+    /// 8-bit copies that the forward pass reads instead (a quarter of the F32 memory traffic of a decode step),
+    /// made once by `prepareForServing()` before the adapter is shared; layouts in Kernels/LowRank.swift.
+    /// Training keeps using the F32 matrices. Left nil (F32 served) when `inputs` is not a multiple of 32.
+    public private(set) var servedA: UnsafeMutableRawPointer?           // [rank × Q8_0 row of inputs]
+    public private(set) var servedB: UnsafeMutablePointer<Int8>?        // [⌈outputs / 32⌉ × rank × 32]
+    public private(set) var servedBScales: UnsafeMutablePointer<Float>? // [⌈outputs / 32⌉ × rank]
 
     deinit {
         a.deallocate()
         b.deallocate()
-        halfA?.deallocate()
-        halfB?.deallocate()
+        servedA?.deallocate()
+        servedB?.deallocate()
+        servedBScales?.deallocate()
     }
 
-    /// Rounds A and B to F16 for the forward pass. Not thread-safe: call it before the adapter serves.
+    /// Bytes of one Q8_0 row of A in `servedA`.
+    var servedARowBytes: Int { LowRank.q8_0RowBytes(inputs) }
+
+    /// Makes the 8-bit serving copies of A and B. Not thread-safe: call it before the adapter serves.
     public func prepareForServing() {
-        guard halfA == nil else { return }
-        let ha = UnsafeMutablePointer<Float16>.allocate(capacity: rank * inputs)
-        for i in 0..<(rank * inputs) { ha[i] = Float16(a[i]) }
-        let hb = UnsafeMutablePointer<Float16>.allocate(capacity: outputs * rank)
-        for i in 0..<(outputs * rank) { hb[i] = Float16(b[i]) }
-        halfA = ha
-        halfB = hb
+        guard servedA == nil, inputs % LowRank.blockSize == 0 else { return }
+        let rowBytes = servedARowBytes
+        let qa = UnsafeMutableRawPointer.allocate(byteCount: rank * rowBytes, alignment: 64)
+        for k in 0..<rank { ActivationQuant.quantizeQ8_0(a + k * inputs, into: qa + k * rowBytes, count: inputs) }
+        let count = LowRank.blockedCount(outputs: outputs, rank: rank)
+        let qb = UnsafeMutablePointer<Int8>.allocate(capacity: count)
+        let scales = UnsafeMutablePointer<Float>.allocate(capacity: count / LowRank.blockSize)
+        LowRank.quantizeBlocked(b, outputs: outputs, rank: rank, into: qb, scales: scales)
+        servedA = qa
+        servedB = qb
+        servedBScales = scales
     }
 
     public var parameterCount: Int { rank * (inputs + outputs) }
@@ -70,7 +80,7 @@ public final class LoRAAdapter: @unchecked Sendable {
     public var scaling: Float { alpha / Float(rank) }
     public var parameterCount: Int { matrices.values.reduce(0) { $0 + $1.parameterCount } }
 
-    /// Makes the forward pass read F16 copies of every matrix (see `LoRAMatrices.prepareForServing`). The
+    /// Makes the forward pass read 8-bit copies of every matrix (see `LoRAMatrices.prepareForServing`). The
     /// registry calls it before a version serves; an adapter used directly stays in F32.
     public func prepareForServing() {
         for m in matrices.values { m.prepareForServing() }

@@ -12,8 +12,8 @@ final class LoRABatchPlan {
     let rowTerms: [[(slot: Int, scale: Float, offset: Int)]]
     /// Per adapter: the (row, term index) pairs that use it.
     let users: [[(row: Int, term: Int)]]
-    /// Phase-one tasks: (adapter, rank component), one row of A each.
-    let tasks: [(slot: Int, component: Int)]
+    /// Phase-one tasks: (adapter, rank components), up to eight rows of A each.
+    let tasks: [(slot: Int, components: Range<Int>)]
     /// t for every (row, term): rank floats each.
     let t: UnsafeMutablePointer<Float>
     let tCount: Int
@@ -45,67 +45,84 @@ final class LoRABatchPlan {
         self.adapters = adapters
         self.users = users
         self.rowTerms = rowTerms
-        tasks = adapters.enumerated().flatMap { slot, adapter in (0..<adapter.rank).map { (slot, $0) } }
+        tasks = adapters.enumerated().flatMap { slot, adapter in
+            stride(from: 0, to: adapter.rank, by: 8).map { (slot, $0..<min(adapter.rank, $0 + 8)) }
+        }
         tCount = max(1, offset)
         t = .allocate(capacity: tCount)
         t.initialize(repeating: 0, count: tCount)
     }
 
-    deinit { t.deallocate() }
-
-    /// Multiply-adds below which phase one runs on the calling thread.
-    static let serialWorkLimit = 1 << 16
-
-    /// Σ h[i] · x[i] with F16 weights, converted eight at a time (F16C) and accumulated in F32.
-    @inline(__always)
-    static func dot(_ h: UnsafePointer<Float16>, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
-        var i = 0
-        let rh = UnsafeRawPointer(h), rx = UnsafeRawPointer(x)
-        while i + 16 <= n {
-            acc0.addProduct(SIMD8<Float>(rh.loadUnaligned(fromByteOffset: i * 2, as: SIMD8<Float16>.self)),
-                            rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-            acc1.addProduct(SIMD8<Float>(rh.loadUnaligned(fromByteOffset: i * 2 + 16, as: SIMD8<Float16>.self)),
-                            rx.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self))
-            i += 16
-        }
-        var s = (acc0 + acc1).sum()
-        while i < n { s += Float(h[i]) * x[i]; i += 1 }
-        return s
+    deinit {
+        t.deallocate()
+        quantizedX?.deallocate()
     }
 
-    /// y[R × out] += each row's Σ_j scale_j · B_j (A_j x_r) for block `layer`'s `projection`.
-    func apply(layer: Int, projection: Int, inputs: Int, outputs: Int,
-               x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        // Phase one: t = scale · A x_r, one row of A per task, applied to every row that uses its adapter. At batch 1
-        // this is a few µs of work, less than handing it to the other threads costs: then the caller does it alone.
-        let work = users.enumerated().reduce(0) { $0 + $1.element.count * adapters[$1.offset].rank * inputs }
-        let phaseOne = work < Self.serialWorkLimit ? ThreadPool.serial : pool
-        phaseOne.parallelFor(tasks.count) { task in
-            let (slot, k) = tasks[task]
-            let a = adapters[slot].byLayer[layer][projection]
-            for (r, i) in users[slot] {
-                let term = rowTerms[r][i]
+    /// Q8_0 copies of the rows of x that have adapter terms, for the 8-bit A rows: [R × Q8_0 row of inputs].
+    private var quantizedX: UnsafeMutableRawPointer?
+    private var quantizedXBytes = 0
+
+    private func quantizedRows(_ x: UnsafePointer<Float>, inputs: Int) -> UnsafeMutableRawPointer {
+        let rowBytes = LowRank.q8_0RowBytes(inputs), bytes = rowTerms.count * rowBytes
+        if quantizedXBytes < bytes {
+            quantizedX?.deallocate()
+            quantizedX = .allocate(byteCount: bytes, alignment: 64)
+            quantizedXBytes = bytes
+        }
+        let xq = quantizedX!
+        for (r, terms) in rowTerms.enumerated() where !terms.isEmpty {
+            ActivationQuant.quantizeQ8_0(x + r * inputs, into: xq + r * rowBytes, count: inputs)
+        }
+        return xq
+    }
+
+    /// The projection phase one is set up for (by `prepareDown`): its matrices per adapter, its input.
+    private var current: (matrices: [LoRAMatrices?], inputs: Int, x: UnsafePointer<Float>,
+                          xq: UnsafeMutableRawPointer?)?
+
+    /// Sets up phase one for block `layer`'s `projection` (quantises x once for the 8-bit A rows) and returns
+    /// its task count; the tasks then run as the base product's prologue (`multiplyDown(task:)`).
+    func prepareDown(layer: Int, projection: Int, inputs: Int, x: UnsafePointer<Float>) -> Int {
+        let matrices = adapters.map { $0.byLayer[layer][projection] }
+        let xq = matrices.contains { $0?.servedA != nil } ? quantizedRows(x, inputs: inputs) : nil
+        current = (matrices, inputs, x, xq)
+        return tasks.count
+    }
+
+    /// Phase one, task `task`: t = scale · A x_r for its adapter's rank components, for every row using it.
+    func multiplyDown(task: Int) {
+        guard let (matrices, inputs, x, xq) = current else { return }
+        let rowBytes = LowRank.q8_0RowBytes(inputs), blocks = inputs / LowRank.blockSize
+        let (slot, components) = tasks[task]
+        let a = matrices[slot]
+        for (r, i) in users[slot] {
+            let term = rowTerms[r][i]
+            for k in components {
                 guard let a else { t[term.offset + k] = 0; continue }
-                let dot = a.halfA.map { Self.dot($0 + k * inputs, x + r * inputs, inputs) }
-                    ?? VectorOps.dot(a.a + k * inputs, x + r * inputs, inputs)
+                let dot: Float
+                if let qa = a.servedA, let xq {
+                    dot = LowRank.dotQ8_0(qa + k * rowBytes, xq + r * rowBytes, blocks: blocks)
+                } else {
+                    dot = VectorOps.dot(a.a + k * inputs, x + r * inputs, inputs)
+                }
                 t[term.offset + k] = dot * term.scale
             }
         }
-        // Phase two: y_r[o] += B[o] · t over chunks of outputs; each chunk of B is read once for all rows.
-        let chunks = min(outputs, pool.threadCount * 4)
-        pool.parallelFor(chunks) { chunk in
-            let lo = outputs * chunk / chunks, hi = outputs * (chunk + 1) / chunks
-            for (r, terms) in rowTerms.enumerated() where !terms.isEmpty {
-                let yr = y + r * outputs
-                for term in terms {
-                    guard let m = adapters[term.slot].byLayer[layer][projection] else { continue }
-                    let tr = t + term.offset
-                    if let hb = m.halfB {
-                        for o in lo..<hi { yr[o] += Self.dot(hb + o * m.rank, tr, m.rank) }
-                    } else {
-                        for o in lo..<hi { yr[o] += VectorOps.dot(m.b + o * m.rank, tr, m.rank) }
-                    }
+    }
+
+    /// Phase two, as the base product's epilogue: y_r[o] += Σ_k t[k] · B[o, k] for o in `columns`, every row.
+    /// Per output the arithmetic is the same in the same order (term by term, k = 0, 1, …) whatever the
+    /// chunking or the batch, so a row's result does not depend on what it is batched with.
+    func addUp(layer: Int, projection: Int, outputs: Int, y: UnsafeMutablePointer<Float>, columns: Range<Int>) {
+        for (r, terms) in rowTerms.enumerated() where !terms.isEmpty {
+            let yr = y + r * outputs
+            for term in terms {
+                guard let m = adapters[term.slot].byLayer[layer][projection] else { continue }
+                let tr = t + term.offset
+                if let bq = m.servedB, let scales = m.servedBScales {
+                    LowRank.addProduct(bq, scales: scales, rank: m.rank, t: tr, into: yr, columns: columns)
+                } else {
+                    for o in columns { yr[o] += VectorOps.dot(m.b + o * m.rank, tr, m.rank) }
                 }
             }
         }

@@ -135,8 +135,12 @@ public final class TransformerModel: @unchecked Sendable {
     /// y[R × out] = x[R × in] · Wᵀ, plus each row's adapter mixture: y_r += Σ_j scale_j · (α_j/r_j) · B_j (A_j x_r).
     private func project(_ w: QuantizedMatrix, _ projection: Projection, layer: Int,
                          x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, lora: LoRABatchPlan?) {
-        MatMul.multiply(w, x: x, n: rows, y: y, pool: pool)
-        lora?.apply(layer: layer, projection: projection.index, inputs: w.cols, outputs: w.rows, x: x, y: y, pool: pool)
+        guard let lora else { return MatMul.multiply(w, x: x, n: rows, y: y, pool: pool) }
+        // Both LoRA phases share the base product's dispatch: A x as its prologue, B (A x) per chunk of outputs.
+        let tasks = lora.prepareDown(layer: layer, projection: projection.index, inputs: w.cols, x: x)
+        MatMul.multiply(w, x: x, n: rows, y: y, pool: pool, prologueCount: tasks, prologue: lora.multiplyDown(task:)) {
+            lora.addUp(layer: layer, projection: projection.index, outputs: w.rows, y: y, columns: $0)
+        }
     }
 
     /// attn[r, h] = softmax(q·Kᵀ · scale) · V over the row's visible positions, one (row, head) per task.

@@ -123,4 +123,53 @@ import Testing
         }
         #expect(y == [42])
     }
+
+    /// Prologue tasks and per-chunk epilogues share the product's dispatch: every prologue task has finished
+    /// before any epilogue starts, the epilogues cover each output column exactly once, after it was computed.
+    @Test(arguments: [(WeightFormat?.none, 1), (WeightFormat.all.first, 1), (WeightFormat.all.first, 4)])
+    func prologueAndEpilogueRunInOrder(format: WeightFormat?, n: Int) {
+        var rng = TestRandom(seed: 77)
+        let type = format?.type ?? .f32
+        let (rows, cols) = (200, 64)
+        var bytes: [UInt8] = []
+        if let format {
+            for _ in 0..<rows { bytes += format.randomRow(blocks: cols / type.blockSize, &rng) }
+        } else {
+            bytes = rng.floats(rows * cols, scale: 0.05).withUnsafeBytes { Array($0) }
+        }
+        let x = rng.floats(n * cols)
+        for pool in Self.pools {
+            bytes.withUnsafeBytes { wp in
+                let w = QuantizedMatrix(type: type, rows: rows, cols: cols, data: wp.baseAddress!)
+                x.withUnsafeBufferPointer { xp in
+                    var plain = [Float](repeating: 0, count: n * rows)
+                    plain.withUnsafeMutableBufferPointer { MatMul.multiply(w, x: xp.baseAddress!, n: n, y: $0.baseAddress!, pool: pool) }
+                    let prologueCount = 5
+                    let finished = UnsafeMutablePointer<Int>.allocate(capacity: prologueCount)
+                    let covered = UnsafeMutablePointer<Int>.allocate(capacity: rows)
+                    let sawAllPrologue = UnsafeMutablePointer<Bool>.allocate(capacity: rows)
+                    let sawResult = UnsafeMutablePointer<Bool>.allocate(capacity: rows)
+                    defer { finished.deallocate(); covered.deallocate(); sawAllPrologue.deallocate(); sawResult.deallocate() }
+                    finished.initialize(repeating: 0, count: prologueCount)
+                    covered.initialize(repeating: 0, count: rows)
+                    var fused = [Float](repeating: .nan, count: n * rows)
+                    fused.withUnsafeMutableBufferPointer { yp in
+                        let y = yp.baseAddress!
+                        MatMul.multiply(w, x: xp.baseAddress!, n: n, y: y, pool: pool, prologueCount: prologueCount,
+                                        prologue: { finished[$0] += 1 }) { columns in
+                            let all = (0..<prologueCount).allSatisfy { finished[$0] == 1 }
+                            for c in columns {
+                                covered[c] += 1
+                                sawAllPrologue[c] = all
+                                sawResult[c] = (0..<n).allSatisfy { !y[$0 * rows + c].isNaN }
+                            }
+                        }
+                    }
+                    #expect(fused == plain, "threads \(pool.threadCount)")
+                    #expect((0..<prologueCount).allSatisfy { finished[$0] == 1 })
+                    #expect((0..<rows).allSatisfy { covered[$0] == 1 && sawAllPrologue[$0] && sawResult[$0] })
+                }
+            }
+        }
+    }
 }

@@ -93,9 +93,9 @@ struct LoRATests {
         #expect(worst <= 5e-4 * scale)
     }
 
-    /// The registry serves F16 copies of A and B: the logits stay within F16 rounding of the F32 adapter's.
+    /// The registry serves 8-bit copies of A and B: the logits stay within their rounding of the F32 adapter's.
     @Test(arguments: TinyModelTests.shapes.map(\.architecture.rawValue))
-    func servingInF16MatchesF32(architecture: String) throws {
+    func serving8BitCopiesMatchesF32(architecture: String) throws {
         let shape = try #require(TinyModelTests.shapes.first { $0.architecture.rawValue == architecture })
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -104,14 +104,17 @@ struct LoRATests {
         let base = try Self.logits(model, adapters: [])
         let full = try Self.logits(model, adapters: [AdapterTerm(adapter: adapter, scale: 1)])
         adapter.prepareForServing()
-        let half = try Self.logits(model, adapters: [AdapterTerm(adapter: adapter, scale: 1)])
+        // The tiny models' inputs of 32 get 8-bit copies; inputs of 48 (ffn_down) stay F32.
+        #expect(adapter.matrices.values.contains { $0.servedA != nil && $0.servedB != nil })
+        #expect(adapter.matrices.values.allSatisfy { ($0.servedA != nil) == ($0.inputs % 32 == 0) })
+        let served = try Self.logits(model, adapters: [AdapterTerm(adapter: adapter, scale: 1)])
         let scale = full.map(abs).max() ?? 1
-        let worst = zip(full, half).map { abs($0 - $1) }.max() ?? 0
+        let worst = zip(full, served).map { abs($0 - $1) }.max() ?? 0
         let effect = zip(base, full).map { abs($0 - $1) }.max() ?? 0
-        print("tiny \(architecture): F16 adapter vs F32 max |Δ| = \(worst) (adapter effect \(effect))")
-        #expect(half != full, "the forward pass must read the F16 copies")
-        #expect(worst <= 2e-3 * scale)
-        #expect(effect > 20 * worst)
+        print("tiny \(architecture): 8-bit adapter vs F32 max |Δ| = \(worst) (adapter effect \(effect))")
+        #expect(served != full, "the forward pass must read the 8-bit copies")
+        #expect(worst <= 1e-2 * scale)
+        #expect(effect > 10 * worst)
     }
 
     @Test func rowsWithDifferentMixturesShareOnePass() throws {

@@ -1,0 +1,127 @@
+// 8-bit serving copies of LoRA matrices and the two products of y += B (A x).
+//
+// A [rank × inputs] is kept as Q8_0 rows (the block_q8_0 layout of DotQ8_0.swift, inputs a multiple of 32), so
+// t = A x is the integer Q8_0 × Q8_0 dot of the base kernels against x quantised once to Q8_0.
+// B [outputs × rank] is kept in blocks of 32 outputs, each block holding its rank columns one after another,
+// so that y += B t over any range of outputs reads one contiguous run of memory (the hardware prefetcher follows
+// one stream, not `rank` short strided ones) and needs no horizontal sum per output:
+//
+//   bq     Int8  [⌈outputs / 32⌉ × rank × 32]  bq[j, k, i] = round(B[32j + i, k] / scale[j, k]), zero past outputs
+//   scales Float [⌈outputs / 32⌉ × rank]       scale[j, k] = max |B[o, k]| over the block's outputs o, / 127
+//
+// Per output the update is y[o] = fma(t[k] · scale[o / 32, k], bq[o / 32, k, o % 32], y[o]) for k = 0, 1, … in
+// order, in the SIMD kernel and the scalar reference alike, so the result does not depend on how outputs are split
+// into chunks.
+
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
+public enum LowRank {
+    public static let blockSize = 32
+
+    // MARK: A: Q8_0 rows
+
+    /// Bytes of one Q8_0 row of `count` values (a multiple of 32).
+    public static func q8_0RowBytes(_ count: Int) -> Int { count / 32 * 34 }
+
+    /// Σ over `blocks` blocks of a Q8_0 row with a Q8_0 activation row (the base kernels' AVX2 dot).
+    @inline(__always)
+    public static func dotQ8_0(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, blocks: Int) -> Float {
+        var y: Float = 0
+        DotQ8_0.rowDots(w, blocks: blocks, x, xStride: 0, n: 1, &y, yStride: 0)
+        return y
+    }
+
+    // MARK: B: 8-bit column blocks
+
+    /// Bytes of `bq` (and count of `scales` × 32) for a B of `outputs` × `rank`.
+    public static func blockedCount(outputs: Int, rank: Int) -> Int {
+        (outputs + blockSize - 1) / blockSize * rank * blockSize
+    }
+
+    /// Quantises b [outputs × rank] into bq [⌈outputs / 32⌉ × rank × 32] and scales [⌈outputs / 32⌉ × rank].
+    public static func quantizeBlocked(_ b: UnsafePointer<Float>, outputs: Int, rank: Int,
+                                       into bq: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>) {
+        let blocks = (outputs + blockSize - 1) / blockSize
+        for j in 0..<blocks {
+            let range = (j * blockSize)..<min(outputs, (j + 1) * blockSize)
+            for k in 0..<rank {
+                let amax = range.reduce(Float(0)) { max($0, abs(b[$1 * rank + k])) }
+                let scale = amax / 127
+                let inverse: Float = scale > 0 ? 1 / scale : 0
+                scales[j * rank + k] = scale
+                let column = bq + (j * rank + k) * blockSize
+                for i in 0..<blockSize {
+                    let o = j * blockSize + i
+                    column[i] = o < outputs ? Int8((b[o * rank + k] * inverse).rounded()) : 0
+                }
+            }
+        }
+    }
+
+    /// Scalar reference of `addProduct`.
+    public static func addProductReference(_ bq: UnsafePointer<Int8>, scales: UnsafePointer<Float>, rank: Int,
+                                           t: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                                           columns: Range<Int>) {
+        for o in columns {
+            let j = o / blockSize, i = o % blockSize
+            var acc = y[o]
+            for k in 0..<rank {
+                acc.addProduct(t[k] * scales[j * rank + k], Float(bq[(j * rank + k) * blockSize + i]))
+            }
+            y[o] = acc
+        }
+    }
+
+    /// y[o] += Σ_k t[k] · B[o, k] for o in `columns` (a sub-range of B's outputs).
+    public static func addProduct(_ bq: UnsafePointer<Int8>, scales: UnsafePointer<Float>, rank: Int,
+                                  t: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, columns: Range<Int>) {
+        #if arch(x86_64)
+        @inline(__always) func column(_ k: Int, _ o: Int) -> __m256 {
+            let at = bq + ((o / blockSize) * rank + k) * blockSize + o % blockSize
+            let bytes = _mm_loadl_epi64(UnsafeRawPointer(at).assumingMemoryBound(to: __m128i.self))
+            return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes))
+        }
+        @inline(__always) func coefficient(_ k: Int, _ o: Int) -> __m256 {
+            _mm256_set1_ps(t[k] * scales[(o / blockSize) * rank + k])
+        }
+        @inline(__always) func addEight(_ o: Int) {
+            var acc = _mm256_loadu_ps(y + o)
+            for k in 0..<rank { acc = _mm256_fmadd_ps(coefficient(k, o), column(k, o), acc) }
+            _mm256_storeu_ps(y + o, acc)
+        }
+        let end = columns.upperBound
+        // Scalar up to a multiple of 8, then groups of 8 up to a block boundary, whole blocks, groups, scalar.
+        var o = min(end, (columns.lowerBound + 7) & ~7)
+        addProductReference(bq, scales: scales, rank: rank, t: t, into: y, columns: columns.lowerBound..<o)
+        while o % blockSize != 0 && o + 8 <= end { addEight(o); o += 8 }
+        while o + blockSize <= end {
+            // A whole block: its rank columns are contiguous; four independent chains of multiply-adds.
+            var acc0 = _mm256_loadu_ps(y + o), acc1 = _mm256_loadu_ps(y + o + 8)
+            var acc2 = _mm256_loadu_ps(y + o + 16), acc3 = _mm256_loadu_ps(y + o + 24)
+            let block = bq + (o / blockSize) * rank * blockSize, blockScales = scales + (o / blockSize) * rank
+            for k in 0..<rank {
+                let c = _mm256_set1_ps(t[k] * blockScales[k])
+                let p = UnsafeRawPointer(block + k * blockSize)
+                @inline(__always) func load(_ offset: Int) -> __m256 {
+                    _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((p + offset).assumingMemoryBound(to: __m128i.self))))
+                }
+                acc0 = _mm256_fmadd_ps(c, load(0), acc0)
+                acc1 = _mm256_fmadd_ps(c, load(8), acc1)
+                acc2 = _mm256_fmadd_ps(c, load(16), acc2)
+                acc3 = _mm256_fmadd_ps(c, load(24), acc3)
+            }
+            _mm256_storeu_ps(y + o, acc0)
+            _mm256_storeu_ps(y + o + 8, acc1)
+            _mm256_storeu_ps(y + o + 16, acc2)
+            _mm256_storeu_ps(y + o + 24, acc3)
+            o += blockSize
+        }
+        while o + 8 <= end { addEight(o); o += 8 }
+        addProductReference(bq, scales: scales, rank: rank, t: t, into: y, columns: o..<end)
+        #else
+        addProductReference(bq, scales: scales, rank: rank, t: t, into: y, columns: columns)
+        #endif
+    }
+}

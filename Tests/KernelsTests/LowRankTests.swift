@@ -1,0 +1,106 @@
+import Testing
+@testable import Kernels
+
+/// The 8-bit LoRA serving kernels: the blocked B layout against its definition, the SIMD product against the
+/// scalar reference over ranges that start and end anywhere, and Q8_0 A rows against the float dot.
+@Suite struct LowRankTests {
+    /// B [outputs × rank] with a different magnitude per column, so each block's scale matters.
+    static func randomB(outputs: Int, rank: Int, _ rng: inout TestRandom) -> [Float] {
+        var b = rng.floats(outputs * rank, scale: 0.1)
+        for o in 0..<outputs { for k in 0..<rank { b[o * rank + k] *= Float(k + 1) } }
+        return b
+    }
+
+    static func quantized(_ b: [Float], outputs: Int, rank: Int) -> (bq: [Int8], scales: [Float]) {
+        let count = LowRank.blockedCount(outputs: outputs, rank: rank)
+        var bq = [Int8](repeating: 99, count: count), scales = [Float](repeating: .nan, count: count / LowRank.blockSize)
+        LowRank.quantizeBlocked(b, outputs: outputs, rank: rank, into: &bq, scales: &scales)
+        return (bq, scales)
+    }
+
+    @Test(arguments: [(1, 1), (31, 3), (32, 16), (70, 5), (576, 16), (200, 64)])
+    func blockedLayoutDecodesToB(outputs: Int, rank: Int) {
+        var rng = TestRandom(seed: UInt64(outputs * 100 + rank))
+        let b = Self.randomB(outputs: outputs, rank: rank, &rng)
+        let (bq, scales) = Self.quantized(b, outputs: outputs, rank: rank)
+        let blocks = (outputs + 31) / 32
+        #expect(bq.count == blocks * rank * 32 && scales.count == blocks * rank)
+        for o in 0..<outputs {
+            for k in 0..<rank {
+                let (j, i) = (o / 32, o % 32)
+                let scale = scales[j * rank + k]
+                let decoded = scale * Float(bq[(j * rank + k) * 32 + i])
+                #expect(abs(decoded - b[o * rank + k]) <= scale * 0.5 + 1e-7, "o \(o) k \(k)")
+            }
+        }
+        // Padding past the last output is zero, so a whole-block read adds nothing.
+        for j in 0..<blocks { for k in 0..<rank { for i in 0..<32 where j * 32 + i >= outputs {
+            #expect(bq[(j * rank + k) * 32 + i] == 0)
+        } } }
+    }
+
+    @Test(arguments: [(576, 16), (192, 8), (1536, 16), (100, 3), (40, 64)])
+    func simdProductEqualsTheScalarReference(outputs: Int, rank: Int) {
+        var rng = TestRandom(seed: UInt64(outputs + rank))
+        let (bq, scales) = Self.quantized(Self.randomB(outputs: outputs, rank: rank, &rng), outputs: outputs, rank: rank)
+        let t = rng.floats(rank)
+        let y0 = rng.floats(outputs)
+        // Ranges starting and ending off the 8- and 32-boundaries, empty ones, and the whole row.
+        var ranges: [Range<Int>] = [0..<outputs, 0..<0, 5..<5]
+        for lower in [0, 1, 7, 8, 9, 31, 33] where lower <= outputs {
+            for upper in [lower, lower + 1, lower + 8, lower + 39, outputs - 3, outputs] where upper >= lower && upper <= outputs {
+                ranges.append(lower..<upper)
+            }
+        }
+        for range in ranges {
+            var simd = y0, reference = y0
+            LowRank.addProduct(bq, scales: scales, rank: rank, t: t, into: &simd, columns: range)
+            LowRank.addProductReference(bq, scales: scales, rank: rank, t: t, into: &reference, columns: range)
+            #expect(simd == reference, "range \(range)")   // bit for bit: the same fused operations in the same order
+            #expect(simd[..<range.lowerBound] == y0[..<range.lowerBound] && simd[range.upperBound...] == y0[range.upperBound...])
+        }
+        // Split into chunks anywhere, the result is the same as in one call.
+        var whole = y0, pieces = y0
+        LowRank.addProduct(bq, scales: scales, rank: rank, t: t, into: &whole, columns: 0..<outputs)
+        var start = 0
+        while start < outputs {
+            let end = min(outputs, start + 1 + (start * 7 + 13) % 45)
+            LowRank.addProduct(bq, scales: scales, rank: rank, t: t, into: &pieces, columns: start..<end)
+            start = end
+        }
+        #expect(whole == pieces)
+    }
+
+    @Test func productIsCloseToTheFloatProduct() {
+        var rng = TestRandom(seed: 5)
+        let (outputs, rank) = (576, 16)
+        let b = Self.randomB(outputs: outputs, rank: rank, &rng)
+        let (bq, scales) = Self.quantized(b, outputs: outputs, rank: rank)
+        let t = rng.floats(rank)
+        var y = [Float](repeating: 0, count: outputs)
+        LowRank.addProduct(bq, scales: scales, rank: rank, t: t, into: &y, columns: 0..<outputs)
+        for o in 0..<outputs {
+            var exact: Float = 0, bound: Float = 0
+            for k in 0..<rank {
+                exact += b[o * rank + k] * t[k]
+                bound += abs(t[k]) * scales[(o / 32) * rank + k] * 0.5
+            }
+            #expect(abs(y[o] - exact) <= bound * 1.01 + 1e-6, "output \(o)")
+        }
+    }
+
+    @Test(arguments: [32, 576, 1536])
+    func q8_0RowDotMatchesTheFloatDot(count: Int) {
+        var rng = TestRandom(seed: UInt64(count))
+        let a = rng.floats(count), x = rng.floats(count)
+        var qa = [UInt8](repeating: 0, count: LowRank.q8_0RowBytes(count)), qx = qa
+        ActivationQuant.quantizeQ8_0(a, into: &qa, count: count)
+        ActivationQuant.quantizeQ8_0(x, into: &qx, count: count)
+        let dot = LowRank.dotQ8_0(qa, qx, blocks: count / 32)
+        let exact = zip(a, x).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+        let magnitude = zip(a, x).reduce(Float(0)) { $0 + abs($1.0 * $1.1) }
+        // The AVX2 kernel sums the blocks in another order than the reference: equal to float rounding.
+        #expect(abs(dot - DotQ8_0.dotReference(qa, qx, blocks: count / 32)) <= magnitude * 1e-6)
+        #expect(abs(dot - exact) <= magnitude * 0.02)
+    }
+}
