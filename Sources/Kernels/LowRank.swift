@@ -124,4 +124,47 @@ public enum LowRank {
         addProductReference(bq, scales: scales, rank: rank, t: t, into: y, columns: columns)
         #endif
     }
+
+    /// `addProduct` for up to four rows that use the same B, each with its own t: B's bytes are converted once
+    /// per eight outputs for all of them. Per output each row gets exactly the operations of `addProduct` alone.
+    public static func addProduct(_ bq: UnsafePointer<Int8>, scales: UnsafePointer<Float>, rank: Int, rows: Int,
+                                  t: UnsafePointer<UnsafePointer<Float>>, into y: UnsafePointer<UnsafeMutablePointer<Float>>,
+                                  columns: Range<Int>) {
+        precondition((1...4).contains(rows), "one to four rows at a time")
+        if rows == 1 { return addProduct(bq, scales: scales, rank: rank, t: t[0], into: y[0], columns: columns) }
+        #if arch(x86_64)
+        let end = columns.upperBound
+        var o = min(end, (columns.lowerBound + 7) & ~7)
+        for r in 0..<rows {
+            addProductReference(bq, scales: scales, rank: rank, t: t[r], into: y[r], columns: columns.lowerBound..<o)
+        }
+        let t0 = t[0], t1 = t[1], t2 = rows > 2 ? t[2] : t[1], t3 = rows > 3 ? t[3] : t[1]
+        let y0 = y[0], y1 = y[1], y2 = rows > 2 ? y[2] : y[1], y3 = rows > 3 ? y[3] : y[1]
+        while o + 8 <= end {
+            let block = o / blockSize
+            let column = bq + block * rank * blockSize + o % blockSize, blockScales = scales + block * rank
+            var acc0 = _mm256_loadu_ps(y0 + o), acc1 = _mm256_loadu_ps(y1 + o)
+            var acc2 = _mm256_loadu_ps(y2 + o), acc3 = _mm256_loadu_ps(y3 + o)
+            for k in 0..<rank {
+                let bytes = _mm_loadl_epi64(UnsafeRawPointer(column + k * blockSize).assumingMemoryBound(to: __m128i.self))
+                let b = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes))
+                let scale = blockScales[k]
+                acc0 = _mm256_fmadd_ps(_mm256_set1_ps(t0[k] * scale), b, acc0)
+                acc1 = _mm256_fmadd_ps(_mm256_set1_ps(t1[k] * scale), b, acc1)
+                if rows > 2 { acc2 = _mm256_fmadd_ps(_mm256_set1_ps(t2[k] * scale), b, acc2) }
+                if rows > 3 { acc3 = _mm256_fmadd_ps(_mm256_set1_ps(t3[k] * scale), b, acc3) }
+            }
+            _mm256_storeu_ps(y0 + o, acc0)
+            _mm256_storeu_ps(y1 + o, acc1)
+            if rows > 2 { _mm256_storeu_ps(y2 + o, acc2) }
+            if rows > 3 { _mm256_storeu_ps(y3 + o, acc3) }
+            o += 8
+        }
+        for r in 0..<rows {
+            addProductReference(bq, scales: scales, rank: rank, t: t[r], into: y[r], columns: o..<end)
+        }
+        #else
+        for r in 0..<rows { addProductReference(bq, scales: scales, rank: rank, t: t[r], into: y[r], columns: columns) }
+        #endif
+    }
 }

@@ -4,14 +4,18 @@ import Kernels
 /// memory once per pass for every row that uses it (rows of different mixtures share the pass).
 ///
 /// Each row's result is the same arithmetic whatever else is in the batch: t = scale · (A x_r) one dot per rank
-/// component, then y_r[o] += B[o] · t term by term in the row's order. Batching never changes a row's output.
+/// component, then y_r[o] += B[o] · t adapter by adapter in a fixed order (the adapters' object identities, not
+/// their order in the batch), with the same operations per output however many rows share B's pass. Batching
+/// never changes a row's output.
 final class LoRABatchPlan {
-    /// Distinct adapters, in order of first use.
+    /// Distinct adapters, ordered by object identity (the same order in every batch they appear in).
     let adapters: [LoRAAdapter]
     /// [R] each row's terms: (index into `adapters`, scale · α/r, offset of its t in `t`).
     let rowTerms: [[(slot: Int, scale: Float, offset: Int)]]
-    /// Per adapter: the (row, term index) pairs that use it.
+    /// Per adapter: the (row, term index) pairs that use it, by row.
     let users: [[(row: Int, term: Int)]]
+    /// Per adapter: its users in groups of up to four distinct rows, applied in this order by phase two.
+    let groups: [[[(row: Int, offset: Int)]]]
     /// Phase-one tasks: (adapter, rank components), up to eight rows of A each.
     let tasks: [(slot: Int, components: Range<Int>)]
     /// t for every (row, term): rank floats each.
@@ -20,31 +24,39 @@ final class LoRABatchPlan {
 
     init?(_ batch: ForwardBatch) {
         guard batch.adapters.contains(where: { !$0.isEmpty }) else { return nil }
-        var adapters: [LoRAAdapter] = []
-        var slotOf: [ObjectIdentifier: Int] = [:]
-        var users: [[(row: Int, term: Int)]] = []
+        var distinct: [ObjectIdentifier: LoRAAdapter] = [:]
+        for mixture in batch.adapters { for term in mixture { distinct[ObjectIdentifier(term.adapter)] = term.adapter } }
+        let ordered = distinct.keys.sorted()
+        let slotOf = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
+        adapters = ordered.map { distinct[$0]! }
+        var users = [[(row: Int, term: Int)]](repeating: [], count: adapters.count)
         var rowTerms: [[(slot: Int, scale: Float, offset: Int)]] = []
         var offset = 0
         for (r, mixture) in batch.adapters.enumerated() {
             var terms: [(slot: Int, scale: Float, offset: Int)] = []
             for (i, term) in mixture.enumerated() {
-                let id = ObjectIdentifier(term.adapter)
-                let slot: Int
-                if let known = slotOf[id] { slot = known } else {
-                    slot = adapters.count
-                    slotOf[id] = slot
-                    adapters.append(term.adapter)
-                    users.append([])
-                }
+                let slot = slotOf[ObjectIdentifier(term.adapter)]!
                 users[slot].append((r, i))
                 terms.append((slot, term.scale * term.adapter.scaling, offset))
                 offset += term.adapter.rank
             }
             rowTerms.append(terms)
         }
-        self.adapters = adapters
         self.users = users
         self.rowTerms = rowTerms
+        // A row that lists one adapter twice gets its second term in a later group, after the first.
+        groups = users.map { entries in
+            var groups: [[(row: Int, offset: Int)]] = []
+            for (r, i) in entries {
+                let entry = (row: r, offset: rowTerms[r][i].offset)
+                if let last = groups.indices.last, groups[last].count < 4, !groups[last].contains(where: { $0.row == r }) {
+                    groups[last].append(entry)
+                } else {
+                    groups.append([entry])
+                }
+            }
+            return groups
+        }
         tasks = adapters.enumerated().flatMap { slot, adapter in
             stride(from: 0, to: adapter.rank, by: 8).map { (slot, $0..<min(adapter.rank, $0 + 8)) }
         }
@@ -110,19 +122,29 @@ final class LoRABatchPlan {
         }
     }
 
-    /// Phase two, as the base product's epilogue: y_r[o] += Σ_k t[k] · B[o, k] for o in `columns`, every row.
-    /// Per output the arithmetic is the same in the same order (term by term, k = 0, 1, …) whatever the
-    /// chunking or the batch, so a row's result does not depend on what it is batched with.
+    /// Phase two, as the base product's epilogue: y_r[o] += Σ_k t[k] · B[o, k] for o in `columns`, every row;
+    /// adapter by adapter, up to four rows per pass over B.
     func addUp(layer: Int, projection: Int, outputs: Int, y: UnsafeMutablePointer<Float>, columns: Range<Int>) {
-        for (r, terms) in rowTerms.enumerated() where !terms.isEmpty {
-            let yr = y + r * outputs
-            for term in terms {
-                guard let m = adapters[term.slot].byLayer[layer][projection] else { continue }
-                let tr = t + term.offset
+        for (slot, adapter) in adapters.enumerated() {
+            guard let m = adapter.byLayer[layer][projection] else { continue }
+            for group in groups[slot] {
                 if let bq = m.servedB, let scales = m.servedBScales {
-                    LowRank.addProduct(bq, scales: scales, rank: m.rank, t: tr, into: yr, columns: columns)
+                    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: 4) { ts in
+                        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>.self, capacity: 4) { ys in
+                            for (i, user) in group.enumerated() {
+                                ts[i] = UnsafePointer(t + user.offset)
+                                ys[i] = y + user.row * outputs
+                            }
+                            LowRank.addProduct(bq, scales: scales, rank: m.rank, rows: group.count,
+                                               t: UnsafePointer(ts.baseAddress!), into: UnsafePointer(ys.baseAddress!),
+                                               columns: columns)
+                        }
+                    }
                 } else {
-                    for o in columns { yr[o] += VectorOps.dot(m.b + o * m.rank, tr, m.rank) }
+                    for user in group {
+                        let yr = y + user.row * outputs, tr = t + user.offset
+                        for o in columns { yr[o] += VectorOps.dot(m.b + o * m.rank, tr, m.rank) }
+                    }
                 }
             }
         }

@@ -103,4 +103,33 @@ import Testing
         #expect(abs(dot - DotQ8_0.dotReference(qa, qx, blocks: count / 32)) <= magnitude * 1e-6)
         #expect(abs(dot - exact) <= magnitude * 0.02)
     }
+
+    /// Several rows through one pass over B: each row equals its own single-row call, bit for bit.
+    @Test(arguments: [2, 3, 4])
+    func rowsSharingBEqualOneRowAtATime(rows: Int) {
+        var rng = TestRandom(seed: UInt64(40 + rows))
+        let (outputs, rank) = (200, 16)
+        let (bq, scales) = Self.quantized(Self.randomB(outputs: outputs, rank: rank, &rng), outputs: outputs, rank: rank)
+        let ts = (0..<rows).map { _ in rng.floats(rank) }
+        let y0 = (0..<rows).map { _ in rng.floats(outputs) }
+        for range in [0..<outputs, 3..<77, 8..<40, 33..<34, 190..<200] {
+            var alone = y0
+            for r in 0..<rows {
+                LowRank.addProduct(bq, scales: scales, rank: rank, t: ts[r], into: &alone[r], columns: range)
+            }
+            let together = UnsafeMutablePointer<Float>.allocate(capacity: rows * outputs)
+            defer { together.deallocate() }
+            for r in 0..<rows { (together + r * outputs).update(from: y0[r], count: outputs) }
+            let tCopies = UnsafeMutablePointer<Float>.allocate(capacity: rows * rank)
+            defer { tCopies.deallocate() }
+            for r in 0..<rows { (tCopies + r * rank).update(from: ts[r], count: rank) }
+            let tPointers = (0..<rows).map { UnsafePointer(tCopies + $0 * rank) }
+            let yPointers = (0..<rows).map { together + $0 * outputs }
+            LowRank.addProduct(bq, scales: scales, rank: rank, rows: rows, t: tPointers, into: yPointers, columns: range)
+            for r in 0..<rows {
+                #expect(Array(UnsafeBufferPointer(start: together + r * outputs, count: outputs)) == alone[r],
+                        "row \(r) range \(range)")
+            }
+        }
+    }
 }

@@ -125,7 +125,10 @@ struct LoRATests {
         let b = Self.randomAdapter(model.config, rank: 4, alpha: 4, seed: 22)
         let mixtures: [[AdapterTerm]] = [[], [AdapterTerm(adapter: a, scale: 1)],
                                          [AdapterTerm(adapter: a, scale: 0.5), AdapterTerm(adapter: b, scale: 0.5)],
-                                         [AdapterTerm(adapter: b, scale: 1)]]
+                                         [AdapterTerm(adapter: b, scale: 1)],
+                                         // The same two adapters listed the other way round, and one adapter twice.
+                                         [AdapterTerm(adapter: b, scale: 0.25), AdapterTerm(adapter: a, scale: 0.75)],
+                                         [AdapterTerm(adapter: a, scale: 0.5), AdapterTerm(adapter: a, scale: 0.25)]]
         let alone = try mixtures.map { try Self.logits(model, adapters: $0) }
         // All four sequences in one batch: each keeps its own mixture.
         let caches = mixtures.map { _ in model.makeCache(capacity: Self.tokens.count) }

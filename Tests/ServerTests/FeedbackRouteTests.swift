@@ -165,4 +165,57 @@ struct FeedbackRouteTests {
             #expect((listing["data"] as? [JSONObject])?.first?["id"] as? String == id)
         }
     }
+
+    /// `realign.auto_after_pairs`: a job starts by itself once that many new pairs arrived, with the `[realign]`
+    /// defaults, and the count starts again from that job's data.
+    @Test func thePolicyStartsAJobAfterEnoughNewPairs() async throws {
+        guard TestModel.isAvailable else { return }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("raconteur-policy-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let configuration = ServerConfiguration.testing {
+            $0.adaptersDirectory = dir
+            $0.realign.autoAfterPairs = 3
+            $0.realign.minPairs = 3
+            $0.realign.gridPoints = 2
+            $0.realign.steps = 1
+            $0.realign.rank = 2
+            $0.realign.batchSize = 2
+            $0.realign.heldOutFraction = 0
+        }
+        try await withServer(configuration) { client in
+            func postPair(_ i: Int) async throws {
+                let response = try await client.post("/v1/feedback", [
+                    "prompt": "<|im_start|>user\nPolicy question \(i)?<|im_end|>\n<|im_start|>assistant\n",
+                    "chosen": "No.", "rejected": "No, and here is a long answer number \(i).",
+                    "labels": ["concise": 1, "detailed": -1]])
+                #expect(response.status == .created)
+            }
+            func jobs() async throws -> [JSONObject] {
+                try json(try await client.execute(uri: "/v1/realign", method: .get))["data"] as? [JSONObject] ?? []
+            }
+            try await postPair(0)
+            try await postPair(1)
+            #expect(try await jobs().isEmpty, "two pairs are fewer than auto_after_pairs")
+            try await postPair(2)
+            var listed: [JSONObject] = []
+            for _ in 0..<50 where listed.isEmpty {
+                listed = try await jobs()
+                if listed.isEmpty { try await Task.sleep(nanoseconds: 100_000_000) }
+            }
+            try #require(listed.count == 1, "the third pair starts a job")
+            let id = try #require(listed[0]["id"] as? String)
+            var job: JSONObject = [:]
+            for _ in 0..<600 {
+                job = try json(try await client.execute(uri: "/v1/realign/\(id)", method: .get))
+                if let state = job["state"] as? String, !["queued", "running"].contains(state) { break }
+                try await Task.sleep(nanoseconds: 200_000_000)
+            }
+            #expect(job["state"] as? String == "succeeded", "\(job)")
+            #expect(job["pairs_used"] as? Int == 3)
+            // The job used all three pairs: one more pair is not enough for another job.
+            try await postPair(3)
+            try await Task.sleep(nanoseconds: 300_000_000)
+            #expect(try await jobs().count == 1)
+        }
+    }
 }
