@@ -68,15 +68,15 @@ final class RealignManager: @unchecked Sendable {
             }
             set(value)
         }
-        try check(request.steps, "steps", 1...10_000) { s.steps = $0 }
+        try check(request.steps, "steps", 1...10_000) { s.training.steps = $0 }
         try check(request.minPairs, "min_pairs", 2...1_000_000) { s.minPairs = $0 }
-        try check(request.learningRate, "learning_rate", 1e-7...1) { s.learningRate = $0 }
-        try check(request.beta, "beta", 1e-3...100) { s.beta = $0 }
-        try check(request.c, "c", 0...0.999) { s.conflictAversion = $0 }
-        try check(request.rank, "rank", 1...AdapterFile.maxRank) { s.rank = $0 }
-        try check(request.batchSize, "batch_size", 1...64) { s.batchSize = $0 }
-        try check(request.heldOut, "held_out", 0...0.9) { s.heldOutFraction = $0 }
-        try check(request.seed, "seed", 0...Int.max) { s.seed = UInt64($0) }
+        try check(request.learningRate, "learning_rate", 1e-7...1) { s.training.learningRate = $0 }
+        try check(request.beta, "beta", 1e-3...100) { s.training.beta = $0 }
+        try check(request.c, "c", 0...0.999) { s.training.conflictAversion = $0 }
+        try check(request.rank, "rank", 1...AdapterFile.maxRank) { s.training.rank = $0 }
+        try check(request.batchSize, "batch_size", 1...64) { s.training.batchSize = $0 }
+        try check(request.heldOut, "held_out", 0...0.9) { s.training.heldOutFraction = $0 }
+        try check(request.seed, "seed", 0...Int.max) { s.training.seed = UInt64($0) }
         let weights = request.weights ?? s.grid(objectives: objectives.count)
         guard !weights.isEmpty, weights.count <= 16 else {
             throw APIError.invalidValue("weights", "Invalid 'weights': give 1 to 16 weight vectors.")
@@ -104,7 +104,7 @@ final class RealignManager: @unchecked Sendable {
         var resolved = request
         resolved.method = settings.method
         resolved.weights = weights
-        resolved.steps = settings.steps
+        resolved.steps = settings.training.steps
         resolved.minPairs = settings.minPairs
         let job: RealignJob
         do {
@@ -167,21 +167,11 @@ final class RealignManager: @unchecked Sendable {
         do {
             let pairs = try blocking { try await self.store.allPreferences() }
             try blocking { try await self.store.markRunning(job.id, pairsUsed: pairs.count, feedbackThroughSequence: pairs.last?.sequence ?? 0) }
-            logger.notice("realign job \(job.id): \(settings.method) on \(pairs.count) pairs, \(weights.count) weight vectors, \(settings.steps) steps each")
+            logger.notice("realign job \(job.id): \(settings.method) on \(pairs.count) pairs, \(weights.count) weight vectors, \(settings.training.steps) steps each")
             let records = pairs.map { PreferenceRecord(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected, labels: $0.labels) }
-            var hyper = AlignmentHyperparameters()
-            hyper.steps = settings.steps
-            hyper.rank = settings.rank
-            hyper.alpha = Double(2 * settings.rank)
-            hyper.learningRate = settings.learningRate
-            hyper.beta = settings.beta
-            hyper.conflictAversion = settings.conflictAversion
-            hyper.batchSize = settings.batchSize
-            hyper.heldOutFraction = settings.heldOutFraction
-            hyper.seed = settings.seed
-            hyper.threads = settings.threads
-            hyper.maxTokensPerSequence = settings.maxTokensPerSequence
-            hyper.warmupSteps = min(hyper.warmupSteps, max(0, settings.steps / 5))
+            var hyper = settings.training
+            hyper.alpha = Double(2 * hyper.rank)
+            hyper.warmupSteps = min(hyper.warmupSteps, max(0, hyper.steps / 5))
             let method = CombinationMethod(rawValue: settings.method) ?? .raco
             let trainer = try AlignmentTrainer(model: engine.served.model, tokenizer: engine.served.tokenizer, objectives: objectives,
                                                method: method, hyperparameters: hyper, records: records)

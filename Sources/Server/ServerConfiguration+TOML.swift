@@ -119,19 +119,19 @@ private struct ConfigurationFile: Decodable {
         func apply(to r: inout RealignSettings) {
             if let method { r.method = method }
             if let gridPoints { r.gridPoints = gridPoints }
-            if let steps { r.steps = steps }
+            if let steps { r.training.steps = steps }
             if let minPairs { r.minPairs = minPairs }
             if let autoAfterPairs { r.autoAfterPairs = autoAfterPairs }
-            if let threads { r.threads = threads }
+            if let threads { r.training.threads = threads }
             if let maxPause { r.maxPauseSeconds = maxPause.value }
-            if let rank { r.rank = rank }
-            if let learningRate { r.learningRate = learningRate.value }
-            if let beta { r.beta = beta.value }
-            if let c { r.conflictAversion = c.value }
-            if let batchSize { r.batchSize = batchSize }
-            if let heldOut { r.heldOutFraction = heldOut.value }
-            if let maxTokens { r.maxTokensPerSequence = maxTokens }
-            if let seed { r.seed = UInt64(max(0, seed)) }
+            if let rank { r.training.rank = rank }
+            if let learningRate { r.training.learningRate = learningRate.value }
+            if let beta { r.training.beta = beta.value }
+            if let c { r.training.conflictAversion = c.value }
+            if let batchSize { r.training.batchSize = batchSize }
+            if let heldOut { r.training.heldOutFraction = heldOut.value }
+            if let maxTokens { r.training.maxTokensPerSequence = maxTokens }
+            if let seed { r.training.seed = UInt64(max(0, seed)) }
         }
     }
 

@@ -20,7 +20,7 @@ import Testing
         #expect(configuration.adaptersDirectory == "data/adapters")
         #expect(configuration.realign.method == "raco")
         #expect(configuration.realign.grid(objectives: 2) == [[1, 0], [0.75, 0.25], [0.5, 0.5], [0.25, 0.75], [0, 1]])
-        #expect(configuration.realign.threads == 1)
+        #expect(configuration.realign.training.threads == 1)
     }
 
     @Test func realignSettingsAreReadAndChecked() throws {
@@ -30,7 +30,7 @@ import Testing
         let configuration = try ServerConfiguration(contentsOfFile: url.path)
         #expect(configuration.realign.method == "cagrad")
         #expect(configuration.realign.grid(objectives: 2) == [[1, 0], [0.5, 0.5], [0, 1]])
-        #expect(configuration.realign.learningRate == 0.002)
+        #expect(configuration.realign.training.learningRate == 0.002)
         #expect(configuration.realign.grid(objectives: 3).count == 4)
         var bad = configuration
         bad.realign.method = "sgd"

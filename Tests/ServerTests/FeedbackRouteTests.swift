@@ -177,10 +177,10 @@ struct FeedbackRouteTests {
             $0.realign.autoAfterPairs = 3
             $0.realign.minPairs = 3
             $0.realign.gridPoints = 2
-            $0.realign.steps = 1
-            $0.realign.rank = 2
-            $0.realign.batchSize = 2
-            $0.realign.heldOutFraction = 0
+            $0.realign.training.steps = 1
+            $0.realign.training.rank = 2
+            $0.realign.training.batchSize = 2
+            $0.realign.training.heldOutFraction = 0
         }
         try await withServer(configuration) { client in
             func postPair(_ i: Int) async throws {
