@@ -34,6 +34,7 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     let router = buildRouter(configuration, host: host, metrics: metrics, store: store, realign: realign, logger: logger)
     var app = Application(
         router: router,
+        server: .http1(additionalChannelHandlers: [ClientDisconnectWatcher()]),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "raconteur"),
         onServerRunning: { channel in
             // The bound address, so a caller that asked for port 0 learns the real one.
@@ -47,8 +48,8 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
 }
 
 func buildRouter(_ configuration: ServerConfiguration, host: ModelHost, metrics: ServerMetrics, store: FeedbackStore,
-                 realign: RealignManager, logger: Logger) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+                 realign: RealignManager, logger: Logger) -> Router<ServerRequestContext> {
+    let router = Router(context: ServerRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorEnvelopeMiddleware(maxBodyBytes: configuration.maxBodyBytes))
     router.addRoutes(OperationsController(host: host, metrics: metrics).endpoints)

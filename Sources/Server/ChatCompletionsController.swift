@@ -6,7 +6,7 @@ import Logging
 
 /// `POST /v1/chat/completions`: a conversation rendered with the model's chat template (ChatML for SmolLM2,
 /// Gemma's turns for Gemma), then completed like a prompt.
-struct ChatCompletionsController<Context: RequestContext>: Sendable {
+struct ChatCompletionsController<Context: ConnectionAwareContext>: Sendable {
     let host: ModelHost
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
@@ -47,7 +47,8 @@ struct ChatCompletionsController<Context: RequestContext>: Sendable {
         }
 
         let run = try GenerationRun.start(plans, engine: engine, metrics: metrics, arrival: arrival,
-                                          timeoutSeconds: configuration.requestTimeout, promptParam: "messages")
+                                          timeoutSeconds: configuration.requestTimeout, promptParam: "messages",
+                                          connection: context.connection)
         let response = ChatResponseBuilder(identifier: CompletionIdentifier(), created: unixTime(), model: configuration.servedModelID,
                                            engine: engine, plans: plans, wantsLogprobs: logprobs != nil,
                                            mixture: MixtureReport(mixture),

@@ -6,7 +6,7 @@ import Hummingbird
 import Logging
 
 /// `POST /v1/completions`: OpenAI's legacy text completions.
-struct CompletionsController<Context: RequestContext>: Sendable {
+struct CompletionsController<Context: ConnectionAwareContext>: Sendable {
     let host: ModelHost
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
@@ -59,7 +59,8 @@ struct CompletionsController<Context: RequestContext>: Sendable {
         }
 
         let run = try GenerationRun.start(plans, engine: engine, metrics: metrics, arrival: arrival,
-                                          timeoutSeconds: configuration.requestTimeout, promptParam: "prompt")
+                                          timeoutSeconds: configuration.requestTimeout, promptParam: "prompt",
+                                          connection: context.connection)
         let response = CompletionResponseBuilder(
             identifier: CompletionIdentifier(), created: unixTime(), model: configuration.servedModelID, engine: engine,
             plans: plans, echo: echo, wantsLogprobs: body.logprobs != nil, promptLogprobs: promptLogprobs,

@@ -15,6 +15,12 @@ struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
             return try Self.envelope(for: error, path: request.uri.path).response(from: request, context: context)
         } catch is NIOTooManyBytesError {
             return try APIError.bodyTooLarge(limit: maxBodyBytes).response(from: request, context: context)
+        } catch is CancellationError {
+            // The client closed its connection while its answer was being generated: nobody will read this.
+            context.logger.debug("client disconnected: \(request.method) \(request.uri.path) cancelled")
+            return try APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"),
+                                message: "The client closed the connection; the request was cancelled.",
+                                type: "invalid_request_error", code: "client_closed_request").response(from: request, context: context)
         } catch {
             context.logger.error("request failed: \(String(reflecting: error))")
             return try APIError.internalError("The server failed to handle the request.").response(from: request, context: context)

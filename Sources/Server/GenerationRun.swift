@@ -1,5 +1,6 @@
 import Dispatch
 import Engine
+import NIOCore
 
 /// A prompt as tokens, and as the text `echo` repeats.
 struct PreparedPrompt: Sendable {
@@ -26,11 +27,20 @@ enum ChoiceEvent: Sendable {
 /// Runs the choices of one request through the scheduler as one merged event stream, under the request's deadline.
 ///
 /// Every choice is queued before anything is returned, so a full queue is answered 429 before a response starts.
-/// Ending the returned stream early (a client that disconnects) cancels every choice still generating, and so does
-/// the deadline, after which the stream fails with a 504 `APIError`.
+/// Ending the returned stream early (a streaming client that disconnects) cancels every choice still generating, and
+/// so does the deadline, after which the stream fails with a 504 `APIError`, and so does the client's connection
+/// closing while the response is still being collected (a non-streaming client that gave up): the stream then fails
+/// with `CancellationError`, and nothing is recorded.
 enum GenerationRun {
+    /// How a run ended: every choice finished, the deadline passed, or the client's connection closed.
+    private enum Ending: Sendable { case finished, expired, disconnected }
+
+    /// How often a running request checks that its client is still connected.
+    static let connectionPollNanoseconds: UInt64 = 100_000_000
+
     static func start(_ plans: [ChoicePlan], engine: InferenceEngine, metrics: ServerMetrics, arrival: UInt64,
-                      timeoutSeconds: Double, promptParam: String) throws -> AsyncThrowingStream<ChoiceEvent, any Error> {
+                      timeoutSeconds: Double, promptParam: String,
+                      connection: (any Channel)? = nil) throws -> AsyncThrowingStream<ChoiceEvent, any Error> {
         var submitted: [(choice: Int, events: AsyncStream<GenerationEvent>)] = []
         do {
             for plan in plans where plan.generation.maxTokens > 0 {
@@ -50,30 +60,41 @@ enum GenerationRun {
                 metrics.recordPromptTokens(plan.prompt.tokens.count)
                 continuation.yield(.finished(choice: plan.index, .length, completionTokens: 0))
             }
-            let timedOut = await withTaskGroup(of: Bool.self) { group -> Bool in
+            let ending = await withTaskGroup(of: Ending.self) { group -> Ending in
                 for (choice, events) in submitted {
                     group.addTask {
                         await relay(events, choice: choice, to: continuation, metrics: metrics, arrival: arrival)
-                        return false
+                        return .finished
                     }
                 }
                 group.addTask {
                     let now = DispatchTime.now().uptimeNanoseconds
-                    do { try await Task.sleep(nanoseconds: deadline > now ? deadline - now : 0) } catch { return false }
-                    return true
+                    do { try await Task.sleep(nanoseconds: deadline > now ? deadline - now : 0) } catch { return .finished }
+                    return .expired
+                }
+                if let connection {
+                    // Polled rather than a callback on its close future: a kept-alive connection would pile those up.
+                    group.addTask {
+                        let isGone = await ClientDisconnectWatcher.watching(connection)
+                        while !isGone() {
+                            do { try await Task.sleep(nanoseconds: connectionPollNanoseconds) } catch { return .finished }
+                        }
+                        return .disconnected
+                    }
                 }
                 var running = submitted.count
-                while running > 0, let expired = await group.next() {
-                    if expired { break }
+                var ending = Ending.finished
+                while running > 0, let next = await group.next() {
+                    if next != .finished { ending = next; break }
                     running -= 1
                 }
-                group.cancelAll()   // the timer, or on expiry the generations still running
-                return running > 0
+                group.cancelAll()   // the timer and the watcher, or the generations still running
+                return running > 0 ? ending : .finished
             }
-            if timedOut {
-                continuation.finish(throwing: APIError.timeout(seconds: timeoutSeconds))
-            } else {
-                continuation.finish()
+            switch ending {
+            case .finished: continuation.finish()
+            case .expired: continuation.finish(throwing: APIError.timeout(seconds: timeoutSeconds))
+            case .disconnected: continuation.finish(throwing: CancellationError())
             }
         }
         continuation.onTermination = { _ in producer.cancel() }

@@ -189,6 +189,33 @@ def test_a_client_that_disconnects_mid_stream_cancels_its_generation(server, cli
     assert client.completions.create(model=MODEL_ID, prompt="Still there?", max_tokens=2).choices[0].text is not None
 
 
+def test_a_non_streaming_client_that_disconnects_cancels_its_generation(server):
+    import socket
+    from urllib.parse import urlparse
+    address = urlparse(server.base_url)
+    body = json.dumps({"model": MODEL_ID, "prompt": "Tell me a very long story.", "max_tokens": 1500,
+                       "ignore_eos": True}).encode()
+    head = (f"POST /v1/completions HTTP/1.1\r\nHost: {address.hostname}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection((address.hostname, address.port)) as connection:
+        connection.sendall(head + body)
+        deadline = time.time() + 20
+        while time.time() < deadline and server.metric("raconteur_active_sequences") == 0:
+            time.sleep(0.02)
+        assert server.metric("raconteur_active_sequences") == 1
+        time.sleep(0.3)
+    # The client gave up before its answer: the server stops generating for it within its poll interval.
+    closed_at = server.metric("raconteur_generated_tokens_total")
+    deadline = time.time() + 10
+    while time.time() < deadline and server.metric("raconteur_active_sequences") > 0:
+        time.sleep(0.02)
+    assert server.metric("raconteur_active_sequences") == 0
+    stopped_at = server.metric("raconteur_generated_tokens_total")
+    assert stopped_at - closed_at < 300, "far short of the 1500 tokens asked for"
+    time.sleep(0.5)
+    assert server.metric("raconteur_generated_tokens_total") == stopped_at
+
+
 @pytest.mark.parametrize("example", ["completion.py", "chat.py", "stream.py"])
 def test_python_examples_run(server, example):
     environment = dict(os.environ, RACONTEUR_BASE_URL=server.base_url, RACONTEUR_API_KEY="none")
