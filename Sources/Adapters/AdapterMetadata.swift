@@ -6,7 +6,8 @@ public struct AdapterMetadata: Sendable, Equatable, Codable {
     public var weights: [Double]
     /// Training method (`raco`, `cagrad`, `dpo-lw`) or nil.
     public var method: String?
-    /// Monotonic version written by the trainer; the registry assigns its own serving versions.
+    /// Monotonic version written by the trainer (a realignment job: the store's durable count for the name); the
+    /// registry serves the file at this version or, if it already served the name that far, the next one.
     public var version: Int
     /// Fingerprint of the base model the adapter was trained on (`BaseModelFingerprint`).
     public var baseFingerprint: String?

@@ -5,7 +5,9 @@ import Model
 /// unloading the name never changes it, and it is freed when the last holder lets go.
 public final class AdapterVersion: Sendable {
     public let name: String
-    /// Serving version: 1 for the first load of a name, +1 for every replacement.
+    /// Serving version: one more than the name's previous version in this process, or the file's own
+    /// `raconteur.version` when that is higher (the realignment jobs number their files durably, so a restarted
+    /// server keeps reporting the versions its store recorded).
     public let version: Int
     public let adapter: LoRAAdapter
     public let metadata: AdapterMetadata
@@ -48,10 +50,10 @@ public final class AdapterRegistry: @unchecked Sendable {
     @discardableResult
     public func register(name: String, adapter: LoRAAdapter, metadata: AdapterMetadata, source: String? = nil) throws -> AdapterVersion {
         guard Self.isValidName(name) else { throw AdapterError.invalidName(name) }
-        adapter.prepareForServing()   // before it is shared: the forward pass reads F16 copies from now on
+        adapter.prepareForServing()   // before it is shared: the forward pass reads the 8-bit copies from now on
         lock.lock()
         defer { lock.unlock() }
-        let version = (lastVersion[name] ?? 0) + 1
+        let version = max((lastVersion[name] ?? 0) + 1, metadata.version)
         let v = AdapterVersion(name: name, version: version, adapter: adapter, metadata: metadata, source: source)
         lastVersion[name] = version
         current[name] = v

@@ -23,6 +23,16 @@ struct AdapterRegistryTests {
         #expect(try registry.register(name: "a", adapter: filledAdapter(), metadata: AdapterMetadata()).version == 2)
     }
 
+    /// A file's own version (a realignment job numbers its files durably) is served as such after a restart;
+    /// versions of a name never go backwards within a process.
+    @Test func aFilesVersionIsServedWhenItIsAhead() throws {
+        let registry = AdapterRegistry(config: tinyConfig)
+        #expect(try registry.register(name: "c", adapter: filledAdapter(), metadata: AdapterMetadata(version: 5)).version == 5)
+        #expect(try registry.register(name: "c", adapter: filledAdapter(), metadata: AdapterMetadata(version: 1)).version == 6)
+        #expect(try registry.register(name: "c", adapter: filledAdapter(), metadata: AdapterMetadata(version: 6)).version == 7)
+        #expect(try registry.register(name: "c", adapter: filledAdapter(), metadata: AdapterMetadata(version: 9)).version == 9)
+    }
+
     @Test func namesAreValidated() {
         let registry = AdapterRegistry(config: tinyConfig)
         for bad in ["", "a/b", "../x", String(repeating: "x", count: 65), "sp ace"] {
