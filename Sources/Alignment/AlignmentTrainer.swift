@@ -99,18 +99,31 @@ public final class AlignmentTrainer: @unchecked Sendable {
         rows = encoded
         skippedRows = skipped
 
-        // Split: a seeded shuffle; the first part is held out.
-        var order = Array(encoded.indices)
+        // Split by prompt: whole prompts, in a seeded order, are held out until about `heldOutFraction` of the rows
+        // are, so that the pairs of one question stay on one side and held-out accuracy is measured on questions
+        // the adapter did not train on. (With a single prompt, its rows are split.)
+        var groups = Dictionary(grouping: encoded.indices, by: { encoded[$0].chosen.prompt }).values
+            .sorted { $0[0] < $1[0] }
+        if groups.count < 2 { groups = encoded.indices.map { [$0] } }
+        var order = Array(groups.indices)
         var random = SplitMix64(seed: hyperparameters.seed ^ 0x5EED_5EED)
         random.shuffle(&order)
-        var heldOut = Int((hyperparameters.heldOutFraction * Double(encoded.count)).rounded())
-        if hyperparameters.heldOutFraction > 0 && encoded.count >= 2 { heldOut = max(heldOut, 1) }
-        heldOut = min(heldOut, encoded.count - 1)
-        guard encoded.count - max(heldOut, 0) >= 1 else {
+        groups = order.map { groups[$0] }
+        var target = Int((hyperparameters.heldOutFraction * Double(encoded.count)).rounded())
+        if hyperparameters.heldOutFraction > 0 && encoded.count >= 2 { target = max(target, 1) }
+        var heldOut: [Int] = [], training: [Int] = []
+        for group in groups {
+            if heldOut.count < target && heldOut.count + group.count < encoded.count {
+                heldOut += group
+            } else {
+                training += group
+            }
+        }
+        guard !training.isEmpty else {
             throw AlignmentTrainingError.notEnoughData("\(encoded.count) usable rows (\(skipped) too long for \(maxTokens) tokens)")
         }
-        heldOutIndices = Array(order.prefix(max(heldOut, 0))).sorted()
-        trainIndices = Array(order.dropFirst(max(heldOut, 0))).sorted()
+        heldOutIndices = heldOut.sorted()
+        trainIndices = training.sorted()
         scorer = SequenceScorer<Float>(model: model, threads: hyperparameters.threads)
     }
 

@@ -92,6 +92,22 @@ struct AlignmentTrainerTests {
         #expect(all.value == 20)
     }
 
+    /// Rows that share a prompt stay on one side of the split (held-out accuracy is on unseen questions).
+    @Test func heldOutSplitKeepsAPromptsRowsTogether() throws {
+        let base = TinyAlignmentModel.records(count: 8)
+        // Three pairs per prompt, as the simulated user gives.
+        let records = base.flatMap { r in
+            [r, PreferenceRecord(prompt: r.prompt, chosen: r.chosen + "a", rejected: r.rejected, labels: r.labels),
+             PreferenceRecord(prompt: r.prompt, chosen: r.chosen, rejected: r.rejected + "b", labels: r.labels)]
+        }
+        let t = try trainer(records: records)
+        #expect(t.heldOutRowCount >= 3 && t.heldOutRowCount <= 6, "about 20 % of 24 rows, whole prompts")
+        let heldOutPrompts = Set(t.heldOutIndices.map { t.rows[$0].chosen.prompt })
+        let trainPrompts = Set(t.trainIndices.map { t.rows[$0].chosen.prompt })
+        #expect(heldOutPrompts.isDisjoint(with: trainPrompts))
+        #expect(t.heldOutRowCount == 3 * heldOutPrompts.count)
+    }
+
     @Test func heldOutSplitIsDeterministicAndDisjoint() throws {
         let t = try trainer()
         #expect(t.heldOutRowCount == 6 && t.trainRowCount == 18)
