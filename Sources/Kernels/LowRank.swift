@@ -79,9 +79,7 @@ public enum LowRank {
                                   t: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, columns: Range<Int>) {
         #if arch(x86_64)
         @inline(__always) func column(_ k: Int, _ o: Int) -> __m256 {
-            let at = bq + ((o / blockSize) * rank + k) * blockSize + o % blockSize
-            let bytes = _mm_loadl_epi64(UnsafeRawPointer(at).assumingMemoryBound(to: __m128i.self))
-            return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes))
+            eightFloats(bq + ((o / blockSize) * rank + k) * blockSize + o % blockSize)
         }
         @inline(__always) func coefficient(_ k: Int, _ o: Int) -> __m256 {
             _mm256_set1_ps(t[k] * scales[(o / blockSize) * rank + k])
@@ -103,14 +101,11 @@ public enum LowRank {
             let block = bq + (o / blockSize) * rank * blockSize, blockScales = scales + (o / blockSize) * rank
             for k in 0..<rank {
                 let c = _mm256_set1_ps(t[k] * blockScales[k])
-                let p = UnsafeRawPointer(block + k * blockSize)
-                @inline(__always) func load(_ offset: Int) -> __m256 {
-                    _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((p + offset).assumingMemoryBound(to: __m128i.self))))
-                }
-                acc0 = _mm256_fmadd_ps(c, load(0), acc0)
-                acc1 = _mm256_fmadd_ps(c, load(8), acc1)
-                acc2 = _mm256_fmadd_ps(c, load(16), acc2)
-                acc3 = _mm256_fmadd_ps(c, load(24), acc3)
+                let p = block + k * blockSize
+                acc0 = _mm256_fmadd_ps(c, eightFloats(p), acc0)
+                acc1 = _mm256_fmadd_ps(c, eightFloats(p + 8), acc1)
+                acc2 = _mm256_fmadd_ps(c, eightFloats(p + 16), acc2)
+                acc3 = _mm256_fmadd_ps(c, eightFloats(p + 24), acc3)
             }
             _mm256_storeu_ps(y + o, acc0)
             _mm256_storeu_ps(y + o + 8, acc1)
@@ -146,8 +141,7 @@ public enum LowRank {
             var acc0 = _mm256_loadu_ps(y0 + o), acc1 = _mm256_loadu_ps(y1 + o)
             var acc2 = _mm256_loadu_ps(y2 + o), acc3 = _mm256_loadu_ps(y3 + o)
             for k in 0..<rank {
-                let bytes = _mm_loadl_epi64(UnsafeRawPointer(column + k * blockSize).assumingMemoryBound(to: __m128i.self))
-                let b = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes))
+                let b = eightFloats(column + k * blockSize)
                 let scale = blockScales[k]
                 acc0 = _mm256_fmadd_ps(_mm256_set1_ps(t0[k] * scale), b, acc0)
                 acc1 = _mm256_fmadd_ps(_mm256_set1_ps(t1[k] * scale), b, acc1)
@@ -167,4 +161,12 @@ public enum LowRank {
         for r in 0..<rows { addProductReference(bq, scales: scales, rank: rank, t: t[r], into: y[r], columns: columns) }
         #endif
     }
+
+    #if arch(x86_64)
+    /// Eight signed bytes as eight floats.
+    @inline(__always)
+    static func eightFloats(_ p: UnsafePointer<Int8>) -> __m256 {
+        _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(UnsafeRawPointer(p).assumingMemoryBound(to: __m128i.self))))
+    }
+    #endif
 }

@@ -35,6 +35,21 @@ public enum MatMul {
         }
     }
 
+    /// Runs `compute(c, rows)` for each of `count` chunks of `size` weight rows over the pool, with the fused work
+    /// of `multiply`: the prologue tasks first, each chunk's epilogue right after it once every prologue has ended.
+    static func forEachChunk(count: Int, size: Int, rows: Int, pool: ThreadPool, prologueCount: Int,
+                             prologue: (Int) -> Void, epilogue: (Range<Int>) -> Void,
+                             compute: (_ chunkIndex: Int, _ rows: Range<Int>) -> Void) {
+        let prologueDone = prologueCount > 0 ? PrologueCounter() : nil
+        pool.parallelFor(prologueCount + count) { i in
+            if i < prologueCount { prologue(i); prologueDone!.arrive(); return }
+            let c = i - prologueCount, chunk = (c * size)..<min(rows, (c + 1) * size)
+            compute(c, chunk)
+            prologueDone?.wait(for: prologueCount)
+            epilogue(chunk)
+        }
+    }
+
     /// Counts finished prologue tasks. The pool claims indices in ascending order, so every prologue task is
     /// claimed (and being run) before any chunk: a chunk's epilogue that waits for them waits on running work.
     final class PrologueCounter {
@@ -92,15 +107,11 @@ public enum MatMul {
             }
             let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
             let rowDots = kernel.rowDots
-            let prologueDone = prologueCount > 0 ? PrologueCounter() : nil
-            pool.parallelFor(prologueCount + count) { i in
-                if i < prologueCount { prologue(i); prologueDone!.arrive(); return }
-                let c = i - prologueCount, chunk = (c * size)..<min(rows, (c + 1) * size)
+            forEachChunk(count: count, size: size, rows: rows, pool: pool, prologueCount: prologueCount,
+                         prologue: prologue, epilogue: epilogue) { _, chunk in
                 for r in chunk {
                     rowDots(w.row(r), blocks, UnsafeRawPointer(xq), xRowBytes, n, y + r, rows)
                 }
-                prologueDone?.wait(for: prologueCount)
-                epilogue(chunk)
             }
         }
     }
@@ -115,10 +126,8 @@ public enum MatMul {
         // Scratch: one float row per chunk (unused for F32 weights).
         pool.withScratch(bytes: count * cols * MemoryLayout<Float>.stride) { scratch in
             let rowsAsFloat = scratch.bindMemory(to: Float.self, capacity: count * cols)
-            let prologueDone = prologueCount > 0 ? PrologueCounter() : nil
-            pool.parallelFor(prologueCount + count) { i in
-                if i < prologueCount { prologue(i); prologueDone!.arrive(); return }
-                let c = i - prologueCount, chunk = (c * size)..<min(rows, (c + 1) * size)
+            forEachChunk(count: count, size: size, rows: rows, pool: pool, prologueCount: prologueCount,
+                         prologue: prologue, epilogue: epilogue) { c, chunk in
                 let buffer = rowsAsFloat + c * cols
                 for r in chunk {
                     let wr: UnsafePointer<Float>
@@ -130,8 +139,6 @@ public enum MatMul {
                     }
                     for j in 0..<n { y[j * rows + r] = FloatDot.dot(wr, x + j * cols, cols) }
                 }
-                prologueDone?.wait(for: prologueCount)
-                epilogue(chunk)
             }
         }
     }

@@ -20,7 +20,6 @@ final class LoRABatchPlan {
     let tasks: [(slot: Int, components: Range<Int>)]
     /// t for every (row, term): rank floats each.
     let t: UnsafeMutablePointer<Float>
-    let tCount: Int
 
     init?(_ batch: ForwardBatch) {
         guard batch.adapters.contains(where: { !$0.isEmpty }) else { return nil }
@@ -60,9 +59,8 @@ final class LoRABatchPlan {
         tasks = adapters.enumerated().flatMap { slot, adapter in
             stride(from: 0, to: adapter.rank, by: 8).map { (slot, $0..<min(adapter.rank, $0 + 8)) }
         }
-        tCount = max(1, offset)
-        t = .allocate(capacity: tCount)
-        t.initialize(repeating: 0, count: tCount)
+        t = .allocate(capacity: max(1, offset))
+        t.initialize(repeating: 0, count: max(1, offset))
     }
 
     deinit {
