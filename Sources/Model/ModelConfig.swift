@@ -44,6 +44,9 @@ public struct ModelConfig: Sendable, Equatable {
     /// Gemma multiplies the embeddings by √d_model.
     public var embeddingScale: Float { architecture == .gemma3 ? Float(embeddingLength).squareRoot() : 1 }
     public var attentionScale: Float { 1 / Float(headDim).squareRoot() }
+    /// Whether llama.cpp's graph multiplies the query by `attentionScale` before attention (gemma3) rather than
+    /// the scores after it: the same in exact arithmetic, not after the query is rounded to F16.
+    public var scalesQueryBeforeAttention: Bool { architecture == .gemma3 }
     public var queryDim: Int { headCount * headDim }
     public var kvDim: Int { headCountKV * headDim }
     public var kvValueDim: Int { headCountKV * valueDim }

@@ -95,8 +95,8 @@ public final class TransformerModel: @unchecked Sendable {
             rope.apply(to: s.k, rows: rows, heads: c.headCountKV, headDim: c.headDim, global: global)
             for r in 0..<rows {
                 let cache = caches[batch.sequences[r]], p = batch.positions[r]
-                VectorOps.toHalf(s.k + r * c.kvDim, cache.key(layer: l, position: p), c.kvDim)
-                VectorOps.toHalf(s.v + r * c.kvValueDim, cache.value(layer: l, position: p), c.kvValueDim)
+                HalfVector.round(s.k + r * c.kvDim, into: cache.key(layer: l, position: p), count: c.kvDim)
+                HalfVector.round(s.v + r * c.kvValueDim, into: cache.value(layer: l, position: p), count: c.kvValueDim)
             }
             attention(layer: l, global: global, batch: batch, caches: caches, s: s)
             project(w.output, .output, layer: l, x: s.attn, y: s.xn, rows: rows, lora: lora)
@@ -111,7 +111,7 @@ public final class TransformerModel: @unchecked Sendable {
             }
             project(w.gate, .gate, layer: l, x: s.xn, y: s.gate, rows: rows, lora: lora)
             project(w.up, .up, layer: l, x: s.xn, y: s.up, rows: rows, lora: lora)
-            VectorOps.gatedActivation(s.gate, s.up, rows * c.feedForwardLength, c.activation)
+            VectorOps.gatedActivation(s.gate, s.up, rows: rows, c.feedForwardLength, c.activation)
             project(w.down, .down, layer: l, x: s.gate, y: s.xn, rows: rows, lora: lora)
             if let post = w.postFeedForwardNorm {
                 for r in 0..<rows { VectorOps.rmsNorm(s.xn + r * d, post.data, s.xn + r * d, d, epsilon: c.normEpsilon) }
@@ -144,12 +144,15 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// attn[r, h] = softmax(q·Kᵀ · scale) · V over the row's visible positions, one (row, head) per task.
-    /// Online softmax in one pass over the F16 cache, accumulating in F32; no score buffer.
+    /// Online softmax in one pass over the F16 cache, with llama.cpp's CPU flash-attention arithmetic (the path of
+    /// its decode steps): the query rounded to F16 for the F16 dot products, the running Σ p·v kept in F16 and
+    /// rescaled on a new maximum, the running Σ p in F32. Rounding like this is what makes the logits agree
+    /// with llama.cpp's to ~1e-4 nat instead of ~0.04; every row is computed the same way whatever its batch.
     private func attention(layer l: Int, global: Bool, batch: ForwardBatch, caches: [KVCache], s: ForwardScratch) {
         let c = config
         let hd = c.headDim, vd = c.valueDim
         let group = c.headCount / c.headCountKV
-        let scale = c.attentionScale
+        let (queryScale, scoreScale) = c.scalesQueryBeforeAttention ? (c.attentionScale, 1) : (1, c.attentionScale)
         let window = global ? nil : c.slidingWindow
         let q = s.q, out = s.attn
         batch.positions.withUnsafeBufferPointer { positions in
@@ -160,23 +163,28 @@ public final class TransformerModel: @unchecked Sendable {
                     let p = positions[r]
                     let first = window.map { max(0, p - $0 + 1) } ?? 0
                     let kvHead = h / group
-                    let qh = q + r * c.queryDim + h * hd
-                    let o = out + r * c.headCount * vd + h * vd
-                    o.initialize(repeating: 0, count: vd)
-                    var maxScore = -Float.infinity, sum: Float = 0
-                    for t in first...p {
-                        let score = VectorOps.dot(qh, cache.key(layer: l, position: t) + kvHead * hd, hd) * scale
-                        if score > maxScore {
-                            let rescale = expf(maxScore - score)
-                            VectorOps.scale(o, rescale, vd)
-                            sum *= rescale
-                            maxScore = score
+                    withUnsafeTemporaryAllocation(of: Float16.self, capacity: hd + vd) { buffer in
+                        let query = buffer.baseAddress!               // [hd] q of this row and head, in F16
+                        let weighted = query + hd                     // [vd] running Σ p·v, in F16
+                        HalfVector.round(q + r * c.queryDim + h * hd, times: queryScale, into: query, count: hd)
+                        weighted.initialize(repeating: 0, count: vd)
+                        var maxScore = -Float.infinity, sum: Float = 0
+                        for t in first...p {
+                            let score = HalfVector.dot(query, cache.key(layer: l, position: t) + kvHead * hd, count: hd) * scoreScale
+                            var rescale: Float = 1, weight: Float = 1
+                            if score > maxScore {
+                                rescale = expf(maxScore - score)
+                                HalfVector.scale(weighted, by: rescale, count: vd)
+                                maxScore = score
+                            } else {
+                                weight = expf(score - maxScore)
+                            }
+                            HalfVector.multiplyAdd(cache.value(layer: l, position: t) + kvHead * vd, weight,
+                                                   into: weighted, count: vd)
+                            sum = weight.addingProduct(sum, rescale)   // S·ms + vs, fused as llama.cpp's build fuses it
                         }
-                        let weight = expf(score - maxScore)
-                        sum += weight
-                        VectorOps.axpy(weight, cache.value(layer: l, position: t) + kvHead * vd, o, vd)
+                        HalfVector.widen(weighted, times: 1 / sum, into: out + r * c.headCount * vd + h * vd, count: vd)
                     }
-                    VectorOps.scale(o, 1 / sum, vd)
                 }
             }
         }
@@ -220,15 +228,18 @@ struct RopeTables {
         let half = c.ropeDimensionCount / 2
         self.half = half
         style = c.ropeStyle
+        // θ_i = p · base^(−2i/dims), computed as llama.cpp computes it (in Float, each θ the previous one times
+        // base^(−2/dims)), so that the rotated q and k, and the rounding of everything after them, match its own.
         func tables(base: Float) -> ([Float], [Float]) {
             var cosT = [Float](repeating: 0, count: positions.count * half)
             var sinT = cosT
-            let dims = Double(c.ropeDimensionCount)
+            let thetaScale = powf(base, -2 / Float(c.ropeDimensionCount))
             for (r, p) in positions.enumerated() {
+                var theta = Float(p)
                 for i in 0..<half {
-                    let theta = Double(p) * pow(Double(base), -2 * Double(i) / dims)
-                    cosT[r * half + i] = Float(cos(theta))
-                    sinT[r * half + i] = Float(sin(theta))
+                    cosT[r * half + i] = cosf(theta)
+                    sinT[r * half + i] = sinf(theta)
+                    theta *= thetaScale
                 }
             }
             return (cosT, sinT)
@@ -260,8 +271,9 @@ struct RopeTables {
                         let v = x + (r * heads + h) * headDim
                         for i in 0..<half {
                             let a = v[i * stride], b = v[i * stride + pairOffset]
-                            v[i * stride] = a * cr[i] - b * sr[i]
-                            v[i * stride + pairOffset] = a * sr[i] + b * cr[i]
+                            // fused as GCC contracts llama.cpp's `x0*cos - x1*sin` and `x0*sin + x1*cos`
+                            v[i * stride] = (-(b * sr[i])).addingProduct(a, cr[i])
+                            v[i * stride + pairOffset] = (b * cr[i]).addingProduct(a, sr[i])
                         }
                     }
                 }

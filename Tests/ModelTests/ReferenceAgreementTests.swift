@@ -4,25 +4,43 @@ import Model
 import Testing
 
 /// The engine against llama.cpp's outputs on the same files, with ../shared/reference/README.md's tolerances.
+///
+/// The engine rounds as llama.cpp's CPU backend does (activations quantised per product, RMSNorm, RoPE tables,
+/// F16 flash attention, SiLU and GELU), so on SmolLM2 its tensors equal llama.cpp 0.3.36's (llama-cpp-python)
+/// bit for bit and the reference holds at every step.
+///
+/// Known divergence, Gemma 3: the reference's Gemma figures come from a llama.cpp build whose arithmetic we
+/// cannot reproduce: llama-cpp-python 0.3.36 built here differs from them by 0.031 nat on average (91–93 % of
+/// steps within 0.1 nat, with or without flash attention and Q4_K weight repacking), the same size as our
+/// engine's difference. Gemma is held to bounds on the share of steps within 0.1 nat, the mean and the worst step.
 @Suite(.serialized)
 struct ReferenceAgreementTests {
     static let logprobTolerance = 0.1
     static let decisiveGap = 0.2
 
-    /// Teacher-forced log-probs of the reference tokens.
-    ///
-    /// Known divergence: llama.cpp's own figures are not exact arithmetic (F16 attention, its rounding of
-    /// quantised activations), and an independent float64 numpy forward pass over the same dequantised weights
-    /// (Tests/Fixtures/reference_model.py) differs from them by up to 0.25 nat on SmolLM2, mean 0.047.
-    /// Our engine equals that float64 reference to 5e-5 nat when its activations are not quantised; with
-    /// llama.cpp's Q8 activation quantisation its per-step noise is of the same size as llama.cpp's. So
-    /// a 0.1-nat bound cannot hold at every step without copying llama.cpp's rounding bit for bit: the test
-    /// holds it for the great majority of steps, bounds the mean and the worst step, and requires the
-    /// top-1 token wherever the reference's top-2 gap exceeds 0.2 nat, bar a few near that margin.
-    @Test(arguments: [("greedy_smollm2.json", Paths.smolLM2), ("greedy_gemma3.json", Paths.gemma3)])
-    func teacherForcedLogprobsMatchLlamaCpp(reference: String, modelPath: String) throws {
-        let loaded = try (modelPath == Paths.smolLM2 ? LoadedModel.smolLM2 : LoadedModel.gemma3).get()
-        let ref = try ReferenceFile.load(reference)
+    struct Expectation: Sendable {
+        let reference: String
+        let modelPath: String
+        let withinShare: Double      // share of steps within 0.1 nat of the reference
+        let meanDelta: Double        // mean |Δ logprob|
+        let worstDelta: Double
+        let decisiveShare: Double    // share of decisive steps (gap > 0.2) whose top-1 equals the reference's
+        let agreeingContinuations: Int   // of 8, equal to the reference up to its first near-tie
+    }
+
+    static let expectations = [
+        Expectation(reference: "greedy_smollm2.json", modelPath: Paths.smolLM2, withinShare: 1, meanDelta: 0.001,
+                    worstDelta: 0.1, decisiveShare: 1, agreeingContinuations: 8),
+        Expectation(reference: "greedy_gemma3.json", modelPath: Paths.gemma3, withinShare: 0.85, meanDelta: 0.05,
+                    worstDelta: 0.5, decisiveShare: 0.97, agreeingContinuations: 6),
+    ]
+
+    /// Teacher-forced log-probs of the reference tokens, and the top-1 token wherever the reference's top-2 gap
+    /// exceeds 0.2 nat (the reference's top-1, which is not always the token it chose: EOS was banned).
+    @Test(arguments: expectations)
+    func teacherForcedLogprobsMatchLlamaCpp(expected: Expectation) throws {
+        let loaded = try (expected.modelPath == Paths.smolLM2 ? LoadedModel.smolLM2 : LoadedModel.gemma3).get()
+        let ref = try ReferenceFile.load(expected.reference)
         var deltas: [Double] = []
         var decisive = 0, decisiveAgree = 0
         for c in ref.cases {
@@ -35,25 +53,26 @@ struct ReferenceAgreementTests {
                 deltas.append(abs(Double(ours.logprob) - step.logprob))
                 if step.gap > Self.decisiveGap {
                     decisive += 1
-                    if ours.top.first?.token == step.id { decisiveAgree += 1 }
+                    if ours.top.first?.token == Int(step.top[0][0]) { decisiveAgree += 1 }
                 }
             }
         }
         let within = Double(deltas.filter { $0 <= Self.logprobTolerance }.count) / Double(deltas.count)
         let mean = deltas.reduce(0, +) / Double(deltas.count)
         let worst = deltas.max() ?? 0
-        print("\(reference): \(deltas.count) steps, within 0.1 nat: \(String(format: "%.1f%%", within * 100)), "
+        print("\(expected.reference): \(deltas.count) steps, within 0.1 nat: \(String(format: "%.1f%%", within * 100)), "
               + "mean |Δ| \(String(format: "%.4f", mean)), worst \(String(format: "%.3f", worst)), "
               + "top-1 agrees at \(decisiveAgree)/\(decisive) decisive steps")
-        #expect(within >= 0.85)
-        #expect(mean <= 0.05)
-        #expect(worst <= 0.5)
-        #expect(Double(decisiveAgree) >= 0.97 * Double(decisive))
+        #expect(within >= expected.withinShare)
+        #expect(mean <= expected.meanDelta)
+        #expect(worst <= expected.worstDelta)
+        #expect(Double(decisiveAgree) >= expected.decisiveShare * Double(decisive))
     }
 
-    @Test(arguments: [("greedy_smollm2.json", Paths.smolLM2), ("greedy_gemma3.json", Paths.gemma3)])
-    func freeRunningGreedyMatchesLlamaCpp(reference: String, modelPath: String) throws {
-        let loaded = try (modelPath == Paths.smolLM2 ? LoadedModel.smolLM2 : LoadedModel.gemma3).get()
+    @Test(arguments: expectations)
+    func freeRunningGreedyMatchesLlamaCpp(expected: Expectation) throws {
+        let reference = expected.reference
+        let loaded = try (expected.modelPath == Paths.smolLM2 ? LoadedModel.smolLM2 : LoadedModel.gemma3).get()
         let ref = try ReferenceFile.load(reference)
         let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer)
         var agreeing = 0, sharedPrefix = 0, comparable = 0
@@ -71,8 +90,7 @@ struct ReferenceAgreementTests {
         }
         print("\(reference): \(agreeing)/\(ref.cases.count) continuations agree up to the first near-tie; "
               + "\(sharedPrefix)/\(comparable) tokens")
-        // See the teacher-forced test: the accumulated noise can flip a step whose reference gap is just above 0.2.
-        #expect(agreeing >= ref.cases.count - 2)
+        #expect(agreeing >= expected.agreeingContinuations)
     }
 
     @Test(arguments: [("greedy_smollm2.json", Paths.smolLM2), ("greedy_gemma3.json", Paths.gemma3)])

@@ -111,8 +111,9 @@ struct TinyModelTests {
             }
         }
         print("tiny \(architecture): max |Δ logit| / max |logit| = \(worst)")
-        // The engine keeps K and V in F16 (as llama.cpp does): that alone accounts for ~1e-4 here.
-        #expect(worst < 1e-3)
+        // The engine keeps K and V in F16 and, as llama.cpp's flash attention does, the running Σ p·v in F16
+        // (rounded at every key): ~1.4e-3 here on random weights (~1e-4 from the F16 cache alone).
+        #expect(worst < 3e-3)
     }
 }
 

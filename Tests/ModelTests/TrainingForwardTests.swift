@@ -56,15 +56,15 @@ struct TrainingForwardTests {
                   + "|Δ logit| max \(String(format: "%.3f", worstLogit)) mean \(String(format: "%.4f", meanLogit)) "
                   + "(max |logit| \(String(format: "%.1f", scale))), |Δ token logp| max \(String(format: "%.3f", worstLogp)) "
                   + "mean \(String(format: "%.4f", meanLogp)), Σ logp \(String(format: "%.3f", total)) vs \(String(format: "%.3f", sumInference))")
-            // The inference path quantises activations to 8 bits (Q8_1) for its Q4_1 products and keeps K/V in
-            // F16; the training path is dense F32. The bounds are those the inference path itself meets against
+            // The inference path quantises activations to 8 bits (Q8_1) for its Q4_1 products and keeps K/V and
+            // its attention's running sum in F16 (as llama.cpp does); the training path is dense F32. The bounds are those the inference path itself meets against
             // llama.cpp (ReferenceAgreementTests: worst 0.5 nat, mean 0.05); exact agreement is checked on the
             // F32 tiny models below.
             #expect(worstLogit < 0.1 * scale)
             #expect(meanLogit < 0.5)
             #expect(worstLogp < 0.5)
             #expect(meanLogp < 0.2)
-            #expect(abs(total - sumInference) < 0.005 * abs(sumInference))
+            #expect(abs(total - sumInference) < 0.015 * abs(sumInference))   // measured 0.8 %
             if !withAdapter {
                 // The numpy float64 reference (dequantised weights, no activation quantisation) is what the
                 // training forward computes: it must agree to float32 rounding.
@@ -96,7 +96,7 @@ struct TrainingForwardTests {
         return (worst, sum / Double(max(a.count, 1)), scale)
     }
 
-    /// On F32 tiny models the inference forward has no activation quantisation: only its F16 K/V cache differs.
+    /// On F32 tiny models the inference forward has no activation quantisation: only its F16 attention arithmetic differs.
     @Test(arguments: TinyModelTests.shapes.map(\.architecture.rawValue))
     func tinyTrainingForwardMatchesInference(architecture: String) throws {
         let shape = try #require(TinyModelTests.shapes.first { $0.architecture.rawValue == architecture })
@@ -115,8 +115,8 @@ struct TrainingForwardTests {
         let inference = try Self.inferenceLogProbs(model, tokens: tokens, adapter: adapter)
         let (worst, _, scale) = Self.logitDifference(scorer.lastLogits(), inference.logits)
         print("tiny \(architecture) training vs inference forward (rank-4 adapter): max |Δ logit| / max |logit| = \(worst / scale)")
-        // The inference forward keeps K and V in F16.
-        #expect(worst < 1e-3 * scale)
+        // The inference forward keeps K and V, and its attention's running sum, in F16 (measured up to 1.2e-3).
+        #expect(worst < 3e-3 * scale)
 
         // Without adapter, the Double training forward against the independent numpy float64 forward.
         let double = SequenceScorer<Double>(model: model, threads: 1)
