@@ -26,6 +26,11 @@ struct RealignRequest: Codable, Sendable, IntegerFields {
     }
 
     static let integerFields = ["steps", "min_pairs", "rank", "batch_size", "seed"]
+
+    var overrides: RealignOverrides {
+        RealignOverrides(method: method, steps: steps, minPairs: minPairs, learningRate: learningRate, beta: beta, c: c,
+                         rank: rank, batchSize: batchSize, heldOut: heldOut, seed: seed)
+    }
 }
 
 /// Runs realignment jobs: one at a time, in the background, on the served model. A job trains one adapter per
@@ -55,28 +60,11 @@ final class RealignManager: @unchecked Sendable {
     /// The job's settings: the request over the configuration's defaults, validated (400 naming the field).
     func resolve(_ request: RealignRequest) throws -> (settings: RealignSettings, weights: [[Double]]) {
         var s = configuration.realign
-        if let method = request.method {
-            guard CombinationMethod(rawValue: method) != nil else {
-                throw APIError.invalidValue("method", "Invalid 'method': '\(method)'; use raco, cagrad or dpo-lw.")
-            }
-            s.method = method
+        do {
+            try request.overrides.apply(to: &s)
+        } catch {
+            throw APIError.invalidValue(error.field, "Invalid '\(error.field)': \(error.message)")
         }
-        func check<T: Comparable>(_ value: T?, _ name: String, _ range: ClosedRange<T>, set: (T) -> Void) throws {
-            guard let value else { return }
-            guard range.contains(value) else {
-                throw APIError.invalidValue(name, "Invalid '\(name)': \(value) is outside \(range.lowerBound)...\(range.upperBound).")
-            }
-            set(value)
-        }
-        try check(request.steps, "steps", 1...10_000) { s.training.steps = $0 }
-        try check(request.minPairs, "min_pairs", 2...1_000_000) { s.minPairs = $0 }
-        try check(request.learningRate, "learning_rate", 1e-7...1) { s.training.learningRate = $0 }
-        try check(request.beta, "beta", 1e-3...100) { s.training.beta = $0 }
-        try check(request.c, "c", 0...0.999) { s.training.conflictAversion = $0 }
-        try check(request.rank, "rank", 1...AdapterFile.maxRank) { s.training.rank = $0 }
-        try check(request.batchSize, "batch_size", 1...64) { s.training.batchSize = $0 }
-        try check(request.heldOut, "held_out", 0...0.9) { s.training.heldOutFraction = $0 }
-        try check(request.seed, "seed", 0...Int.max) { s.training.seed = UInt64($0) }
         let weights = request.weights ?? s.grid(objectives: objectives.count)
         guard !weights.isEmpty, weights.count <= 16 else {
             throw APIError.invalidValue("weights", "Invalid 'weights': give 1 to 16 weight vectors.")

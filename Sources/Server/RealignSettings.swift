@@ -1,3 +1,4 @@
+import Adapters
 import Alignment
 
 /// How the server re-aligns its adapters from feedback (`[realign]` in the configuration). A `POST /v1/realign`
@@ -46,12 +47,77 @@ public struct RealignSettings: Sendable, Equatable {
         func require(_ condition: Bool, _ message: String) throws {
             if !condition { throw ConfigurationError("realign.\(message)") }
         }
-        try require(["raco", "cagrad", "dpo-lw"].contains(method), "method must be raco, cagrad or dpo-lw")
+        do {
+            var copy = self
+            try RealignOverrides(self).apply(to: &copy)
+        } catch {
+            throw ConfigurationError("realign.\(error.field): \(error.message)")
+        }
         try require(gridPoints >= 2, "grid_points must be at least 2")
-        try require(training.steps >= 1, "steps must be at least 1")
-        try require(minPairs >= 2, "min_pairs must be at least 2")
         try require(autoAfterPairs >= 0, "auto_after_pairs must be 0 (off) or more")
         try require(training.threads >= 1, "threads must be at least 1")
         try require(maxPauseSeconds >= 0, "max_pause must be 0 or more")
+    }
+}
+
+/// The settings a job may choose for itself: a `POST /v1/realign` body overrides them for its job, the `[realign]`
+/// section sets their defaults. Both go through `apply`, so both accept the same values.
+struct RealignOverrides {
+    var method: String?
+    var steps: Int?
+    var minPairs: Int?
+    var learningRate: Double?
+    var beta: Double?
+    var c: Double?
+    var rank: Int?
+    var batchSize: Int?
+    var heldOut: Double?
+    var seed: Int?
+
+    init(method: String? = nil, steps: Int? = nil, minPairs: Int? = nil, learningRate: Double? = nil,
+         beta: Double? = nil, c: Double? = nil, rank: Int? = nil, batchSize: Int? = nil, heldOut: Double? = nil,
+         seed: Int? = nil) {
+        (self.method, self.steps, self.minPairs, self.learningRate, self.beta) = (method, steps, minPairs, learningRate, beta)
+        (self.c, self.rank, self.batchSize, self.heldOut, self.seed) = (c, rank, batchSize, heldOut, seed)
+    }
+
+    /// Every value of `settings` (to check settings made in code).
+    init(_ s: RealignSettings) {
+        self.init(method: s.method, steps: s.training.steps, minPairs: s.minPairs, learningRate: s.training.learningRate,
+                  beta: s.training.beta, c: s.training.conflictAversion, rank: s.training.rank,
+                  batchSize: s.training.batchSize, heldOut: s.training.heldOutFraction,
+                  seed: Int(clamping: s.training.seed))
+    }
+
+    /// A value outside its range: `field` is its name in the API and the configuration file.
+    struct Invalid: Error {
+        let field: String
+        let message: String
+    }
+
+    /// Sets the given values on `settings`, each checked first.
+    func apply(to s: inout RealignSettings) throws(Invalid) {
+        if let method {
+            guard CombinationMethod(rawValue: method) != nil else {
+                throw Invalid(field: "method", message: "'\(method)' is not a method; use raco, cagrad or dpo-lw.")
+            }
+            s.method = method
+        }
+        func check<T: Comparable>(_ value: T?, _ field: String, _ range: ClosedRange<T>, set: (T) -> Void) throws(Invalid) {
+            guard let value else { return }
+            guard range.contains(value) else {
+                throw Invalid(field: field, message: "\(value) is outside \(range.lowerBound)...\(range.upperBound).")
+            }
+            set(value)
+        }
+        try check(steps, "steps", 1...10_000) { s.training.steps = $0 }
+        try check(minPairs, "min_pairs", 2...1_000_000) { s.minPairs = $0 }
+        try check(learningRate, "learning_rate", 1e-7...1) { s.training.learningRate = $0 }
+        try check(beta, "beta", 1e-3...100) { s.training.beta = $0 }
+        try check(c, "c", 0...0.999) { s.training.conflictAversion = $0 }
+        try check(rank, "rank", 1...AdapterFile.maxRank) { s.training.rank = $0 }
+        try check(batchSize, "batch_size", 1...64) { s.training.batchSize = $0 }
+        try check(heldOut, "held_out", 0...0.9) { s.training.heldOutFraction = $0 }
+        try check(seed, "seed", 0...Int.max) { s.training.seed = UInt64($0) }
     }
 }

@@ -16,7 +16,7 @@ extension ServerConfiguration {
             throw ConfigurationError("invalid configuration: \(Self.describe(error))")
         }
         self.init()
-        file.apply(to: &self)
+        try file.apply(to: &self)
     }
 
     /// TOMLKit reports a value of the wrong type as a missing key whose coding path already ends with that key.
@@ -116,22 +116,21 @@ private struct ConfigurationFile: Decodable {
             case heldOut = "held_out", maxTokens = "max_tokens"
         }
 
-        func apply(to r: inout RealignSettings) {
-            if let method { r.method = method }
+        /// The job settings through the checks a `POST /v1/realign` body goes through; then the server's own.
+        func apply(to r: inout RealignSettings) throws {
+            let overrides = RealignOverrides(method: method, steps: steps, minPairs: minPairs, learningRate: learningRate?.value,
+                                             beta: beta?.value, c: c?.value, rank: rank, batchSize: batchSize,
+                                             heldOut: heldOut?.value, seed: seed)
+            do {
+                try overrides.apply(to: &r)
+            } catch {
+                throw ConfigurationError("realign.\(error.field): \(error.message)")
+            }
             if let gridPoints { r.gridPoints = gridPoints }
-            if let steps { r.training.steps = steps }
-            if let minPairs { r.minPairs = minPairs }
             if let autoAfterPairs { r.autoAfterPairs = autoAfterPairs }
             if let threads { r.training.threads = threads }
             if let maxPause { r.maxPauseSeconds = maxPause.value }
-            if let rank { r.training.rank = rank }
-            if let learningRate { r.training.learningRate = learningRate.value }
-            if let beta { r.training.beta = beta.value }
-            if let c { r.training.conflictAversion = c.value }
-            if let batchSize { r.training.batchSize = batchSize }
-            if let heldOut { r.training.heldOutFraction = heldOut.value }
             if let maxTokens { r.training.maxTokensPerSequence = maxTokens }
-            if let seed { r.training.seed = UInt64(max(0, seed)) }
         }
     }
 
@@ -143,7 +142,7 @@ private struct ConfigurationFile: Decodable {
     var adapters: AdaptersSection?
     var objectives: [ServerConfiguration.Objective]?
 
-    func apply(to configuration: inout ServerConfiguration) {
+    func apply(to configuration: inout ServerConfiguration) throws {
         if let value = model?.path { configuration.modelPath = value }
         if let value = model?.name { configuration.modelName = value.isEmpty ? nil : value }
         if let value = model?.threads { configuration.threads = value }
@@ -161,6 +160,6 @@ private struct ConfigurationFile: Decodable {
         if let value = adapters?.directory { configuration.adaptersDirectory = value.isEmpty ? nil : value }
         if let value = adapters?.maxMixture { configuration.maxMixtureAdapters = value }
         if let value = objectives { configuration.objectives = value }
-        realign?.apply(to: &configuration.realign)
+        try realign?.apply(to: &configuration.realign)
     }
 }

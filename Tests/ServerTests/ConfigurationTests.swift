@@ -37,6 +37,18 @@ import Testing
         #expect(throws: ConfigurationError.self) { try bad.validate() }
     }
 
+    /// The `[realign]` section goes through the checks of a `POST /v1/realign` body (one table of ranges).
+    @Test(arguments: ["steps = 0", "learning_rate = 2", "c = 1", "rank = 0", "held_out = 0.95", "method = \"sgd\"",
+                      "min_pairs = 1", "batch_size = 65", "seed = -1"])
+    func realignValuesOutOfRangeAreErrorsThatNameTheKey(line: String) {
+        let key = String(line.prefix { $0 != " " })
+        #expect {
+            try ServerConfiguration(toml: "[realign]\n\(line)\n")
+        } throws: { error in
+            (error as? ConfigurationError)?.description.contains("realign.\(key)") == true
+        }
+    }
+
     @Test func valuesOverrideDefaultsAndMissingOnesKeepThem() throws {
         let configuration = try ServerConfiguration(toml: """
             [model]
