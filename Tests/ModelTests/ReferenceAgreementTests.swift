@@ -12,7 +12,8 @@ import Testing
 /// Known divergence, Gemma 3: the reference's Gemma figures come from a llama.cpp build whose arithmetic we
 /// cannot reproduce: llama-cpp-python 0.3.36 built here differs from them by 0.031 nat on average (91–93 % of
 /// steps within 0.1 nat, with or without flash attention and Q4_K weight repacking), the same size as our
-/// engine's difference. Gemma is held to bounds on the share of steps within 0.1 nat, the mean and the worst step.
+/// engine's difference. Gemma's teacher-forced steps are held to bounds on the share within 0.1 nat, the mean and
+/// the worst step; its free-running continuations, like SmolLM2's, to the README's criterion for all eight prompts.
 @Suite(.serialized)
 struct ReferenceAgreementTests {
     static let logprobTolerance = 0.1
@@ -32,7 +33,7 @@ struct ReferenceAgreementTests {
         Expectation(reference: "greedy_smollm2.json", modelPath: Paths.smolLM2, withinShare: 1, meanDelta: 0.001,
                     worstDelta: 0.1, decisiveShare: 1, agreeingContinuations: 8),
         Expectation(reference: "greedy_gemma3.json", modelPath: Paths.gemma3, withinShare: 0.85, meanDelta: 0.05,
-                    worstDelta: 0.5, decisiveShare: 0.97, agreeingContinuations: 6),
+                    worstDelta: 0.5, decisiveShare: 0.97, agreeingContinuations: 8),
     ]
 
     /// Teacher-forced log-probs of the reference tokens, and the top-1 token wherever the reference's top-2 gap
