@@ -3,7 +3,8 @@
 //
 // dot:         products of halves in F32, summed in 4 × 8 F32 lanes with FMA over steps of 32, the lanes reduced
 //              as ggml's GGML_F32x8_REDUCE does; a tail shorter than 32 is added in Double.
-// multiplyAdd: y = F16(fma(x, v, y)) per element (ggml's scalar tail is contracted to the same FMA by GCC).
+// multiplyAdd: y = F16(fma(x, v, y)) per element (ggml's scalar tail, for lengths not a multiple of 32, which no
+//              supported head size has, is written unfused and may round differently).
 // scale:       y = F16(y · v).
 //
 // Each has a scalar reference (the definition) and an AVX2 version tested bit for bit against it.
