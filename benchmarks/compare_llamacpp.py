@@ -174,12 +174,13 @@ def raconteur_generate(binary, model, prompt, max_tokens, threads):
 
 # -------------------------------------------------------------------------------------- llama.cpp
 class LlamaCpp:
-    def __init__(self, llama_cpp):
+    def __init__(self, llama_cpp, flash_attn=False):
         self.lc = llama_cpp
+        self.flash_attn = flash_attn
 
     def open(self, model, threads, n_ctx):
         return self.lc.Llama(model_path=model, n_threads=threads, n_threads_batch=threads, n_ctx=n_ctx,
-                             n_batch=512, verbose=False)
+                             n_batch=512, flash_attn=self.flash_attn, verbose=False)
 
     def tokenize(self, llm, text):
         # add_bos=True means "add the special tokens the model's metadata asks for" (llama_tokenize's
@@ -237,9 +238,10 @@ class LlamaCpp:
 LLAMA_MEMORY_CHILD = r"""
 import sys, llama_cpp
 model, threads, n_ctx, n_gen = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+flash_attn = sys.argv[5] == "1"
 tokens = [int(t) for t in sys.stdin.read().split()]
 llm = llama_cpp.Llama(model_path=model, n_threads=threads, n_threads_batch=threads, n_ctx=n_ctx,
-                      n_batch=512, verbose=False)
+                      n_batch=512, flash_attn=flash_attn, verbose=False)
 import time
 t0 = time.perf_counter()
 llm.eval(tokens)
@@ -252,9 +254,10 @@ for _ in range(n_gen - 1):
 """
 
 
-def llama_memory(model, tokens, threads, n_ctx, n_gen):
+def llama_memory(model, tokens, threads, n_ctx, n_gen, flash_attn=False):
     """(peak RSS in MB, prompt tok/s) of a python child running the memory workload on llama.cpp."""
-    out, err, rc, rss = run_measured([sys.executable, "-c", LLAMA_MEMORY_CHILD, model, str(threads), str(n_ctx), str(n_gen)],
+    out, err, rc, rss = run_measured([sys.executable, "-c", LLAMA_MEMORY_CHILD, model, str(threads), str(n_ctx), str(n_gen),
+                                      "1" if flash_attn else "0"],
                                    stdin=" ".join(map(str, tokens)).encode())
     if rc != 0:
         raise RuntimeError("llama.cpp memory child failed: " + err[-1000:])
@@ -312,6 +315,9 @@ def main():
     ap.add_argument("--nice", type=int, default=None,
                     help="run the whole benchmark (both engines) at this scheduling priority, e.g. -20 on a "
                          "machine busy with other work: see raise_priority (negative values need root)")
+    ap.add_argument("--flash-attn", action="store_true",
+                    help="run llama.cpp with flash attention (llama-server's default; the arithmetic Raconteur "
+                         "reproduces); without it, llama.cpp runs as llama-bench and llama-cpp-python do by default")
     ap.add_argument("--json", help="write all figures and samples to this file")
     args = ap.parse_args()
     if args.nice is not None:
@@ -326,10 +332,11 @@ def main():
                  f"--scratch-path .build-bench (or pass --raconteur)")
     models = args.model or DEFAULT_MODELS
     thread_counts = [int(t) for t in args.threads.split(",")]
-    engine = LlamaCpp(llama_cpp)
+    engine = LlamaCpp(llama_cpp, flash_attn=args.flash_attn)
     words = source_words()
     report = {"machine": machine_info(), "llama_cpp_python": llama_cpp.__version__, "repeats": args.repeats,
               "niceness": os.getpriority(os.PRIO_PROCESS, 0), "command": " ".join(sys.argv),
+              "llama_cpp_flash_attn": args.flash_attn,
               "loadavg_start": loadavg(), "started": time.strftime("%Y-%m-%d %H:%M:%S"), "results": []}
     log(f"load average at start: {report['loadavg_start']}")
 
@@ -387,7 +394,8 @@ def main():
         for rep in range(args.repeats):
             r = raconteur_generate(args.raconteur, MEMORY_MODEL, mem_prompt, args.mem_gen, threads)
             rac.append(r["peak_rss_mb"]); rac_tps.append(r["prompt_tps"])
-            rss, tps = llama_memory(os.path.join(ROOT, MEMORY_MODEL), mem_tokens, threads, args.mem_context, args.mem_gen)
+            rss, tps = llama_memory(os.path.join(ROOT, MEMORY_MODEL), mem_tokens, threads, args.mem_context, args.mem_gen,
+                                    flash_attn=args.flash_attn)
             llm.append(rss); llm_tps.append(tps)
             log(f"   rep {rep + 1}: raconteur {rac[-1]:.1f} MB ({r['prompt_tokens']}+{r['gen_tokens']} tokens, "
                 f"prompt {rac_tps[-1]:.1f} tok/s), llama.cpp (python process) {llm[-1]:.1f} MB (prompt {tps:.1f} tok/s)")
