@@ -74,6 +74,26 @@ public enum HalfVector {
         for i in 0..<n { y[i] = Float16(fusedMultiplyAdd(Float(x[i]), v, Float(y[i]))) }
     }
 
+    /// y[i] = fma(x[i], v, y[i]) into Float: the widening form, for sums that could leave F16's range.
+    @inline(__always)
+    public static func multiplyAdd(_ x: UnsafePointer<Float16>, _ v: Float, into y: UnsafeMutablePointer<Float>,
+                                   count n: Int) {
+        var i = 0
+        #if arch(x86_64)
+        let vv = _mm256_set1_ps(v)
+        while i + 8 <= n {
+            _mm256_storeu_ps(y + i, _mm256_fmadd_ps(load8(x + i), vv, _mm256_loadu_ps(y + i)))
+            i += 8
+        }
+        #endif
+        while i < n { y[i] = fusedMultiplyAdd(Float(x[i]), v, y[i]); i += 1 }
+    }
+
+    public static func multiplyAddReference(_ x: UnsafePointer<Float16>, _ v: Float, into y: UnsafeMutablePointer<Float>,
+                                            count n: Int) {
+        for i in 0..<n { y[i] = fusedMultiplyAdd(Float(x[i]), v, y[i]) }
+    }
+
     /// y[i] = F16(y[i] · v) (llama.cpp's ggml_vec_scale_f16).
     @inline(__always)
     public static func scale(_ y: UnsafeMutablePointer<Float16>, by v: Float, count n: Int) {

@@ -143,11 +143,8 @@ public final class TransformerModel: @unchecked Sendable {
         }
     }
 
-    /// attn[r, h] = softmax(q·Kᵀ · scale) · V over the row's visible positions, one (row, head) per task.
-    /// Online softmax in one pass over the F16 cache, with llama.cpp's CPU flash-attention arithmetic (the path of
-    /// its decode steps): the query rounded to F16 for the F16 dot products, the running Σ p·v kept in F16 and
-    /// rescaled on a new maximum, the running Σ p in F32. Rounding like this is what makes the logits agree
-    /// with llama.cpp's to ~1e-4 nat instead of ~0.04; every row is computed the same way whatever its batch.
+    /// attn[r, h] = softmax(q·Kᵀ · scale) · V over the row's visible positions, one (row, head) per task
+    /// (see HeadAttention for the arithmetic).
     private func attention(layer l: Int, global: Bool, batch: ForwardBatch, caches: [KVCache], s: ForwardScratch) {
         let c = config
         let hd = c.headDim, vd = c.valueDim
@@ -161,33 +158,86 @@ public final class TransformerModel: @unchecked Sendable {
                     let r = task / c.headCount, h = task % c.headCount
                     let cache = caches[sequences[r]]
                     let p = positions[r]
-                    let first = window.map { max(0, p - $0 + 1) } ?? 0
                     let kvHead = h / group
-                    withUnsafeTemporaryAllocation(of: Float16.self, capacity: hd + vd) { buffer in
-                        let query = buffer.baseAddress!               // [hd] q of this row and head, in F16
-                        let weighted = query + hd                     // [vd] running Σ p·v, in F16
-                        HalfVector.round(q + r * c.queryDim + h * hd, times: queryScale, into: query, count: hd)
-                        weighted.initialize(repeating: 0, count: vd)
-                        var maxScore = -Float.infinity, sum: Float = 0
-                        for t in first...p {
-                            let score = HalfVector.dot(query, cache.key(layer: l, position: t) + kvHead * hd, count: hd) * scoreScale
-                            var rescale: Float = 1, weight: Float = 1
-                            if score > maxScore {
-                                rescale = expf(maxScore - score)
-                                HalfVector.scale(weighted, by: rescale, count: vd)
-                                maxScore = score
-                            } else {
-                                weight = expf(score - maxScore)
-                            }
-                            HalfVector.multiplyAdd(cache.value(layer: l, position: t) + kvHead * vd, weight,
-                                                   into: weighted, count: vd)
-                            sum = weight.addingProduct(sum, rescale)   // S·ms + vs, fused as llama.cpp's build fuses it
-                        }
-                        HalfVector.widen(weighted, times: 1 / sum, into: out + r * c.headCount * vd + h * vd, count: vd)
-                    }
+                    HeadAttention.attend(
+                        query: q + r * c.queryDim + h * hd, queryScale: queryScale, scoreScale: scoreScale,
+                        headDim: hd, valueDim: vd,
+                        keys: cache.key(layer: l, position: 0) + kvHead * hd, keyStride: cache.keyStride,
+                        values: cache.value(layer: l, position: 0) + kvHead * vd, valueStride: cache.valueStride,
+                        positions: (window.map { max(0, p - $0 + 1) } ?? 0)...p,
+                        out: out + r * c.headCount * vd + h * vd)
                 }
             }
         }
+    }
+}
+
+/// One (row, head) of attention over an F16 cache: online softmax in one pass, with llama.cpp's CPU flash-attention
+/// arithmetic (the path of its decode steps): the query rounded to F16 for the F16 dot products, the running Σ p·v
+/// kept in F16 and rescaled on a new maximum, the running Σ p in F32. Rounding like this is what makes the logits
+/// agree with llama.cpp's bit for bit; every row is computed the same way whatever its batch.
+/// Where Σ p·v leaves F16's range (long contexts with large values: llama.cpp then returns inf or NaN), the head is
+/// recomputed with the sum kept in F32.
+enum HeadAttention {
+    /// out[vd] = Σ_t p_t · v_t / Σ_t p_t with p_t = e^(scoreScale · F16(queryScale · q) · k_t − max) over `positions`;
+    /// key t at keys + t · keyStride, value t at values + t · valueStride.
+    @inline(__always)
+    static func attend(query: UnsafePointer<Float>, queryScale: Float, scoreScale: Float, headDim hd: Int,
+                       valueDim vd: Int, keys: UnsafePointer<Float16>, keyStride: Int,
+                       values: UnsafePointer<Float16>, valueStride: Int, positions: ClosedRange<Int>,
+                       out: UnsafeMutablePointer<Float>) {
+        withUnsafeTemporaryAllocation(of: Float16.self, capacity: hd + vd) { buffer in
+            let query16 = buffer.baseAddress!                 // [hd] the query, in F16
+            let weighted = query16 + hd                       // [vd] running Σ p·v, in F16
+            HalfVector.round(query, times: queryScale, into: query16, count: hd)
+            weighted.initialize(repeating: 0, count: vd)
+            var maxScore = -Float.infinity, sum: Float = 0
+            for t in positions {
+                let score = HalfVector.dot(query16, keys + t * keyStride, count: hd) * scoreScale
+                var rescale: Float = 1, weight: Float = 1
+                if score > maxScore {
+                    rescale = expf(maxScore - score)
+                    HalfVector.scale(weighted, by: rescale, count: vd)
+                    maxScore = score
+                } else {
+                    weight = expf(score - maxScore)
+                }
+                HalfVector.multiplyAdd(values + t * valueStride, weight, into: weighted, count: vd)
+                sum = weight.addingProduct(sum, rescale)   // S·ms + vs, fused as llama.cpp's build fuses it
+            }
+            var finite = true
+            for i in 0..<vd where !weighted[i].isFinite { finite = false; break }
+            if finite {
+                HalfVector.widen(weighted, times: 1 / sum, into: out, count: vd)
+            } else {
+                attendInFloat(query16: query16, scoreScale: scoreScale, headDim: hd, valueDim: vd, keys: keys,
+                              keyStride: keyStride, values: values, valueStride: valueStride, positions: positions,
+                              out: out)
+            }
+        }
+    }
+
+    /// `attend` with the running Σ p·v in F32 (the same scores and weights).
+    static func attendInFloat(query16: UnsafePointer<Float16>, scoreScale: Float, headDim hd: Int, valueDim vd: Int,
+                              keys: UnsafePointer<Float16>, keyStride: Int, values: UnsafePointer<Float16>,
+                              valueStride: Int, positions: ClosedRange<Int>, out: UnsafeMutablePointer<Float>) {
+        out.initialize(repeating: 0, count: vd)
+        var maxScore = -Float.infinity, sum: Float = 0
+        for t in positions {
+            let score = HalfVector.dot(query16, keys + t * keyStride, count: hd) * scoreScale
+            var rescale: Float = 1, weight: Float = 1
+            if score > maxScore {
+                rescale = expf(maxScore - score)
+                for i in 0..<vd { out[i] *= rescale }
+                maxScore = score
+            } else {
+                weight = expf(score - maxScore)
+            }
+            HalfVector.multiplyAdd(values + t * valueStride, weight, into: out, count: vd)
+            sum = weight.addingProduct(sum, rescale)
+        }
+        let inverse = 1 / sum
+        for i in 0..<vd { out[i] *= inverse }
     }
 }
 

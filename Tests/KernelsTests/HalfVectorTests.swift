@@ -48,6 +48,16 @@ import Testing
     }
 
     @Test(arguments: lengths)
+    func widenedMultiplyAddMatchesReference(count: Int) {
+        let x = halves(count, seed: 5)
+        var rng = TestRandom(seed: 6)
+        var fast = rng.floats(count, scale: 1e5), reference = fast
+        HalfVector.multiplyAdd(x, 0.61, into: &fast, count: count)
+        HalfVector.multiplyAddReference(x, 0.61, into: &reference, count: count)
+        #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern))
+    }
+
+    @Test(arguments: lengths)
     func roundAndWidenConvert(count: Int) {
         var rng = TestRandom(seed: UInt64(count))
         let x = rng.floats(count)
