@@ -190,54 +190,46 @@ enum HeadAttention {
             let query16 = buffer.baseAddress!                 // [hd] the query, in F16
             let weighted = query16 + hd                       // [vd] running Σ p·v, in F16
             HalfVector.round(query, times: queryScale, into: query16, count: hd)
-            weighted.initialize(repeating: 0, count: vd)
-            var maxScore = -Float.infinity, sum: Float = 0
-            for t in positions {
-                let score = HalfVector.dot(query16, keys + t * keyStride, count: hd) * scoreScale
-                var rescale: Float = 1, weight: Float = 1
-                if score > maxScore {
-                    rescale = expf(maxScore - score)
-                    HalfVector.scale(weighted, by: rescale, count: vd)
-                    maxScore = score
-                } else {
-                    weight = expf(score - maxScore)
-                }
-                HalfVector.multiplyAdd(values + t * valueStride, weight, into: weighted, count: vd)
-                sum = weight.addingProduct(sum, rescale)   // S·ms + vs, fused as llama.cpp's build fuses it
+            func softmaxWeights(rescale: (Float) -> Void, add: (_ position: Int, _ weight: Float) -> Void) -> Float {
+                onlineSoftmax(query16: query16, scoreScale: scoreScale, headDim: hd, keys: keys, keyStride: keyStride,
+                              positions: positions, rescale: rescale, add: add)
             }
+            weighted.initialize(repeating: 0, count: vd)
+            var sum = softmaxWeights(rescale: { HalfVector.scale(weighted, by: $0, count: vd) },
+                                     add: { HalfVector.multiplyAdd(values + $0 * valueStride, $1, into: weighted, count: vd) })
             var finite = true
             for i in 0..<vd where !weighted[i].isFinite { finite = false; break }
-            if finite {
-                HalfVector.widen(weighted, times: 1 / sum, into: out, count: vd)
-            } else {
-                attendInFloat(query16: query16, scoreScale: scoreScale, headDim: hd, valueDim: vd, keys: keys,
-                              keyStride: keyStride, values: values, valueStride: valueStride, positions: positions,
-                              out: out)
-            }
+            if finite { return HalfVector.widen(weighted, times: 1 / sum, into: out, count: vd) }
+            // The same weights, the sum in F32.
+            out.initialize(repeating: 0, count: vd)
+            sum = softmaxWeights(rescale: { r in for i in 0..<vd { out[i] *= r } },
+                                 add: { HalfVector.multiplyAdd(values + $0 * valueStride, $1, into: out, count: vd) })
+            let inverse = 1 / sum
+            for i in 0..<vd { out[i] *= inverse }
         }
     }
 
-    /// `attend` with the running Σ p·v in F32 (the same scores and weights).
-    static func attendInFloat(query16: UnsafePointer<Float16>, scoreScale: Float, headDim hd: Int, valueDim vd: Int,
-                              keys: UnsafePointer<Float16>, keyStride: Int, values: UnsafePointer<Float16>,
-                              valueStride: Int, positions: ClosedRange<Int>, out: UnsafeMutablePointer<Float>) {
-        out.initialize(repeating: 0, count: vd)
+    /// One pass of online softmax over the keys: `rescale(e^(old max − new max))` when the maximum grows, then
+    /// `add(t, e^(score_t − max))` for every position t; returns Σ p (as llama.cpp sums it: S·ms + vs, fused).
+    @inline(__always)
+    static func onlineSoftmax(query16: UnsafePointer<Float16>, scoreScale: Float, headDim hd: Int,
+                              keys: UnsafePointer<Float16>, keyStride: Int, positions: ClosedRange<Int>,
+                              rescale: (Float) -> Void, add: (_ position: Int, _ weight: Float) -> Void) -> Float {
         var maxScore = -Float.infinity, sum: Float = 0
         for t in positions {
             let score = HalfVector.dot(query16, keys + t * keyStride, count: hd) * scoreScale
-            var rescale: Float = 1, weight: Float = 1
+            var ratio: Float = 1, weight: Float = 1
             if score > maxScore {
-                rescale = expf(maxScore - score)
-                for i in 0..<vd { out[i] *= rescale }
+                ratio = expf(maxScore - score)
+                rescale(ratio)
                 maxScore = score
             } else {
                 weight = expf(score - maxScore)
             }
-            HalfVector.multiplyAdd(values + t * valueStride, weight, into: out, count: vd)
-            sum = weight.addingProduct(sum, rescale)
+            add(t, weight)
+            sum = weight.addingProduct(sum, ratio)
         }
-        let inverse = 1 / sum
-        for i in 0..<vd { out[i] *= inverse }
+        return sum
     }
 }
 
