@@ -202,10 +202,9 @@ enum HeadAttention {
             if finite { return HalfVector.widen(weighted, times: 1 / sum, into: out, count: vd) }
             // The same weights, the sum in F32.
             out.initialize(repeating: 0, count: vd)
-            sum = softmaxWeights(rescale: { r in for i in 0..<vd { out[i] *= r } },
+            sum = softmaxWeights(rescale: { VectorOps.scale(out, $0, vd) },
                                  add: { HalfVector.multiplyAdd(values + $0 * valueStride, $1, into: out, count: vd) })
-            let inverse = 1 / sum
-            for i in 0..<vd { out[i] *= inverse }
+            VectorOps.scale(out, 1 / sum, vd)
         }
     }
 

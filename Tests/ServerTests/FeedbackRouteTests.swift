@@ -9,6 +9,17 @@ import Testing
 @Suite(.serialized)
 struct FeedbackRouteTests {
     /// Two completions of one prompt (n = 2, sampled): their completion ids.
+    /// Polls `GET /v1/realign/{id}` until the job has left queued and running (up to two minutes); its last state.
+    static func finishedJob(_ client: any TestClientProtocol, _ id: String) async throws -> JSONObject {
+        var job: JSONObject = [:]
+        for _ in 0..<600 {
+            job = try json(try await client.execute(uri: "/v1/realign/\(id)", method: .get))
+            if let state = job["state"] as? String, !["queued", "running"].contains(state) { break }
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+        return job
+    }
+
     static func twoCompletions(_ client: any TestClientProtocol, prompt: String = "Tell me about cats.") async throws -> (String, String) {
         let response = try await client.post("/v1/chat/completions", [
             "messages": [["role": "user", "content": prompt]], "n": 2, "max_tokens": 6, "temperature": 1, "seed": 7])
@@ -144,12 +155,7 @@ struct FeedbackRouteTests {
             let id = try #require(try json(started)["id"] as? String)
             #expect(try await client.post("/v1/realign", ["min_pairs": 2]).status == .conflict, "one job at a time")
 
-            var job: JSONObject = [:]
-            for _ in 0..<600 {
-                job = try json(try await client.execute(uri: "/v1/realign/\(id)", method: .get))
-                if let state = job["state"] as? String, !["queued", "running"].contains(state) { break }
-                try await Task.sleep(nanoseconds: 200_000_000)
-            }
+            let job = try await Self.finishedJob(client, id)
             #expect(job["state"] as? String == "succeeded", "\(job)")
             let report = try #require(job["report"] as? JSONObject)
             let promoted = (report["promoted"] as? [JSONObject] ?? []).compactMap { $0["id"] as? String }
@@ -204,12 +210,7 @@ struct FeedbackRouteTests {
             }
             try #require(listed.count == 1, "the third pair starts a job")
             let id = try #require(listed[0]["id"] as? String)
-            var job: JSONObject = [:]
-            for _ in 0..<600 {
-                job = try json(try await client.execute(uri: "/v1/realign/\(id)", method: .get))
-                if let state = job["state"] as? String, !["queued", "running"].contains(state) { break }
-                try await Task.sleep(nanoseconds: 200_000_000)
-            }
+            let job = try await Self.finishedJob(client, id)
             #expect(job["state"] as? String == "succeeded", "\(job)")
             #expect(job["pairs_used"] as? Int == 3)
             // The job used all three pairs: one more pair is not enough for another job.
