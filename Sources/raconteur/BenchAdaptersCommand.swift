@@ -4,7 +4,12 @@ import Foundation
 import Model
 
 /// The cost of serving through adapters: decode steps of a batch with every row on the same adapter mixture,
-/// against the same steps on the base model, interleaved and repeated (medians), as time per generated token.
+/// against the same steps on the base model, as time per generated token.
+///
+/// This is a shared VM whose speed moves by ±15 % over seconds, so the two are measured step by step: each round
+/// prefills two sets of sequences (one base, one mixture) and then times one base step and one mixture step back
+/// to back, in alternating order, `steps` times. The overhead is the median over all pairs of the ratio of the two
+/// step times; a slow phase of the host lasts many steps and so falls on both sides of a pair.
 struct BenchAdaptersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-adapters",
@@ -15,17 +20,21 @@ struct BenchAdaptersCommand: ParsableCommand {
     @Option(help: "LoRA rank of each adapter (on every projection).") var rank: Int = 16
     @Option(name: .customLong("mixture"), help: "Adapters in the mixture.") var mixtureSize: Int = 2
     @Option(help: "Batch sizes to measure, comma-separated.") var batch: String = "1,4"
-    @Option(help: "Decode steps per measurement.") var steps: Int = 64
-    @Option(help: "Measurement pairs per configuration (medians are reported).") var repeats: Int = 5
+    @Option(help: "Decode step pairs per round.") var steps: Int = 64
+    @Option(help: "Rounds (fresh sequences each) per batch size.") var repeats: Int = 5
     @Option(help: "Write the results as JSON here.") var json: String?
     @Flag(name: .customLong("float32"), help: "Read the adapters' F32 matrices instead of the 8-bit copies the server uses.")
     var float32 = false
 
     struct Row: Codable {
         var batch: Int
+        var pairs: Int
         var baseMillisecondsPerToken: Double
         var adapterMillisecondsPerToken: Double
+        /// Median over step pairs of mixture / base − 1.
         var overhead: Double
+        /// The 25th and 75th percentiles of the pairs' overheads.
+        var overheadQuartiles: [Double]
     }
 
     func run() throws {
@@ -48,42 +57,48 @@ struct BenchAdaptersCommand: ParsableCommand {
         let prompt = Array(1...16)
         var rows: [Row] = []
         for b in batches {
-            /// Seconds per decode step of `b` sequences on `terms`, after a 16-token prefill each.
-            func measure(_ terms: [AdapterTerm]) throws -> Double {
+            /// `b` sequences on `terms` after a 16-token prefill each; `step(i)` times decode step i in seconds.
+            func sequences(_ terms: [AdapterTerm]) throws -> (Int) throws -> Double {
                 let caches = (0..<b).map { _ in model.makeCache(capacity: prompt.count + steps + 1) }
                 var prefill = ForwardBatch()
                 for s in 0..<b { prefill.append(sequence: s, tokens: prompt, startingAt: 0, logitsForLast: true, adapters: terms) }
                 try model.forward(prefill, caches: caches) { _ in }
-                let start = DispatchTime.now().uptimeNanoseconds
-                for step in 0..<steps {
+                return { step in
                     var decode = ForwardBatch()
                     for s in 0..<b {
                         decode.append(sequence: s, tokens: [(step * 31 + s) % 1000 + 10], startingAt: prompt.count + step,
                                       logitsForLast: true, adapters: terms)
                     }
+                    let start = DispatchTime.now().uptimeNanoseconds
                     try model.forward(decode, caches: caches) { _ in }
+                    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 }
-                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
             }
-            _ = try measure([]); _ = try measure(mixture)   // warm-up
-            // Pairs measured back to back, in alternating order, so that the host's slow phases (this is a shared
-            // machine) fall on both sides; the overhead is the median of the pairs' ratios.
             var base: [Double] = [], adapted: [Double] = []
-            for i in 0..<repeats {
-                if i % 2 == 0 {
-                    base.append(try measure([]))
-                    adapted.append(try measure(mixture))
-                } else {
-                    adapted.append(try measure(mixture))
-                    base.append(try measure([]))
+            for round in 0...repeats {   // round 0 warms up and is not kept
+                let baseStep = try sequences([]), adaptedStep = try sequences(mixture)
+                for step in 0..<steps {
+                    let baseSeconds: Double, adaptedSeconds: Double
+                    if (round + step) % 2 == 0 {
+                        baseSeconds = try baseStep(step)
+                        adaptedSeconds = try adaptedStep(step)
+                    } else {
+                        adaptedSeconds = try adaptedStep(step)
+                        baseSeconds = try baseStep(step)
+                    }
+                    if round > 0 { base.append(baseSeconds); adapted.append(adaptedSeconds) }
                 }
             }
-            let baseMs = median(base) * 1000 / Double(b), adaptedMs = median(adapted) * 1000 / Double(b)
-            let row = Row(batch: b, baseMillisecondsPerToken: baseMs, adapterMillisecondsPerToken: adaptedMs,
-                          overhead: median(zip(adapted, base).map { $0 / $1 }) - 1)
+            let ratios = zip(adapted, base).map { $0 / $1 - 1 }.sorted()
+            let row = Row(batch: b, pairs: ratios.count,
+                          baseMillisecondsPerToken: median(base) * 1000 / Double(b),
+                          adapterMillisecondsPerToken: median(adapted) * 1000 / Double(b),
+                          overhead: median(ratios),
+                          overheadQuartiles: [ratios[ratios.count / 4], ratios[ratios.count * 3 / 4]])
             rows.append(row)
-            print(String(format: "batch %d: base %.3f ms/token, %d×rank-%d mixture %.3f ms/token: overhead %+.1f%%",
-                         b, baseMs, mixtureSize, rank, adaptedMs, row.overhead * 100))
+            print(String(format: "batch %d: base %.3f ms/token, %d×rank-%d mixture %.3f ms/token: overhead %+.1f%% (quartiles %+.1f%%, %+.1f%%; %d step pairs)",
+                         b, row.baseMillisecondsPerToken, mixtureSize, rank, row.adapterMillisecondsPerToken,
+                         row.overhead * 100, row.overheadQuartiles[0] * 100, row.overheadQuartiles[1] * 100, row.pairs))
         }
         if let json {
             let encoder = JSONEncoder()
