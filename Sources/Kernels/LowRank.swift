@@ -16,6 +16,7 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 #endif
+import CSupport
 
 public enum LowRank {
     public static let blockSize = 32
@@ -31,6 +32,26 @@ public enum LowRank {
         var y: Float = 0
         DotQ8_0.rowDots(w, blocks: blocks, x, xStride: 0, n: 1, &y, yStride: 0)
         return y
+    }
+
+    /// `dotQ8_0` of one Q8_0 row with `rows` activation rows `xStride` bytes apart, into out[0..<rows]: the row's
+    /// blocks are loaded once per four activation rows, and each activation row gets the operations of `dotQ8_0`.
+    @inline(__always)
+    public static func dotsQ8_0(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, xStride: Int, rows: Int, blocks: Int,
+                                into out: UnsafeMutablePointer<Float>) {
+        DotQ8_0.rowDots(w, blocks: blocks, x, xStride: xStride, n: rows, out, yStride: 1)
+    }
+
+    /// Asks for the `bytes` bytes at `p` to be brought into the cache, one prefetch per 64-byte line: an adapter's
+    /// matrices are small and cold, so a read that waits for them waits for memory latency, not bandwidth.
+    @inline(__always)
+    public static func prefetch(_ p: UnsafeRawPointer, bytes: Int) {
+        var line = Int(bitPattern: p) & ~63
+        let end = Int(bitPattern: p) + bytes
+        while line < end {
+            raconteur_prefetch(UnsafeRawPointer(bitPattern: line))
+            line += 64
+        }
     }
 
     // MARK: B: 8-bit column blocks

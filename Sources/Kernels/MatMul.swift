@@ -23,27 +23,30 @@ public enum MatMul {
     /// them and after every prologue task has finished.
     public static func multiply(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
                                 pool: ThreadPool, prologueCount: Int = 0, prologue: (Int) -> Void = { _ in },
+                                chunkAlignment: Int = 1,
+                                beforeChunk: (_ chunk: Int, _ chunkCount: Int, _ outputs: Range<Int>) -> Void = { _, _, _ in },
                                 epilogue: (Range<Int>) -> Void = { _ in }) {
         precondition(n >= 0, "negative batch")
         if n == 0 || w.rows == 0 { return }
         if let kernel = IntegerKernel(w.type) {
             multiplyQuantized(w, kernel, x: x, n: n, y: y, pool: pool, prologueCount: prologueCount, prologue: prologue,
-                              epilogue: epilogue)
+                              chunkAlignment: chunkAlignment, beforeChunk: beforeChunk, epilogue: epilogue)
         } else {
             multiplyFloat(w, x: x, n: n, y: y, pool: pool, prologueCount: prologueCount, prologue: prologue,
-                          epilogue: epilogue)
+                          chunkAlignment: chunkAlignment, beforeChunk: beforeChunk, epilogue: epilogue)
         }
     }
 
     /// Runs `compute(c, rows)` for each of `count` chunks of `size` weight rows over the pool, with the fused work
     /// of `multiply`: the prologue tasks first, each chunk's epilogue right after it once every prologue has ended.
     static func forEachChunk(count: Int, size: Int, rows: Int, pool: ThreadPool, prologueCount: Int,
-                             prologue: (Int) -> Void, epilogue: (Range<Int>) -> Void,
-                             compute: (_ chunkIndex: Int, _ rows: Range<Int>) -> Void) {
+                             prologue: (Int) -> Void, beforeChunk: (Int, Int, Range<Int>) -> Void,
+                             epilogue: (Range<Int>) -> Void, compute: (_ chunkIndex: Int, _ rows: Range<Int>) -> Void) {
         let prologueDone = prologueCount > 0 ? PrologueCounter() : nil
         pool.parallelFor(prologueCount + count) { i in
             if i < prologueCount { prologue(i); prologueDone!.arrive(); return }
             let c = i - prologueCount, chunk = (c * size)..<min(rows, (c + 1) * size)
+            beforeChunk(c, count, chunk)
             compute(c, chunk)
             prologueDone?.wait(for: prologueCount)
             epilogue(chunk)
@@ -64,11 +67,12 @@ public enum MatMul {
 
     /// Splits `rows` into chunks for the pool: one chunk when the whole product is small, otherwise about four
     /// chunks per thread (dynamic claiming balances a thread that is slowed down by other processes).
-    static func chunking(rows: Int, work: Int, threads: Int) -> (count: Int, size: Int) {
+    /// With `alignment` > 1, chunks start at multiples of it (an epilogue that works on whole blocks of outputs).
+    static func chunking(rows: Int, work: Int, threads: Int, alignment: Int = 1) -> (count: Int, size: Int) {
         let minimumWork = 1 << 15   // multiply-adds below which a dispatch costs more than it saves
         if threads == 1 || work < minimumWork || rows < 8 { return (1, rows) }
         let count = min(threads * 4, rows / 4)
-        let size = (rows + count - 1) / count
+        let size = ((rows + count - 1) / count + alignment - 1) / alignment * alignment
         return ((rows + size - 1) / size, size)
     }
 
@@ -94,7 +98,8 @@ public enum MatMul {
 
     static func multiplyQuantized(_ w: QuantizedMatrix, _ kernel: IntegerKernel, x: UnsafePointer<Float>, n: Int,
                                   y: UnsafeMutablePointer<Float>, pool: ThreadPool, prologueCount: Int,
-                                  prologue: (Int) -> Void, epilogue: (Range<Int>) -> Void) {
+                                  prologue: (Int) -> Void, chunkAlignment: Int, beforeChunk: (Int, Int, Range<Int>) -> Void,
+                                  epilogue: (Range<Int>) -> Void) {
         let cols = w.cols, rows = w.rows, blocks = w.blocksPerRow
         let xRowBytes = kernel.activation.byteCount(for: cols)
         pool.withScratch(bytes: n * xRowBytes) { xq in
@@ -105,10 +110,10 @@ public enum MatMul {
                     ActivationQuant.quantize(x + j * cols, into: xq + j * xRowBytes, count: cols, as: kernel.activation)
                 }
             }
-            let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
+            let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount, alignment: chunkAlignment)
             let rowDots = kernel.rowDots
             forEachChunk(count: count, size: size, rows: rows, pool: pool, prologueCount: prologueCount,
-                         prologue: prologue, epilogue: epilogue) { _, chunk in
+                         prologue: prologue, beforeChunk: beforeChunk, epilogue: epilogue) { _, chunk in
                 for r in chunk {
                     rowDots(w.row(r), blocks, UnsafeRawPointer(xq), xRowBytes, n, y + r, rows)
                 }
@@ -119,15 +124,15 @@ public enum MatMul {
     // MARK: Float path
 
     static func multiplyFloat(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
-                              pool: ThreadPool, prologueCount: Int, prologue: (Int) -> Void,
-                              epilogue: (Range<Int>) -> Void) {
+                              pool: ThreadPool, prologueCount: Int, prologue: (Int) -> Void, chunkAlignment: Int,
+                              beforeChunk: (Int, Int, Range<Int>) -> Void, epilogue: (Range<Int>) -> Void) {
         let cols = w.cols, rows = w.rows
-        let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount)
+        let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount, alignment: chunkAlignment)
         // Scratch: one float row per chunk (unused for F32 weights).
         pool.withScratch(bytes: count * cols * MemoryLayout<Float>.stride) { scratch in
             let rowsAsFloat = scratch.bindMemory(to: Float.self, capacity: count * cols)
             forEachChunk(count: count, size: size, rows: rows, pool: pool, prologueCount: prologueCount,
-                         prologue: prologue, epilogue: epilogue) { c, chunk in
+                         prologue: prologue, beforeChunk: beforeChunk, epilogue: epilogue) { c, chunk in
                 let buffer = rowsAsFloat + c * cols
                 for r in chunk {
                     let wr: UnsafePointer<Float>

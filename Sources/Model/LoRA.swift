@@ -47,13 +47,10 @@ public final class LoRAMatrices: @unchecked Sendable {
         servedBScales?.deallocate()
     }
 
-    /// Bytes of one Q8_0 row of A in `servedA`.
-    var servedARowBytes: Int { LowRank.q8_0RowBytes(inputs) }
-
     /// Makes the 8-bit serving copies of A and B. Not thread-safe: call it before the adapter serves.
     public func prepareForServing() {
         guard servedA == nil, inputs % LowRank.blockSize == 0 else { return }
-        let rowBytes = servedARowBytes
+        let rowBytes = LowRank.q8_0RowBytes(inputs)
         let qa = UnsafeMutableRawPointer.allocate(byteCount: rank * rowBytes, alignment: 64)
         for k in 0..<rank { ActivationQuant.quantizeQ8_0(a + k * inputs, into: qa + k * rowBytes, count: inputs) }
         let count = LowRank.blockedCount(outputs: outputs, rank: rank)
@@ -68,34 +65,73 @@ public final class LoRAMatrices: @unchecked Sendable {
     public var parameterCount: Int { rank * (inputs + outputs) }
 }
 
+/// One projection of an adapter as the forward pass reads it: plain pointers into the adapter's `LoRAMatrices`,
+/// so that the loops run per product touch no reference counts. rank 0: the adapter leaves the projection alone.
+struct ProjectionPointers {
+    var rank = 0
+    var inputs = 0
+    var outputs = 0
+    var a: UnsafePointer<Float>?                // [rank × inputs] F32
+    var b: UnsafePointer<Float>?                // [outputs × rank] F32
+    var servedA: UnsafeRawPointer?              // 8-bit copies (nil: the F32 matrices serve), see LoRAMatrices
+    var servedB: UnsafePointer<Int8>?
+    var servedBScales: UnsafePointer<Float>?
+
+    init() {}
+    init(_ m: LoRAMatrices) {
+        rank = m.rank
+        inputs = m.inputs
+        outputs = m.outputs
+        a = UnsafePointer(m.a)
+        b = UnsafePointer(m.b)
+        servedA = m.servedA.map { UnsafeRawPointer($0) }
+        servedB = m.servedB.map { UnsafePointer($0) }
+        servedBScales = m.servedBScales.map { UnsafePointer($0) }
+    }
+}
+
 /// A LoRA adapter: low-rank updates for some projections of some blocks, scaled by alpha / rank.
 /// Immutable once built and shared by every request that uses it.
 public final class LoRAAdapter: @unchecked Sendable {
     public let rank: Int
     public let alpha: Float
     public let matrices: [LoRATarget: LoRAMatrices]
-    /// matrices indexed [layer][projection index] for the forward pass.
-    let byLayer: [[LoRAMatrices?]]
+    /// [layerCount × 7] the matrices by layer and projection index, for the forward pass.
+    let projections: UnsafeMutablePointer<ProjectionPointers>
+    let layerCount: Int
 
     public var scaling: Float { alpha / Float(rank) }
     public var parameterCount: Int { matrices.values.reduce(0) { $0 + $1.parameterCount } }
 
     /// Makes the forward pass read 8-bit copies of every matrix (see `LoRAMatrices.prepareForServing`). The
-    /// registry calls it before a version serves; an adapter used directly stays in F32.
+    /// registry calls it before a version serves; an adapter used directly stays in F32. Not thread-safe.
     public func prepareForServing() {
         for m in matrices.values { m.prepareForServing() }
+        fillProjections()
     }
 
     public init(rank: Int, alpha: Float, matrices: [LoRATarget: LoRAMatrices], layerCount: Int) {
         self.rank = rank
         self.alpha = alpha
         self.matrices = matrices
-        var table = [[LoRAMatrices?]](repeating: [LoRAMatrices?](repeating: nil, count: Projection.allCases.count),
-                                      count: layerCount)
+        self.layerCount = layerCount
+        projections = .allocate(capacity: max(1, layerCount * Projection.indexCount))
+        projections.initialize(repeating: ProjectionPointers(), count: max(1, layerCount * Projection.indexCount))
+        fillProjections()
+    }
+
+    deinit { projections.deallocate() }
+
+    private func fillProjections() {
         for (target, m) in matrices where target.layer < layerCount {
-            table[target.layer][target.projection.index] = m
+            projections[target.layer * Projection.indexCount + target.projection.index] = ProjectionPointers(m)
         }
-        byLayer = table
+    }
+
+    /// The pointers of block `layer`'s projection `projection` (an index, see `Projection.index`).
+    @inline(__always)
+    func projection(layer: Int, _ projection: Int) -> ProjectionPointers {
+        projections[layer * Projection.indexCount + projection]
     }
 
     /// A new adapter for `config`'s projections: A drawn uniformly in ±1/√inputs from `seed`, B zero,
@@ -135,7 +171,16 @@ public struct AdapterTerm: Sendable {
     }
 }
 
+/// Projections in the order a block applies them (q, k, v, output, gate, up, down), so that a range names the
+/// ones that share an input (q...v, gate...up).
+extension Projection: Comparable {
+    public static func < (a: Projection, b: Projection) -> Bool { a.index < b.index }
+}
+
 extension Projection {
+    /// How many projections there are: the range of `index`.
+    static let indexCount = 7
+
     var index: Int {
         switch self {
         case .query: return 0

@@ -7,19 +7,55 @@ import Kernels
 /// component, then y_r[o] += B[o] · t adapter by adapter in a fixed order (the adapters' object identities, not
 /// their order in the batch), with the same operations per output however many rows share B's pass. Batching
 /// never changes a row's output.
+///
+/// The two phases run inside each of the pass's 210 or so products (`TransformerModel.project`), so what they read
+/// per product is laid out once here in flat buffers of plain values: the loops touch no reference counts.
 final class LoRABatchPlan {
-    /// Distinct adapters, ordered by object identity (the same order in every batch they appear in).
+    /// Distinct adapters, ordered by object identity (the same order in every batch they appear in). Held for the
+    /// pass: the pointers below point into them.
     let adapters: [LoRAAdapter]
-    /// [R] each row's terms: (index into `adapters`, scale · α/r, offset of its t in `t`).
-    let rowTerms: [[(slot: Int, scale: Float, offset: Int)]]
-    /// Per adapter: the (row, term index) pairs that use it, by row.
-    let users: [[(row: Int, term: Int)]]
-    /// Per adapter: its users in groups of up to four distinct rows, applied in this order by phase two.
-    let groups: [[[(row: Int, offset: Int)]]]
-    /// Phase-one tasks: (adapter, rank components), up to eight rows of A each.
-    let tasks: [(slot: Int, components: Range<Int>)]
-    /// t for every (row, term): rank floats each.
-    let t: UnsafeMutablePointer<Float>
+
+    /// One row's term for one adapter: t[offset..<offset + rank] = scale · A x_row, scale including α / r.
+    private struct Use {
+        var row: Int
+        var scale: Float
+        var offset: Int
+    }
+
+    /// What phase one runs on: the projections `prepareDown` set up.
+    private struct Current {
+        var layer = 0
+        var projections = 0..<0
+        var inputs = 0
+        var x: UnsafePointer<Float>?
+        var xq: UnsafeRawPointer?          // Q8_0 rows of x (rows with terms only), nil if no A is 8-bit
+        var quantizedX: UnsafeMutableRawPointer?
+        var quantizedXBytes = 0
+    }
+
+    private let slotCount: Int
+    /// [S] each adapter's projection table (`LoRAAdapter.projections`).
+    private let tables: UnsafeMutablePointer<UnsafeMutablePointer<ProjectionPointers>>
+    /// Adapter s's uses are uses[useStart[s]..<useStart[s + 1]], in row order.
+    private let uses: UnsafeMutablePointer<Use>
+    private let useStart: UnsafeMutablePointer<Int>           // [S + 1]
+    /// Phase-two passes over B: adapter s's are groupStart[s]..<groupStart[s + 1], each with up to four distinct
+    /// rows: their t offsets groupT[4g..<4g + size] and row indices groupRows[4g..<4g + size].
+    private let groupStart: UnsafeMutablePointer<Int>         // [S + 1]
+    private let groupSize: UnsafeMutablePointer<Int>          // [G]
+    private let groupT: UnsafeMutablePointer<Int>             // [G × 4]
+    private let groupRows: UnsafeMutablePointer<Int>          // [G × 4]
+    /// Phase-one tasks: (adapter, rank components first..<end), up to eight components each.
+    private let tasks: UnsafeMutablePointer<(slot: Int, first: Int, end: Int)>
+    private let taskCount: Int
+    /// Rows with at least one term, ascending (they are the rows phase one quantises).
+    private let adaptedRows: UnsafeMutablePointer<Int>
+    private let adaptedRowCount: Int
+    /// t for every projection and (row, term): [7 × tCount], rank floats per term. A product's prologue may
+    /// compute the t of the projections after it that share its input, so each projection keeps its own.
+    private let t: UnsafeMutablePointer<Float>
+    private let tCount: Int
+    private let current: UnsafeMutablePointer<Current>
 
     init?(_ batch: ForwardBatch) {
         guard batch.adapters.contains(where: { !$0.isEmpty }) else { return nil }
@@ -28,94 +64,191 @@ final class LoRABatchPlan {
         let ordered = distinct.keys.sorted()
         let slotOf = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
         adapters = ordered.map { distinct[$0]! }
-        var users = [[(row: Int, term: Int)]](repeating: [], count: adapters.count)
-        var rowTerms: [[(slot: Int, scale: Float, offset: Int)]] = []
-        var offset = 0
-        for (r, mixture) in batch.adapters.enumerated() {
-            var terms: [(slot: Int, scale: Float, offset: Int)] = []
-            for (i, term) in mixture.enumerated() {
-                let slot = slotOf[ObjectIdentifier(term.adapter)]!
-                users[slot].append((r, i))
-                terms.append((slot, term.scale * term.adapter.scaling, offset))
-                offset += term.adapter.rank
+        slotCount = adapters.count
+
+        var usesBySlot = [[Use]](repeating: [], count: slotCount)
+        var tCount = 0
+        var rowsWithTerms: [Int] = []
+        for (r, mixture) in batch.adapters.enumerated() where !mixture.isEmpty {
+            rowsWithTerms.append(r)
+            for term in mixture {
+                usesBySlot[slotOf[ObjectIdentifier(term.adapter)]!].append(
+                    Use(row: r, scale: term.scale * term.adapter.scaling, offset: tCount))
+                tCount += term.adapter.rank
             }
-            rowTerms.append(terms)
         }
-        self.users = users
-        self.rowTerms = rowTerms
+        self.tCount = tCount
+        t = .allocate(capacity: max(1, Projection.indexCount * tCount))
+        t.initialize(repeating: 0, count: max(1, Projection.indexCount * tCount))
+
+        tables = .allocate(capacity: slotCount)
+        for (s, adapter) in adapters.enumerated() { tables[s] = adapter.projections }
+        uses = .allocate(capacity: usesBySlot.reduce(0) { $0 + $1.count })
+        useStart = .allocate(capacity: slotCount + 1)
         // A row that lists one adapter twice gets its second term in a later group, after the first.
-        groups = users.map { entries in
-            var groups: [[(row: Int, offset: Int)]] = []
-            for (r, i) in entries {
-                let entry = (row: r, offset: rowTerms[r][i].offset)
-                if let last = groups.indices.last, groups[last].count < 4, !groups[last].contains(where: { $0.row == r }) {
-                    groups[last].append(entry)
+        var groupsBySlot: [[[Use]]] = usesBySlot.map { slotUses in
+            var groups: [[Use]] = []
+            for use in slotUses {
+                if let last = groups.indices.last, groups[last].count < 4, !groups[last].contains(where: { $0.row == use.row }) {
+                    groups[last].append(use)
                 } else {
-                    groups.append([entry])
+                    groups.append([use])
                 }
             }
             return groups
         }
-        tasks = adapters.enumerated().flatMap { slot, adapter in
-            stride(from: 0, to: adapter.rank, by: 8).map { (slot, $0..<min(adapter.rank, $0 + 8)) }
+        let groupCount = groupsBySlot.reduce(0) { $0 + $1.count }
+        groupStart = .allocate(capacity: slotCount + 1)
+        groupSize = .allocate(capacity: max(1, groupCount))
+        groupT = .allocate(capacity: max(1, groupCount) * 4)
+        groupRows = .allocate(capacity: max(1, groupCount) * 4)
+        var u = 0, g = 0
+        for s in 0..<slotCount {
+            useStart[s] = u
+            for use in usesBySlot[s] { (uses + u).initialize(to: use); u += 1 }
+            groupStart[s] = g
+            for group in groupsBySlot[s] {
+                groupSize[g] = group.count
+                for i in 0..<4 {
+                    let use = group[min(i, group.count - 1)]   // unused lanes repeat the last row; never written
+                    groupT[4 * g + i] = use.offset
+                    groupRows[4 * g + i] = use.row
+                }
+                g += 1
+            }
         }
-        t = .allocate(capacity: max(1, offset))
-        t.initialize(repeating: 0, count: max(1, offset))
+        useStart[slotCount] = u
+        groupStart[slotCount] = g
+        groupsBySlot.removeAll()
+
+        let taskList = adapters.enumerated().flatMap { slot, adapter in
+            stride(from: 0, to: adapter.rank, by: 8).map { (slot: slot, first: $0, end: min(adapter.rank, $0 + 8)) }
+        }
+        taskCount = taskList.count
+        tasks = .allocate(capacity: max(1, taskCount))
+        tasks.initialize(from: taskList, count: taskCount)
+        adaptedRowCount = rowsWithTerms.count
+        adaptedRows = .allocate(capacity: max(1, adaptedRowCount))
+        adaptedRows.initialize(from: rowsWithTerms, count: adaptedRowCount)
+        current = .allocate(capacity: 1)
+        current.initialize(to: Current())
     }
 
     deinit {
+        current.pointee.quantizedX?.deallocate()
+        current.deallocate()
         t.deallocate()
-        quantizedX?.deallocate()
+        tables.deallocate()
+        uses.deallocate()
+        useStart.deallocate()
+        groupStart.deallocate()
+        groupSize.deallocate()
+        groupT.deallocate()
+        groupRows.deallocate()
+        tasks.deallocate()
+        adaptedRows.deallocate()
     }
 
-    /// Q8_0 copies of the rows of x that have adapter terms, for the 8-bit A rows: [R × Q8_0 row of inputs].
-    private var quantizedX: UnsafeMutableRawPointer?
-    private var quantizedXBytes = 0
-
-    private func quantizedRows(_ x: UnsafePointer<Float>, inputs: Int) -> UnsafeMutableRawPointer {
-        let rowBytes = LowRank.q8_0RowBytes(inputs), bytes = rowTerms.count * rowBytes
-        if quantizedXBytes < bytes {
-            quantizedX?.deallocate()
-            quantizedX = .allocate(byteCount: bytes, alignment: 64)
-            quantizedXBytes = bytes
+    /// Sets up phase one for block `layer`'s `projections` (consecutive indices that share the input x; quantises
+    /// x's adapted rows once to Q8_0 when an A is 8-bit) and returns its task count; the tasks then run as the
+    /// base product's prologue (`multiplyDown(task:)`), so that the later products of the range need none.
+    func prepareDown(layer: Int, projections: Range<Int>, inputs: Int, x: UnsafePointer<Float>) -> Int {
+        var state = current.pointee
+        state.layer = layer
+        state.projections = projections
+        state.inputs = inputs
+        state.x = x
+        state.xq = nil
+        let fourBitA = projections.contains { p in
+            (0..<slotCount).contains { tables[$0][layer * Projection.indexCount + p].servedA != nil }
         }
-        let xq = quantizedX!
-        for (r, terms) in rowTerms.enumerated() where !terms.isEmpty {
-            ActivationQuant.quantizeQ8_0(x + r * inputs, into: xq + r * rowBytes, count: inputs)
+        if fourBitA {
+            let rowBytes = LowRank.q8_0RowBytes(inputs), rows = adaptedRows[adaptedRowCount - 1] + 1
+            if state.quantizedXBytes < rows * rowBytes {
+                state.quantizedX?.deallocate()
+                state.quantizedX = .allocate(byteCount: rows * rowBytes, alignment: 64)
+                state.quantizedXBytes = rows * rowBytes
+            }
+            for i in 0..<adaptedRowCount {
+                let r = adaptedRows[i]
+                ActivationQuant.quantizeQ8_0(x + r * inputs, into: state.quantizedX! + r * rowBytes, count: inputs)
+            }
+            state.xq = UnsafeRawPointer(state.quantizedX)
         }
-        return xq
+        current.pointee = state
+        return taskCount * projections.count
     }
 
-    /// The projection phase one is set up for (by `prepareDown`): its matrices per adapter, its input.
-    private var current: (matrices: [LoRAMatrices?], inputs: Int, x: UnsafePointer<Float>,
-                          xq: UnsafeMutableRawPointer?)?
-
-    /// Sets up phase one for block `layer`'s `projection` (quantises x once for the 8-bit A rows) and returns
-    /// its task count; the tasks then run as the base product's prologue (`multiplyDown(task:)`).
-    func prepareDown(layer: Int, projection: Int, inputs: Int, x: UnsafePointer<Float>) -> Int {
-        let matrices = adapters.map { $0.byLayer[layer][projection] }
-        let xq = matrices.contains { $0?.servedA != nil } ? quantizedRows(x, inputs: inputs) : nil
-        current = (matrices, inputs, x, xq)
-        return tasks.count
-    }
-
-    /// Phase one, task `task`: t = scale · A x_r for its adapter's rank components, for every row using it.
+    /// Phase one, task `task`: t = scale · A x_r for one projection's adapter's rank components, for every row
+    /// using it (consecutive rows four at a time, so each A row is loaded once for them).
     func multiplyDown(task: Int) {
-        guard let (matrices, inputs, x, xq) = current else { return }
-        let rowBytes = LowRank.q8_0RowBytes(inputs), blocks = inputs / LowRank.blockSize
-        let (slot, components) = tasks[task]
-        let a = matrices[slot]
-        for (r, i) in users[slot] {
-            let term = rowTerms[r][i]
-            for k in components {
-                guard let a else { t[term.offset + k] = 0; continue }
-                let dot: Float
-                if let qa = a.servedA, let xq {
-                    dot = LowRank.dotQ8_0(qa + k * rowBytes, xq + r * rowBytes, blocks: blocks)
-                } else {
-                    dot = VectorOps.dot(a.a + k * inputs, x + r * inputs, inputs)
+        let state = current.pointee
+        guard let x = state.x else { return }
+        let projection = state.projections.lowerBound + task / taskCount
+        let (slot, first, end) = tasks[task % taskCount]
+        let m = tables[slot][state.layer * Projection.indexCount + projection]
+        let t = self.t + projection * tCount
+        let inputs = state.inputs
+        var u = useStart[slot]
+        let uEnd = useStart[slot + 1]
+        guard m.rank > 0 else {
+            for i in u..<uEnd { for k in first..<end { t[uses[i].offset + k] = 0 } }
+            return
+        }
+        if let qa = m.servedA, let xq = state.xq {
+            let rowBytes = LowRank.q8_0RowBytes(inputs), xRowBytes = LowRank.q8_0RowBytes(inputs)
+            let blocks = inputs / LowRank.blockSize
+            var dots: (Float, Float, Float, Float) = (0, 0, 0, 0)
+            withUnsafeMutableBytes(of: &dots) { raw in
+                let out = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                while u < uEnd {
+                    var n = 1
+                    while n < 4, u + n < uEnd, uses[u + n].row == uses[u].row + n { n += 1 }
+                    let x0 = xq + uses[u].row * xRowBytes
+                    for k in first..<end {
+                        LowRank.dotsQ8_0(qa + k * rowBytes, x0, xStride: xRowBytes, rows: n, blocks: blocks, into: out)
+                        for i in 0..<n { t[uses[u + i].offset + k] = out[i] * uses[u + i].scale }
+                    }
+                    u += n
                 }
-                t[term.offset + k] = dot * term.scale
+            }
+        } else if let a = m.a {
+            for i in u..<uEnd {
+                let use = uses[i]
+                for k in first..<end { t[use.offset + k] = VectorOps.dot(a + k * inputs, x + use.row * inputs, inputs) * use.scale }
+            }
+        }
+    }
+
+    /// Before the base product computes its chunk `chunk` of `chunkCount` (outputs `outputs`): asks for memory that
+    /// will be read soon, so that it arrives while the chunk streams its weights rather than after: the slice of
+    /// each B that the chunk's epilogue reads, and, in the product just before the next prologue, this chunk's
+    /// share of the A rows that prologue reads.
+    func prefetch(layer: Int, projection: Int, chunk: Int, chunkCount: Int, outputs: Range<Int>) {
+        // The prologues are q's (A of q, k, v), output's, gate's (gate, up) and down's; the product before each.
+        let next: (layer: Int, projections: Range<Int>)?
+        switch projection {
+        case Projection.value.index: next = (layer, Projection.output.index..<Projection.output.index + 1)
+        case Projection.output.index: next = (layer, Projection.gate.index..<Projection.up.index + 1)
+        case Projection.up.index: next = (layer, Projection.down.index..<Projection.down.index + 1)
+        case Projection.down.index: next = (layer + 1, Projection.query.index..<Projection.value.index + 1)
+        default: next = nil
+        }
+        for slot in 0..<slotCount {
+            let m = tables[slot][layer * Projection.indexCount + projection]
+            if m.rank > 0, let bq = m.servedB, let scales = m.servedBScales {
+                let first = outputs.lowerBound / LowRank.blockSize
+                let end = (outputs.upperBound + LowRank.blockSize - 1) / LowRank.blockSize
+                LowRank.prefetch(bq + first * m.rank * LowRank.blockSize, bytes: (end - first) * m.rank * LowRank.blockSize)
+                LowRank.prefetch(scales + first * m.rank, bytes: (end - first) * m.rank * 4)
+            }
+            guard let next, next.layer < adapters[slot].layerCount else { continue }
+            for p in next.projections {
+                let a = tables[slot][next.layer * Projection.indexCount + p]
+                guard a.rank > 0, let qa = a.servedA else { continue }
+                let bytes = a.rank * LowRank.q8_0RowBytes(a.inputs)
+                let from = bytes * chunk / chunkCount, to = bytes * (chunk + 1) / chunkCount
+                LowRank.prefetch(qa + from, bytes: to - from)
             }
         }
     }
@@ -123,25 +256,28 @@ final class LoRABatchPlan {
     /// Phase two, as the base product's epilogue: y_r[o] += Σ_k t[k] · B[o, k] for o in `columns`, every row;
     /// adapter by adapter, up to four rows per pass over B.
     func addUp(layer: Int, projection: Int, outputs: Int, y: UnsafeMutablePointer<Float>, columns: Range<Int>) {
-        for (slot, adapter) in adapters.enumerated() {
-            guard let m = adapter.byLayer[layer][projection] else { continue }
-            for group in groups[slot] {
+        let t = UnsafePointer(self.t + projection * tCount)
+        for slot in 0..<slotCount {
+            let m = tables[slot][layer * Projection.indexCount + projection]
+            guard m.rank > 0 else { continue }
+            for g in groupStart[slot]..<groupStart[slot + 1] {
+                let rows = groupRows + 4 * g
                 if let bq = m.servedB, let scales = m.servedBScales {
-                    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: 4) { ts in
-                        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>.self, capacity: 4) { ys in
-                            for (i, user) in group.enumerated() {
-                                ts[i] = UnsafePointer(t + user.offset)
-                                ys[i] = y + user.row * outputs
-                            }
-                            LowRank.addProduct(bq, scales: scales, rank: m.rank, rows: group.count,
-                                               t: UnsafePointer(ts.baseAddress!), into: UnsafePointer(ys.baseAddress!),
+                    let offsets = groupT + 4 * g
+                    var ys = (y + rows[0] * outputs, y + rows[1] * outputs, y + rows[2] * outputs, y + rows[3] * outputs)
+                    var ts = (t + offsets[0], t + offsets[1], t + offsets[2], t + offsets[3])
+                    withUnsafeBytes(of: &ts) { tRaw in
+                        withUnsafeBytes(of: &ys) { yRaw in
+                            LowRank.addProduct(bq, scales: scales, rank: m.rank, rows: groupSize[g],
+                                               t: tRaw.baseAddress!.assumingMemoryBound(to: UnsafePointer<Float>.self),
+                                               into: yRaw.baseAddress!.assumingMemoryBound(to: UnsafeMutablePointer<Float>.self),
                                                columns: columns)
                         }
                     }
-                } else {
-                    for user in group {
-                        let yr = y + user.row * outputs, tr = t + user.offset
-                        for o in columns { yr[o] += VectorOps.dot(m.b + o * m.rank, tr, m.rank) }
+                } else if let b = m.b {
+                    for i in 0..<groupSize[g] {
+                        let yr = y + rows[i] * outputs, tr = t + groupT[4 * g + i]
+                        for o in columns { yr[o] += VectorOps.dot(b + o * m.rank, tr, m.rank) }
                     }
                 }
             }
