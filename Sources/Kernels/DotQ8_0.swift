@@ -1,11 +1,14 @@
-// Dot products of weights with Q8_0 activations: Q8_0 × Q8_0 and Q5_0 × Q8_0.
+// Dot products of weights with Q8_0 activations: Q8_0 × Q8_0, Q5_0 × Q8_0 and Q4_0 × Q8_0.
 //
 //   block_q8_0 (34 bytes, 32 values): d: Float16 @0 | qs: Int8[32] @2      value j = d·qs[j]
+//   block_q4_0 (18 bytes, 32 values): d: Float16 @0 | qs: UInt8[16] @2
+//       value j = d·((qs[j] & 0xF) − 8), value j + 16 = d·((qs[j] >> 4) − 8)     (j in 0..<16)
 //   block_q5_0 (22 bytes, 32 values): d: Float16 @0 | qh: UInt32 @2 (bit j = 5th bit of value j) | qs: UInt8[16] @6
 //       value j      = d·(((qs[j] & 0xF) | bit(qh, j) << 4)      − 16)     (j in 0..<16)
 //       value j + 16 = d·(((qs[j] >> 4)  | bit(qh, j + 16) << 4) − 16)
 //
-// Per block: Σ_j w_j·x_j = d_w·d_x·Σ_j q_j·p_j with q_j the signed weight quant (Q5_0: nibble | 5th bit, − 16).
+// Per block: Σ_j w_j·x_j = d_w·d_x·Σ_j q_j·p_j with q_j the signed weight quant (Q5_0: nibble | 5th bit, − 16;
+// Q4_0: nibble − 8).
 // AVX2 multiplies signed bytes as |q| (unsigned) × sign(q)·p with maddubs.
 
 #if arch(x86_64)
@@ -34,6 +37,22 @@ enum DotQ8_0 {
         forColumnGroups(n) { c, k in tile(w, blocks, x + c * xStride, xStride, y + c * yStride, yStride, columns: k) }
         #else
         for c in 0..<n { y[c * yStride] = dotReference(w, x + c * xStride, blocks: blocks) }
+        #endif
+    }
+
+    /// y[r] = dot(w + r·wStride, x) for r in 0..<rows: several weight rows against one activation row, each
+    /// with its own chain of the operations `rowDots` gives it (so the same result, bit for bit), four at a time:
+    /// four independent chains where `rowDots` at n = 1 has one, and each activation block loaded once for them.
+    static func rowsDot(_ w: UnsafeRawPointer, wStride: Int, rows: Int, blocks: Int, _ x: UnsafeRawPointer,
+                        _ y: UnsafeMutablePointer<Float>) {
+        #if arch(x86_64)
+        forColumnGroups(rows) { r, k in
+            weightRowsTile(w + r * wStride, wStride, blockBytes: 34, blocks, x, y + r, rows: k) {
+                _mm256_loadu_si256($0.advanced(by: 2).assumingMemoryBound(to: __m256i.self))
+            }
+        }
+        #else
+        for r in 0..<rows { y[r] = dotReference(w + r * wStride, x, blocks: blocks) }
         #endif
     }
 
@@ -140,7 +159,100 @@ enum DotQ5_0 {
     #endif
 }
 
+enum DotQ4_0 {
+    /// Scalar reference: Σ over `blocks` blocks of one Q4_0 weight row with one Q8_0 activation row.
+    static func dotReference(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, blocks: Int) -> Float {
+        var sum: Float = 0
+        for b in 0..<blocks {
+            let wb = w + 18 * b, xb = x + 34 * b
+            var isum: Int32 = 0
+            for j in 0..<16 {
+                let byte = Int32(wb.load(fromByteOffset: 2 + j, as: UInt8.self))
+                isum += ((byte & 0xF) - 8) * Int32(xb.load(fromByteOffset: 2 + j, as: Int8.self))
+                isum += ((byte >> 4) - 8) * Int32(xb.load(fromByteOffset: 18 + j, as: Int8.self))
+            }
+            sum += half(wb, 0) * half(xb, 0) * Float(isum)
+        }
+        return sum
+    }
+
+    /// y[c·yStride] = dot(w, x + c·xStride) for c in 0..<n; each weight block is decoded once per four rows.
+    static func rowDots(_ w: UnsafeRawPointer, blocks: Int, _ x: UnsafeRawPointer, xStride: Int, n: Int,
+                        _ y: UnsafeMutablePointer<Float>, yStride: Int) {
+        #if arch(x86_64)
+        forColumnGroups(n) { c, k in tile(w, blocks, x + c * xStride, xStride, y + c * yStride, yStride, columns: k) }
+        #else
+        for c in 0..<n { y[c * yStride] = dotReference(w, x + c * xStride, blocks: blocks) }
+        #endif
+    }
+
+    #if arch(x86_64)
+    /// A block's 32 signed quants: bytes 0..<16 from the low nibbles, 16..<32 from the high nibbles, minus 8.
+    @inline(__always)
+    static func quants(_ wb: UnsafeRawPointer) -> __m256i {
+        let packed = _mm_loadu_si128(wb.advanced(by: 2).assumingMemoryBound(to: __m128i.self))
+        let nibbles = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0xF))
+        return _mm256_sub_epi8(nibbles, _mm256_set1_epi8(8))
+    }
+
+    /// One weight row × `columns` (1...4, a constant after inlining) activation rows.
+    @inline(__always)
+    static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafeRawPointer, _ xStride: Int,
+                     _ y: UnsafeMutablePointer<Float>, _ yStride: Int, columns: Int) {
+        let ones = _mm256_set1_epi16(1)
+        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+        var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
+        var wb = w, xb = x
+        for _ in 0..<blocks {
+            let dw = half(wb, 0)
+            let q = quants(wb)
+            let magnitude = _mm256_sign_epi8(q, q)
+            acc0 = accumulate(q, magnitude, xb, dw, ones, acc0)
+            if columns > 1 { acc1 = accumulate(q, magnitude, xb + xStride, dw, ones, acc1) }
+            if columns > 2 { acc2 = accumulate(q, magnitude, xb + 2 * xStride, dw, ones, acc2) }
+            if columns > 3 { acc3 = accumulate(q, magnitude, xb + 3 * xStride, dw, ones, acc3) }
+            wb += 18
+            xb += 34
+        }
+        y[0] = sum8(acc0)
+        if columns > 1 { y[yStride] = sum8(acc1) }
+        if columns > 2 { y[2 * yStride] = sum8(acc2) }
+        if columns > 3 { y[3 * yStride] = sum8(acc3) }
+    }
+    #endif
+}
+
 #if arch(x86_64)
+/// `rows` (1...4, a constant after inlining) weight rows `wStride` bytes apart × one Q8_0 activation row, for a
+/// format whose blocks are `blockBytes` long with d (Float16) first and `decode` giving their 32 signed quants:
+/// each row its own chain of exactly the operations the one-row kernels give it, and each activation block loaded
+/// once for all rows.
+@inline(__always)
+private func weightRowsTile(_ w: UnsafeRawPointer, _ wStride: Int, blockBytes: Int, _ blocks: Int,
+                            _ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, rows: Int,
+                            decode: (UnsafeRawPointer) -> __m256i) {
+    let ones = _mm256_set1_epi16(1)
+    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+    var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
+    @inline(__always) func add(_ wb: UnsafeRawPointer, _ xb: UnsafeRawPointer, _ acc: __m256) -> __m256 {
+        let q = decode(wb)
+        return accumulate(q, _mm256_sign_epi8(q, q), xb, half(wb, 0), ones, acc)
+    }
+    var wb = w, xb = x
+    for _ in 0..<blocks {
+        acc0 = add(wb, xb, acc0)
+        if rows > 1 { acc1 = add(wb + wStride, xb, acc1) }
+        if rows > 2 { acc2 = add(wb + 2 * wStride, xb, acc2) }
+        if rows > 3 { acc3 = add(wb + 3 * wStride, xb, acc3) }
+        wb += blockBytes
+        xb += 34
+    }
+    y[0] = sum8(acc0)
+    if rows > 1 { y[1] = sum8(acc1) }
+    if rows > 2 { y[2] = sum8(acc2) }
+    if rows > 3 { y[3] = sum8(acc3) }
+}
+
 /// acc + d_w·d_x·(q·p) for signed weight quants q (given with their magnitudes) and the Q8_0 block at xb.
 @inline(__always)
 private func accumulate(_ q: __m256i, _ magnitude: __m256i, _ xb: UnsafeRawPointer, _ dw: Float, _ ones: __m256i,

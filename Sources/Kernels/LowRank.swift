@@ -42,6 +42,14 @@ public enum LowRank {
         DotQ8_0.rowDots(w, blocks: blocks, x, xStride: xStride, n: rows, out, yStride: 1)
     }
 
+    /// `dotQ8_0` of `rows` consecutive Q8_0 rows (`rowBytes` apart) with one activation row, into out[0..<rows]:
+    /// the same values as one `dotQ8_0` per row, bit for bit, computed four rows at a time (independent chains).
+    @inline(__always)
+    public static func dotQ8_0(rows: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ x: UnsafeRawPointer, blocks: Int,
+                               into out: UnsafeMutablePointer<Float>) {
+        DotQ8_0.rowsDot(w, wStride: rowBytes, rows: rows, blocks: blocks, x, out)
+    }
+
     /// Asks for the `bytes` bytes at `p` to be brought into the cache, one prefetch per 64-byte line: an adapter's
     /// matrices are small and cold, so a read that waits for them waits for memory latency, not bandwidth.
     @inline(__always)

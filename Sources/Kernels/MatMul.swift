@@ -2,7 +2,7 @@ import Synchronization
 
 // y = x · wᵀ for quantised weights w (rows × cols) and float activations x (n × cols), both row-major.
 //
-// Integer path (weights with an AVX2 dot kernel: Q4_1, Q8_0, Q5_0, Q4_K, Q6_K): x is quantised once per call
+// Integer path (weights with an AVX2 dot kernel: Q4_0, Q4_1, Q8_0, Q5_0, Q4_K, Q6_K): x is quantised once per call
 // into the activation format the weights pair with (scratch: n rows × activationRowBytes, in the pool's
 // buffer), then the weight rows are split into chunks over the pool's threads; each weight row is read once
 // and dotted with all n activation rows (up to four per pass over the row).
@@ -85,6 +85,7 @@ public enum MatMul {
 
         init?(_ type: QuantType) {
             switch type {
+            case .q4_0: rowDots = DotQ4_0.rowDots
             case .q4_1: rowDots = DotQ4_1.rowDots
             case .q8_0: rowDots = DotQ8_0.rowDots
             case .q5_0: rowDots = DotQ5_0.rowDots

@@ -196,7 +196,7 @@ final class LoRABatchPlan {
             return
         }
         if let qa = m.servedA, let xq = state.xq {
-            let rowBytes = LowRank.q8_0RowBytes(inputs), xRowBytes = LowRank.q8_0RowBytes(inputs)
+            let rowBytes = LowRank.q8_0RowBytes(inputs)   // A and x are both Q8_0 rows
             let blocks = inputs / LowRank.blockSize
             var dots: (Float, Float, Float, Float) = (0, 0, 0, 0)
             withUnsafeMutableBytes(of: &dots) { raw in
@@ -204,10 +204,20 @@ final class LoRABatchPlan {
                 while u < uEnd {
                     var n = 1
                     while n < 4, u + n < uEnd, uses[u + n].row == uses[u].row + n { n += 1 }
-                    let x0 = xq + uses[u].row * xRowBytes
-                    for k in first..<end {
-                        LowRank.dotsQ8_0(qa + k * rowBytes, x0, xStride: xRowBytes, rows: n, blocks: blocks, into: out)
-                        for i in 0..<n { t[uses[u + i].offset + k] = out[i] * uses[u + i].scale }
+                    let x0 = xq + uses[u].row * rowBytes
+                    if n == 1 {
+                        // One row (a decode step of one sequence): four A rows at a time against its x.
+                        let use = uses[u]
+                        for k in stride(from: first, to: end, by: 4) {
+                            let count = min(4, end - k)
+                            LowRank.dotQ8_0(rows: count, qa + k * rowBytes, rowBytes: rowBytes, x0, blocks: blocks, into: out)
+                            for i in 0..<count { t[use.offset + k + i] = out[i] * use.scale }
+                        }
+                    } else {
+                        for k in first..<end {
+                            LowRank.dotsQ8_0(qa + k * rowBytes, x0, xStride: rowBytes, rows: n, blocks: blocks, into: out)
+                            for i in 0..<n { t[uses[u + i].offset + k] = out[i] * uses[u + i].scale }
+                        }
                     }
                     u += n
                 }

@@ -10,7 +10,8 @@ struct WeightFormat: CustomStringConvertible, Sendable {
     var description: String { type.description }
     var activation: QuantType { ActivationQuant.format(pairedWith: type)! }
 
-    static let all: [WeightFormat] = [.init(type: .q4_1), .init(type: .q8_0), .init(type: .q5_0), .init(type: .q4_K), .init(type: .q6_K)]
+    static let all: [WeightFormat] = [.init(type: .q4_1), .init(type: .q8_0), .init(type: .q5_0), .init(type: .q4_0),
+                                      .init(type: .q4_K), .init(type: .q6_K)]
 
     /// A random row of `blocks` blocks with small, realistic scales.
     func randomRow(blocks: Int, _ rng: inout TestRandom) -> [UInt8] {
@@ -23,7 +24,7 @@ struct WeightFormat: CustomStringConvertible, Sendable {
             let base = b * type.bytesPerBlock
             switch type {
             case .q4_1: setHalf(base, 0.01 + 0.02 * rng.uniform()); setHalf(base + 2, -0.1 * rng.uniform())
-            case .q8_0, .q5_0: setHalf(base, 0.001 + 0.01 * rng.uniform())
+            case .q8_0, .q5_0, .q4_0: setHalf(base, 0.001 + 0.01 * rng.uniform())
             case .q4_K: setHalf(base, 0.0005 + 0.001 * rng.uniform()); setHalf(base + 2, 0.002 * rng.uniform())
             case .q6_K: setHalf(base + 208, 0.0001 + 0.0002 * rng.uniform())
             default: fatalError("no random rows for \(type)")
@@ -43,6 +44,12 @@ struct WeightFormat: CustomStringConvertible, Sendable {
                 case .q4_1: decodeQ4_1(block, &out, y)
                 case .q8_0: for j in 0..<32 { out[y + j] = half(block, 0) * Float(block.load(fromByteOffset: 2 + j, as: Int8.self)) }
                 case .q5_0: decodeQ5_0(block, &out, y)
+                case .q4_0:
+                    for j in 0..<16 {
+                        let byte = block.load(fromByteOffset: 2 + j, as: UInt8.self)
+                        out[y + j] = Float(Int(byte & 0x0F) - 8) * half(block, 0)
+                        out[y + j + 16] = Float(Int(byte >> 4) - 8) * half(block, 0)
+                    }
                 case .q4_K: decodeQ4_K(block, &out, y)
                 case .q6_K: decodeQ6_K(block, &out, y)
                 default: fatalError()

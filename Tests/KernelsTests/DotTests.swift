@@ -9,6 +9,7 @@ import Testing
         case .q4_1: return ({ DotQ4_1.dotReference($0, $1, blocks: $2) }, DotQ4_1.rowDots)
         case .q8_0: return ({ DotQ8_0.dotReference($0, $1, blocks: $2) }, DotQ8_0.rowDots)
         case .q5_0: return ({ DotQ5_0.dotReference($0, $1, blocks: $2) }, DotQ5_0.rowDots)
+        case .q4_0: return ({ DotQ4_0.dotReference($0, $1, blocks: $2) }, DotQ4_0.rowDots)
         case .q4_K: return ({ DotQ4_K.dotReference($0, $1, blocks: $2) }, DotQ4_K.rowDots)
         case .q6_K: return ({ DotQ6_K.dotReference($0, $1, blocks: $2) }, DotQ6_K.rowDots)
         default: fatalError()

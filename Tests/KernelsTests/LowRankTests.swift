@@ -104,6 +104,34 @@ import Testing
         #expect(abs(dot - exact) <= magnitude * 0.02)
     }
 
+    /// A rows four at a time against one x (phase one at batch 1): the values of one row at a time, bit for bit.
+    @Test(arguments: [1, 3, 4, 7, 16])
+    func q8_0RowsAgainstOneXEqualOneRowAtATime(rows: Int) {
+        var rng = TestRandom(seed: UInt64(60 + rows))
+        let count = 576, rowBytes = LowRank.q8_0RowBytes(count)
+        let a = rng.floats(rows * count), x = rng.floats(count)
+        var qa = [UInt8](repeating: 0, count: rows * rowBytes), qx = [UInt8](repeating: 0, count: rowBytes)
+        qa.withUnsafeMutableBytes { q in
+            for r in 0..<rows {
+                ActivationQuant.quantizeQ8_0(Array(a[r * count..<(r + 1) * count]), into: q.baseAddress! + r * rowBytes, count: count)
+            }
+        }
+        ActivationQuant.quantizeQ8_0(x, into: &qx, count: count)
+        var together = [Float](repeating: .nan, count: rows)
+        qa.withUnsafeBytes { q in
+            qx.withUnsafeBytes { xp in
+                together.withUnsafeMutableBufferPointer {
+                    LowRank.dotQ8_0(rows: rows, q.baseAddress!, rowBytes: rowBytes, xp.baseAddress!, blocks: count / 32,
+                                    into: $0.baseAddress!)
+                }
+                for r in 0..<rows {
+                    #expect(together[r] == LowRank.dotQ8_0(q.baseAddress! + r * rowBytes, xp.baseAddress!, blocks: count / 32),
+                            "row \(r)")
+                }
+            }
+        }
+    }
+
     /// Several rows through one pass over B: each row equals its own single-row call, bit for bit.
     @Test(arguments: [2, 3, 4])
     func rowsSharingBEqualOneRowAtATime(rows: Int) {
