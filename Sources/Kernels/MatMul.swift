@@ -18,9 +18,10 @@ public enum MatMul {
     /// F32/F16/BF16 weights use float dot products. Reads the weights once for all n rows.
     ///
     /// Work fused into the product's dispatch, so that it does not pay a hand-off of its own (a LoRA update):
-    /// `prologue(i)` for i in 0..<prologueCount runs first, spread over the threads like the chunks; then
-    /// `epilogue(outputs)` runs on the thread that computed y's columns `outputs` (for all n rows), right after
-    /// them and after every prologue task has finished.
+    /// `prologue(i)` for i in 0..<prologueCount runs first, spread over the threads like the chunks; then, per chunk
+    /// c of y's columns `outputs` (for all n rows), on the thread that computes it: `beforeChunk(c, chunkCount,
+    /// outputs)` right before it (say, a prefetch of what the epilogue reads), and `epilogue(outputs)` right after
+    /// it and after every prologue task has finished. With `chunkAlignment` > 1 chunks start at its multiples.
     public static func multiply(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
                                 pool: ThreadPool, prologueCount: Int = 0, prologue: (Int) -> Void = { _ in },
                                 chunkAlignment: Int = 1,

@@ -181,6 +181,10 @@ extension Projection {
     /// How many projections there are: the range of `index`.
     static let indexCount = 7
 
+    /// A block's projections grouped by the input they share, in the order the block applies them. A group's first
+    /// product computes the LoRA A x of the whole group as its prologue (`TransformerModel.project`).
+    static let inputGroups: [ClosedRange<Projection>] = [.query ... .value, .output ... .output, .gate ... .up, .down ... .down]
+
     var index: Int {
         switch self {
         case .query: return 0

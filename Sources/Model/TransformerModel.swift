@@ -79,8 +79,8 @@ public final class TransformerModel: @unchecked Sendable {
             for r in 0..<rows {
                 VectorOps.rmsNorm(s.x + r * d, w.attentionNorm.data, s.xn + r * d, d, epsilon: c.normEpsilon)
             }
-            // q, k and v share their input: q's product computes the LoRA A x of all three.
-            project(w.query, .query, layer: l, x: s.xn, y: s.q, rows: rows, lora: lora, downs: .query ... .value)
+            // q, k and v share their input: q's product computes the LoRA A x of all three (Projection.inputGroups).
+            project(w.query, .query, layer: l, x: s.xn, y: s.q, rows: rows, lora: lora)
             project(w.key, .key, layer: l, x: s.xn, y: s.k, rows: rows, lora: lora)
             project(w.value, .value, layer: l, x: s.xn, y: s.v, rows: rows, lora: lora)
             if let qn = w.queryNorm, let kn = w.keyNorm {
@@ -100,7 +100,7 @@ public final class TransformerModel: @unchecked Sendable {
                 HalfVector.round(s.v + r * c.kvValueDim, into: cache.value(layer: l, position: p), count: c.kvValueDim)
             }
             attention(layer: l, global: global, batch: batch, caches: caches, s: s)
-            project(w.output, .output, layer: l, x: s.attn, y: s.xn, rows: rows, lora: lora, downs: .output ... .output)
+            project(w.output, .output, layer: l, x: s.attn, y: s.xn, rows: rows, lora: lora)
             if let post = w.postAttentionNorm {
                 for r in 0..<rows { VectorOps.rmsNorm(s.xn + r * d, post.data, s.xn + r * d, d, epsilon: c.normEpsilon) }
             }
@@ -110,10 +110,10 @@ public final class TransformerModel: @unchecked Sendable {
             for r in 0..<rows {
                 VectorOps.rmsNorm(s.x + r * d, w.feedForwardNorm.data, s.xn + r * d, d, epsilon: c.normEpsilon)
             }
-            project(w.gate, .gate, layer: l, x: s.xn, y: s.gate, rows: rows, lora: lora, downs: .gate ... .up)
+            project(w.gate, .gate, layer: l, x: s.xn, y: s.gate, rows: rows, lora: lora)
             project(w.up, .up, layer: l, x: s.xn, y: s.up, rows: rows, lora: lora)
             VectorOps.gatedActivation(s.gate, s.up, rows: rows, c.feedForwardLength, c.activation)
-            project(w.down, .down, layer: l, x: s.gate, y: s.xn, rows: rows, lora: lora, downs: .down ... .down)
+            project(w.down, .down, layer: l, x: s.gate, y: s.xn, rows: rows, lora: lora)
             if let post = w.postFeedForwardNorm {
                 for r in 0..<rows { VectorOps.rmsNorm(s.xn + r * d, post.data, s.xn + r * d, d, epsilon: c.normEpsilon) }
             }
@@ -134,13 +134,12 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// y[R × out] = x[R × in] · Wᵀ, plus each row's adapter mixture: y_r += Σ_j scale_j · (α_j/r_j) · B_j (A_j x_r).
-    /// `downs`: the projections (this one and those after it with the same input x) whose A x this product's
-    /// dispatch computes; a projection whose A x an earlier product computed passes nil.
     private func project(_ w: QuantizedMatrix, _ projection: Projection, layer: Int,
-                         x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, lora: LoRABatchPlan?,
-                         downs: ClosedRange<Projection>? = nil) {
+                         x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, lora: LoRABatchPlan?) {
         guard let lora else { return MatMul.multiply(w, x: x, n: rows, y: y, pool: pool) }
-        // Both LoRA phases share the base product's dispatch: A x as its prologue, B (A x) per chunk of outputs.
+        // Both LoRA phases share the base product's dispatch: A x as its prologue, B (A x) per chunk of outputs. The
+        // first projection of an input group computes the A x of the whole group; the others only add B (A x).
+        let downs = Projection.inputGroups.first { $0.lowerBound == projection }
         let tasks = downs.map {
             lora.prepareDown(layer: layer, projections: $0.lowerBound.index..<($0.upperBound.index + 1), inputs: w.cols, x: x)
         } ?? 0
