@@ -61,25 +61,9 @@ enum DotQ8_0 {
     @inline(__always)
     static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafeRawPointer, _ xStride: Int,
                      _ y: UnsafeMutablePointer<Float>, _ yStride: Int, columns: Int) {
-        let ones = _mm256_set1_epi16(1)
-        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-        var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-        var wb = w, xb = x
-        for _ in 0..<blocks {
-            let dw = half(wb, 0)
-            let q = _mm256_loadu_si256(wb.advanced(by: 2).assumingMemoryBound(to: __m256i.self))
-            let magnitude = _mm256_sign_epi8(q, q)   // |q| as unsigned bytes; the sign moves to the activations
-            acc0 = accumulate(q, magnitude, xb, dw, ones, acc0)
-            if columns > 1 { acc1 = accumulate(q, magnitude, xb + xStride, dw, ones, acc1) }
-            if columns > 2 { acc2 = accumulate(q, magnitude, xb + 2 * xStride, dw, ones, acc2) }
-            if columns > 3 { acc3 = accumulate(q, magnitude, xb + 3 * xStride, dw, ones, acc3) }
-            wb += 34
-            xb += 34
+        activationRowsTile(w, blockBytes: 34, blocks, x, xStride, y, yStride, columns: columns) {
+            _mm256_loadu_si256($0.advanced(by: 2).assumingMemoryBound(to: __m256i.self))
         }
-        y[0] = sum8(acc0)
-        if columns > 1 { y[yStride] = sum8(acc1) }
-        if columns > 2 { y[2 * yStride] = sum8(acc2) }
-        if columns > 3 { y[3 * yStride] = sum8(acc3) }
     }
 
     #endif
@@ -120,7 +104,6 @@ enum DotQ5_0 {
     @inline(__always)
     static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafeRawPointer, _ xStride: Int,
                      _ y: UnsafeMutablePointer<Float>, _ yStride: Int, columns: Int) {
-        let ones = _mm256_set1_epi16(1)
         let low4 = _mm256_set1_epi8(0xF)
         let high4 = _mm256_set1_epi8(-16)   // 0xF0
         // Spreading 32 bits over 32 bytes: byte k gets bit k of qh (see highBits).
@@ -128,11 +111,7 @@ enum DotQ5_0 {
                                           0x0101_0101_0101_0101, 0x0000_0000_0000_0000)
         let allButBit = _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe)
         let allOnes = _mm256_set1_epi64x(-1)
-        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-        var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-        var wb = w, xb = x
-        for _ in 0..<blocks {
-            let dw = half(wb, 0)
+        activationRowsTile(w, blockBytes: 22, blocks, x, xStride, y, yStride, columns: columns) { wb in
             let packed = _mm_loadu_si128(wb.advanced(by: 6).assumingMemoryBound(to: __m128i.self))
             let nibbles = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low4)
             // 0xFF in byte k where bit k of qh is set: broadcast the byte holding bit k into byte k, set every
@@ -141,19 +120,8 @@ enum DotQ5_0 {
             let spread = _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(qh), byteOfBit), allButBit)
             let bitSet = _mm256_cmpeq_epi8(spread, allOnes)
             // Where the 5th bit is clear, q − 16 = nibble | 0xF0 (as Int8); where it is set, q − 16 = nibble.
-            let q = _mm256_or_si256(nibbles, _mm256_andnot_si256(bitSet, high4))
-            let magnitude = _mm256_sign_epi8(q, q)
-            acc0 = accumulate(q, magnitude, xb, dw, ones, acc0)
-            if columns > 1 { acc1 = accumulate(q, magnitude, xb + xStride, dw, ones, acc1) }
-            if columns > 2 { acc2 = accumulate(q, magnitude, xb + 2 * xStride, dw, ones, acc2) }
-            if columns > 3 { acc3 = accumulate(q, magnitude, xb + 3 * xStride, dw, ones, acc3) }
-            wb += 22
-            xb += 34
+            return _mm256_or_si256(nibbles, _mm256_andnot_si256(bitSet, high4))
         }
-        y[0] = sum8(acc0)
-        if columns > 1 { y[yStride] = sum8(acc1) }
-        if columns > 2 { y[2 * yStride] = sum8(acc2) }
-        if columns > 3 { y[3 * yStride] = sum8(acc3) }
     }
 
     #endif
@@ -199,30 +167,40 @@ enum DotQ4_0 {
     @inline(__always)
     static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafeRawPointer, _ xStride: Int,
                      _ y: UnsafeMutablePointer<Float>, _ yStride: Int, columns: Int) {
-        let ones = _mm256_set1_epi16(1)
-        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-        var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-        var wb = w, xb = x
-        for _ in 0..<blocks {
-            let dw = half(wb, 0)
-            let q = quants(wb)
-            let magnitude = _mm256_sign_epi8(q, q)
-            acc0 = accumulate(q, magnitude, xb, dw, ones, acc0)
-            if columns > 1 { acc1 = accumulate(q, magnitude, xb + xStride, dw, ones, acc1) }
-            if columns > 2 { acc2 = accumulate(q, magnitude, xb + 2 * xStride, dw, ones, acc2) }
-            if columns > 3 { acc3 = accumulate(q, magnitude, xb + 3 * xStride, dw, ones, acc3) }
-            wb += 18
-            xb += 34
-        }
-        y[0] = sum8(acc0)
-        if columns > 1 { y[yStride] = sum8(acc1) }
-        if columns > 2 { y[2 * yStride] = sum8(acc2) }
-        if columns > 3 { y[3 * yStride] = sum8(acc3) }
+        activationRowsTile(w, blockBytes: 18, blocks, x, xStride, y, yStride, columns: columns, decode: quants)
     }
     #endif
 }
 
 #if arch(x86_64)
+/// One weight row × `columns` (1...4, a constant after inlining) Q8_0 activation rows `xStride` bytes apart, for a
+/// weight format of `blockBytes`-byte blocks with d (Float16) first and `decode` giving a block's 32 signed quants:
+/// each weight block is decoded once for all the activation rows, each row accumulating in its own chain.
+@inline(__always)
+private func activationRowsTile(_ w: UnsafeRawPointer, blockBytes: Int, _ blocks: Int, _ x: UnsafeRawPointer,
+                                _ xStride: Int, _ y: UnsafeMutablePointer<Float>, _ yStride: Int, columns: Int,
+                                decode: (UnsafeRawPointer) -> __m256i) {
+    let ones = _mm256_set1_epi16(1)
+    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+    var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
+    var wb = w, xb = x
+    for _ in 0..<blocks {
+        let dw = half(wb, 0)
+        let q = decode(wb)
+        let magnitude = _mm256_sign_epi8(q, q)   // |q| as unsigned bytes; the sign moves to the activations
+        acc0 = accumulate(q, magnitude, xb, dw, ones, acc0)
+        if columns > 1 { acc1 = accumulate(q, magnitude, xb + xStride, dw, ones, acc1) }
+        if columns > 2 { acc2 = accumulate(q, magnitude, xb + 2 * xStride, dw, ones, acc2) }
+        if columns > 3 { acc3 = accumulate(q, magnitude, xb + 3 * xStride, dw, ones, acc3) }
+        wb += blockBytes
+        xb += 34
+    }
+    y[0] = sum8(acc0)
+    if columns > 1 { y[yStride] = sum8(acc1) }
+    if columns > 2 { y[2 * yStride] = sum8(acc2) }
+    if columns > 3 { y[3 * yStride] = sum8(acc3) }
+}
+
 /// `rows` (1...4, a constant after inlining) weight rows `wStride` bytes apart × one Q8_0 activation row, for a
 /// format whose blocks are `blockBytes` long with d (Float16) first and `decode` giving their 32 signed quants:
 /// each row its own chain of exactly the operations the one-row kernels give it, and each activation block loaded
