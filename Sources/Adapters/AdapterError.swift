@@ -7,6 +7,7 @@ public enum AdapterError: Error, CustomStringConvertible, Equatable {
     case unpairedTensor(String)
     case shapeMismatch(tensor: String, expected: [Int], found: [Int])
     case unsupportedType(tensor: String, type: String)
+    case nonFiniteValue(tensor: String)
     case rankOutOfRange(Int)
     case notFound(String)
     case invalidName(String)
@@ -22,6 +23,7 @@ public enum AdapterError: Error, CustomStringConvertible, Equatable {
         case .unpairedTensor(let n): return "adapter tensor '\(n)' has no matching lora_a/lora_b partner"
         case .shapeMismatch(let n, let e, let f): return "adapter tensor '\(n)' has shape \(f), expected \(e)"
         case .unsupportedType(let n, let t): return "adapter tensor '\(n)' has type \(t) (F32 or F16 expected)"
+        case .nonFiniteValue(let n): return "adapter tensor '\(n)' holds a value that is not a finite number (NaN or infinity)"
         case .rankOutOfRange(let r): return "adapter rank \(r) is outside 1...\(AdapterFile.maxRank)"
         case .notFound(let id): return "no adapter named '\(id)' is loaded"
         case .invalidName(let n): return "'\(n)' is not a valid adapter name (letters, digits, '-', '_', '.'; at most 64)"

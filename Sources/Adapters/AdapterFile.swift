@@ -119,5 +119,7 @@ public enum AdapterFile {
             for i in 0..<t.elementCount { dst[i] = Float(Float16(bitPattern: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
         default: throw AdapterError.unsupportedType(tensor: t.name, type: "\(t.type)")
         }
+        // A NaN or infinity would turn every logit of a request that uses the adapter into NaN.
+        guard (0..<t.elementCount).allSatisfy({ dst[$0].isFinite }) else { throw AdapterError.nonFiniteValue(tensor: t.name) }
     }
 }

@@ -106,6 +106,20 @@ struct AdapterFileTests {
         #expect(throws: AdapterError.self) { try AdapterFile.read(path: model, config: tinyConfig) }
     }
 
+    @Test func rejectsNonFiniteValues() throws {
+        for bad in [Float.nan, .infinity, -.infinity] {
+            let adapter = filledAdapter()
+            adapter.matrices[LoRATarget(layer: 1, projection: .value)]!.b[5] = bad
+            let metadata = AdapterMetadata(objectives: ["concise"], weights: [1], method: "raco", version: 1,
+                                           baseFingerprint: "fnv1a64:abc")
+            let path = temporaryPath("bad.gguf")
+            try AdapterFile.write(adapter, metadata: metadata, architecture: "llama", to: path)
+            #expect(throws: AdapterError.nonFiniteValue(tensor: "blk.1.attn_v.weight.lora_b")) {
+                try AdapterFile.read(path: path, config: tinyConfig, baseFingerprint: "fnv1a64:abc")
+            }
+        }
+    }
+
     @Test func aHalfWrittenFileIsNeverLoaded() throws {
         let path = temporaryPath("whole.gguf")
         try AdapterFile.write(filledAdapter(), metadata: AdapterMetadata(), architecture: "llama", to: path)
