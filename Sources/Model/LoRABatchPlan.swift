@@ -174,10 +174,10 @@ final class LoRABatchPlan {
         state.inputs = inputs
         state.x = x
         state.xq = nil
-        let fourBitA = projections.contains { p in
+        let quantisedA = projections.contains { p in
             (0..<slotCount).contains { tables[$0][layer * Projection.indexCount + p].servedA != nil }
         }
-        if fourBitA {
+        if quantisedA {
             let rowBytes = LowRank.q8_0RowBytes(inputs), rows = adaptedRows[adaptedRowCount - 1] + 1
             if state.quantizedXBytes < rows * rowBytes {
                 state.quantizedX?.deallocate()

@@ -6,30 +6,32 @@ import Foundation
 import Logging
 import Model
 
-/// What `POST /v1/realign` may set; anything left out comes from the configuration's `[realign]`.
+/// What `POST /v1/realign` may set: the weight grid and the job's settings (`RealignOverrides`, whose fields stand
+/// at the body's top level beside `weights`); anything left out comes from the configuration's `[realign]`.
 struct RealignRequest: Codable, Sendable, IntegerFields {
-    var method: String?
     var weights: [[Double]]?
-    var steps: Int?
-    var minPairs: Int?
-    var learningRate: Double?
-    var beta: Double?
-    var c: Double?
-    var rank: Int?
-    var batchSize: Int?
-    var heldOut: Double?
-    var seed: Int?
+    var overrides = RealignOverrides()
 
     private enum CodingKeys: String, CodingKey {
-        case method, weights, steps, beta, c, rank, seed
-        case minPairs = "min_pairs", learningRate = "learning_rate", batchSize = "batch_size", heldOut = "held_out"
+        case weights
     }
 
-    static let integerFields = ["steps", "min_pairs", "rank", "batch_size", "seed"]
+    static let integerFields = RealignOverrides.integerFields
 
-    var overrides: RealignOverrides {
-        RealignOverrides(method: method, steps: steps, minPairs: minPairs, learningRate: learningRate, beta: beta, c: c,
-                         rank: rank, batchSize: batchSize, heldOut: heldOut, seed: seed)
+    init(weights: [[Double]]? = nil, overrides: RealignOverrides = RealignOverrides()) {
+        self.weights = weights
+        self.overrides = overrides
+    }
+
+    init(from decoder: Decoder) throws {
+        weights = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([[Double]].self, forKey: .weights)
+        overrides = try RealignOverrides(from: decoder)
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(weights, forKey: .weights)
+        try overrides.encode(to: encoder)
     }
 }
 
@@ -90,10 +92,10 @@ final class RealignManager: @unchecked Sendable {
                            type: "invalid_request_error", param: "min_pairs", code: "not_enough_feedback")
         }
         var resolved = request
-        resolved.method = settings.method
+        resolved.overrides.method = settings.method
         resolved.weights = weights
-        resolved.steps = settings.training.steps
-        resolved.minPairs = settings.minPairs
+        resolved.overrides.steps = settings.training.steps
+        resolved.overrides.minPairs = settings.minPairs
         let job: RealignJob
         do {
             job = try await store.createJob(request: try JSONValue(encoding: resolved))

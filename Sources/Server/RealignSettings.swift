@@ -62,7 +62,7 @@ public struct RealignSettings: Sendable, Equatable {
 
 /// The settings a job may choose for itself: a `POST /v1/realign` body overrides them for its job, the `[realign]`
 /// section sets their defaults. Both go through `apply`, so both accept the same values.
-struct RealignOverrides {
+struct RealignOverrides: Codable, Sendable {
     var method: String?
     var steps: Int?
     var minPairs: Int?
@@ -73,6 +73,13 @@ struct RealignOverrides {
     var batchSize: Int?
     var heldOut: Double?
     var seed: Int?
+
+    private enum CodingKeys: String, CodingKey {
+        case method, steps, beta, c, rank, seed
+        case minPairs = "min_pairs", learningRate = "learning_rate", batchSize = "batch_size", heldOut = "held_out"
+    }
+
+    static let integerFields = ["steps", "min_pairs", "rank", "batch_size", "seed"]
 
     init(method: String? = nil, steps: Int? = nil, minPairs: Int? = nil, learningRate: Double? = nil,
          beta: Double? = nil, c: Double? = nil, rank: Int? = nil, batchSize: Int? = nil, heldOut: Double? = nil,

@@ -157,6 +157,12 @@ struct FeedbackRouteTests {
 
             let job = try await Self.finishedJob(client, id)
             #expect(job["state"] as? String == "succeeded", "\(job)")
+            // The job keeps its resolved request as one flat object: the body's fields and the defaults it took.
+            let stored = try #require(job["request"] as? JSONObject)
+            #expect(stored["weights"] as? [[Double]] == [[1, 0], [0, 1]])
+            #expect(stored["steps"] as? Int == 2 && stored["min_pairs"] as? Int == 8 && stored["rank"] as? Int == 4)
+            #expect(stored["held_out"] as? Double == 0.25 && stored["batch_size"] as? Int == 2)
+            #expect(stored["method"] as? String == "raco")
             let report = try #require(job["report"] as? JSONObject)
             let promoted = (report["promoted"] as? [JSONObject] ?? []).compactMap { $0["id"] as? String }
             let kept = report["kept"] as? [String] ?? []
