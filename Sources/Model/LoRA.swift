@@ -1,7 +1,8 @@
 import Kernels
+import Synchronization
 
 /// Which projection of which block a low-rank update modifies.
-public struct LoRATarget: Hashable, Sendable, CustomStringConvertible {
+public struct LoRATarget: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let layer: Int
     public let projection: Projection
     public init(layer: Int, projection: Projection) {
@@ -11,6 +12,8 @@ public struct LoRATarget: Hashable, Sendable, CustomStringConvertible {
     /// The base tensor's name in the model file, e.g. `blk.3.attn_q.weight`.
     public var tensorName: String { "blk.\(layer).\(projection.rawValue).weight" }
     public var description: String { tensorName }
+    /// By layer, then in the block's order of projections.
+    public static func < (l: LoRATarget, r: LoRATarget) -> Bool { (l.layer, l.projection) < (r.layer, r.projection) }
 }
 
 /// ΔW = B·A for one projection (the adapter's alpha/rank scaling is applied by the adapter):
@@ -93,6 +96,11 @@ struct ProjectionPointers {
 /// A LoRA adapter: low-rank updates for some projections of some blocks, scaled by alpha / rank.
 /// Immutable once built and shared by every request that uses it.
 public final class LoRAAdapter: @unchecked Sendable {
+    /// Adapters numbered in the order they were built. A row's adapters are applied in this order (see
+    /// `LoRABatchPlan`), so a process that builds its adapters in the same order (loading a directory at start,
+    /// a test) sums them in the same order and gives bit-identical results from one run to the next.
+    let serial: UInt64
+    private static let nextSerial = Atomic<UInt64>(0)
     public let rank: Int
     public let alpha: Float
     public let matrices: [LoRATarget: LoRAMatrices]
@@ -101,6 +109,12 @@ public final class LoRAAdapter: @unchecked Sendable {
     let layerCount: Int
 
     public var scaling: Float { alpha / Float(rank) }
+    /// The matrices by layer, then projection: a fixed order to fill or read them in (a dictionary's order
+    /// changes from one process to the next, so filling `matrices.values` from a seeded generator is not
+    /// reproducible).
+    public var orderedMatrices: [(target: LoRATarget, matrices: LoRAMatrices)] {
+        matrices.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
     public var parameterCount: Int { matrices.values.reduce(0) { $0 + $1.parameterCount } }
 
     /// Makes the forward pass read 8-bit copies of every matrix (see `LoRAMatrices.prepareForServing`). The
@@ -111,6 +125,7 @@ public final class LoRAAdapter: @unchecked Sendable {
     }
 
     public init(rank: Int, alpha: Float, matrices: [LoRATarget: LoRAMatrices], layerCount: Int) {
+        serial = Self.nextSerial.wrappingAdd(1, ordering: .relaxed).oldValue
         self.rank = rank
         self.alpha = alpha
         self.matrices = matrices

@@ -4,14 +4,14 @@ import Kernels
 /// memory once per pass for every row that uses it (rows of different mixtures share the pass).
 ///
 /// Each row's result is the same arithmetic whatever else is in the batch: t = scale · (A x_r) one dot per rank
-/// component, then y_r[o] += B[o] · t adapter by adapter in a fixed order (the adapters' object identities, not
-/// their order in the batch), with the same operations per output however many rows share B's pass. Batching
+/// component, then y_r[o] += B[o] · t adapter by adapter in a fixed order (the order the adapters were built in,
+/// `LoRAAdapter.serial`, not their order in the batch), with the same operations per output however many rows share B's pass. Batching
 /// never changes a row's output.
 ///
 /// The two phases run inside each of the pass's 210 or so products (`TransformerModel.project`), so what they read
 /// per product is laid out once here in flat buffers of plain values: the loops touch no reference counts.
 final class LoRABatchPlan {
-    /// Distinct adapters, ordered by object identity (the same order in every batch they appear in). Held for the
+    /// Distinct adapters, ordered by serial (the same order in every batch they appear in). Held for the
     /// pass: the pointers below point into them.
     let adapters: [LoRAAdapter]
 
@@ -66,9 +66,8 @@ final class LoRABatchPlan {
         guard batch.adapters.contains(where: { !$0.isEmpty }) else { return nil }
         var distinct: [ObjectIdentifier: LoRAAdapter] = [:]
         for mixture in batch.adapters { for term in mixture { distinct[ObjectIdentifier(term.adapter)] = term.adapter } }
-        let ordered = distinct.keys.sorted()
-        let slotOf = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
-        adapters = ordered.map { distinct[$0]! }
+        adapters = distinct.values.sorted { $0.serial < $1.serial }
+        let slotOf = Dictionary(uniqueKeysWithValues: adapters.enumerated().map { (ObjectIdentifier($1), $0) })
         slotCount = adapters.count
 
         var usesBySlot = [[Use]](repeating: [], count: slotCount)

@@ -38,7 +38,7 @@ struct AdapterInitCommand: ParsableCommand {
                                               projections: targets, seed: seed)
         if randomB > 0 {
             var rng = RandomSource(seed: seed &+ 1)
-            for m in adapter.matrices.values {
+            for (_, m) in adapter.orderedMatrices {
                 for i in 0..<(m.outputs * m.rank) {
                     // Box–Muller from two uniforms.
                     let u1 = max(rng.nextUnit(), 1e-12), u2 = rng.nextUnit()

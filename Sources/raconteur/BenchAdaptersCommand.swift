@@ -50,7 +50,7 @@ struct BenchAdaptersCommand: ParsableCommand {
         let mixture = (0..<mixtureSize).map { i -> AdapterTerm in
             let adapter = LoRAAdapter.initialised(config: config, rank: rank, alpha: Float(rank), projections: Projection.allCases,
                                                   seed: UInt64(i + 1))
-            for m in adapter.matrices.values { for k in 0..<(m.outputs * m.rank) { m.b[k] = Float(k % 7) * 1e-3 } }
+            for (_, m) in adapter.orderedMatrices { for k in 0..<(m.outputs * m.rank) { m.b[k] = Float(k % 7) * 1e-3 } }
             if !float32 { adapter.prepareForServing() }   // as the registry serves it
             return AdapterTerm(adapter: adapter, scale: 1 / Float(mixtureSize))
         }

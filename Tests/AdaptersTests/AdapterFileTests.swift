@@ -19,7 +19,7 @@ func filledAdapter(rank: Int = 4, seed: UInt64 = 1, projections: [Projection] = 
     let adapter = LoRAAdapter.initialised(config: tinyConfig, rank: rank, alpha: Float(2 * rank),
                                           projections: projections, seed: seed)
     var x = seed
-    for m in adapter.matrices.values {
+    for (_, m) in adapter.orderedMatrices {
         for i in 0..<(m.outputs * m.rank) {
             x = x &* 6364136223846793005 &+ 1442695040888963407
             m.b[i] = Float(Int64(bitPattern: x >> 11) % 1000) / 10_000

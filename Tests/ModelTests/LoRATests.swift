@@ -27,7 +27,7 @@ struct LoRATests {
         let adapter = LoRAAdapter.initialised(config: config, rank: rank, alpha: alpha,
                                               projections: Projection.allCases, seed: seed)
         var rng = SplitMix(seed: seed ^ 0xABCD)
-        for m in adapter.matrices.values {
+        for (_, m) in adapter.orderedMatrices {
             for i in 0..<(m.outputs * m.rank) { m.b[i] = rng.gaussian() * 0.05 }
         }
         return adapter
@@ -89,8 +89,9 @@ struct LoRATests {
         print("tiny \(architecture): unmerged vs merged max |Δ| = \(worst) (adapter effect \(effect), scale \(scale))")
         #expect(effect > 100 * worst, "the adapters must change the logits far more than the float noise")
         // Float tolerance of the whole forward pass: the F16 KV cache rounds keys and values, and a value that the
-        // two summation orders put on either side of an F16 rounding boundary moves by half an F16 ulp (seen: 2.8e-4).
-        #expect(worst <= 5e-4 * scale)
+        // two summation orders put on either side of an F16 rounding boundary moves by an F16 ulp (2^-10 relative),
+        // which later layers carry to the logits. Seen: up to 6e-4 · scale (tiny gemma3), so two F16 ulps.
+        #expect(worst <= 2e-3 * scale)
     }
 
     /// The registry serves 8-bit copies of A and B: the logits stay within their rounding of the F32 adapter's.

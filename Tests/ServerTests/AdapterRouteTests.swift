@@ -26,7 +26,7 @@ struct AdapterRouteTests {
         let config = served.model.config
         let adapter = LoRAAdapter.initialised(config: config, rank: 4, alpha: 4, projections: [.query, .value, .down], seed: seed)
         var state = seed
-        for m in adapter.matrices.values {
+        for (_, m) in adapter.orderedMatrices {
             for i in 0..<(m.outputs * m.rank) {
                 state = state &* 6364136223846793005 &+ 1442695040888963407
                 m.b[i] = (Float(state >> 40) / Float(1 << 24) - 0.5) * 0.2
