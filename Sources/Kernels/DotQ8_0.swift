@@ -43,11 +43,11 @@ enum DotQ8_0 {
     /// y[r] = dot(w + r·wStride, x) for r in 0..<rows: several weight rows against one activation row, each
     /// with its own chain of the operations `rowDots` gives it (so the same result, bit for bit), four at a time:
     /// four independent chains where `rowDots` at n = 1 has one, and each activation block loaded once for them.
-    static func rowsDot(_ w: UnsafeRawPointer, wStride: Int, rows: Int, blocks: Int, _ x: UnsafeRawPointer,
+    static func rowsDot(_ w: UnsafeRawPointer, wStride: Int, blockStride: Int = 34, rows: Int, blocks: Int, _ x: UnsafeRawPointer,
                         _ y: UnsafeMutablePointer<Float>) {
         #if arch(x86_64)
         forColumnGroups(rows) { r, k in
-            weightRowsTile(w + r * wStride, wStride, blockBytes: 34, blocks, x, y + r, rows: k) {
+            weightRowsTile(w + r * wStride, wStride, blockBytes: blockStride, blocks, x, y + r, rows: k) {
                 _mm256_loadu_si256($0.advanced(by: 2).assumingMemoryBound(to: __m256i.self))
             }
         }

@@ -40,14 +40,15 @@ public enum MatMul {
 
     /// Runs `compute(c, rows)` for each of `count` chunks of `size` weight rows over the pool, with the fused work
     /// of `multiply`: the prologue tasks first, each chunk's epilogue right after it once every prologue has ended.
-    static func forEachChunk(count: Int, size: Int, rows: Int, pool: ThreadPool, prologueCount: Int,
+    static func forEachChunk(plan: ChunkPlan, pool: ThreadPool, prologueCount: Int,
                              prologue: (Int) -> Void, beforeChunk: (Int, Int, Range<Int>) -> Void,
-                             epilogue: (Range<Int>) -> Void, compute: (_ chunkIndex: Int, _ rows: Range<Int>) -> Void) {
+                             epilogue: (Range<Int>) -> Void,
+                             compute: (_ chunkIndex: Int, _ rows: Range<Int>) -> Void) {
         let prologueDone = prologueCount > 0 ? PrologueCounter() : nil
-        pool.parallelFor(prologueCount + count) { i in
+        pool.parallelFor(prologueCount + plan.count) { i in
             if i < prologueCount { prologue(i); prologueDone!.arrive(); return }
-            let c = i - prologueCount, chunk = (c * size)..<min(rows, (c + 1) * size)
-            beforeChunk(c, count, chunk)
+            let c = i - prologueCount, chunk = plan.range(c)
+            beforeChunk(c, plan.count, chunk)
             compute(c, chunk)
             prologueDone?.wait(for: prologueCount)
             epilogue(chunk)
@@ -66,15 +67,47 @@ public enum MatMul {
 
     // MARK: Work split
 
-    /// Splits `rows` into chunks for the pool: one chunk when the whole product is small, otherwise about four
-    /// chunks per thread (dynamic claiming balances a thread that is slowed down by other processes).
-    /// With `alignment` > 1, chunks start at multiples of it (an epilogue that works on whole blocks of outputs).
-    static func chunking(rows: Int, work: Int, threads: Int, alignment: Int = 1) -> (count: Int, size: Int) {
+    /// The chunks of one product: chunk c is rows `range(c)`. The first `leadCount` are `leadSize` rows each, the
+    /// rest `tailSize` (the last one may be shorter).
+    struct ChunkPlan {
+        let count: Int
+        let leadCount: Int, leadSize: Int, tailSize: Int, rows: Int
+
+        static func single(_ rows: Int) -> ChunkPlan {
+            ChunkPlan(count: 1, leadCount: 1, leadSize: rows, tailSize: rows, rows: rows)
+        }
+
+        func range(_ c: Int) -> Range<Int> {
+            if c < leadCount { return min(rows, c * leadSize)..<min(rows, (c + 1) * leadSize) }
+            let start = leadCount * leadSize + (c - leadCount) * tailSize
+            return min(rows, start)..<min(rows, start + tailSize)
+        }
+    }
+
+    /// Splits `rows` into chunks for the pool (with `alignment` > 1, chunk boundaries at its multiples, for an
+    /// epilogue that works on whole blocks of outputs):
+    /// - a small product (under `minimumWork` multiply-adds) is one chunk;
+    /// - a decode step's product (`n` ≤ 16 rows of x): one long chunk per thread covering 85 % of the rows, then
+    ///   the rest in two short chunks per thread, claimed by whichever thread is free. Claimed chunks balance a
+    ///   thread slowed by the host, but each chunk boundary costs: a thread that finishes its last chunk waits on
+    ///   average a quarter of a chunk for the other. Four equal chunks per thread were 4 % slower per token at
+    ///   batch 1 (`bench-adapters`, three-way interleaved), one chunk per thread was slower at batch 4;
+    /// - a prompt's product: four equal chunks per thread (long products, where balance matters more).
+    static func chunking(rows: Int, work: Int, n: Int, threads: Int, alignment: Int = 1) -> ChunkPlan {
         let minimumWork = 1 << 15   // multiply-adds below which a dispatch costs more than it saves
-        if threads == 1 || work < minimumWork || rows < 8 { return (1, rows) }
-        let count = min(threads * 4, rows / 4)
-        let size = ((rows + count - 1) / count + alignment - 1) / alignment * alignment
-        return ((rows + size - 1) / size, size)
+        if threads == 1 || work < minimumWork || rows < 8 { return .single(rows) }
+        func aligned(_ v: Int) -> Int { (v + alignment - 1) / alignment * alignment }
+        if n <= 16 {
+            let leadSize = max(alignment, aligned(rows * 85 / 100 / threads))
+            let leadCount = min(threads, (rows + leadSize - 1) / leadSize)
+            let rest = max(0, rows - leadCount * leadSize)
+            let tailSize = max(1, aligned((rest + 2 * threads - 1) / (2 * threads)))
+            return ChunkPlan(count: leadCount + (rest + tailSize - 1) / tailSize, leadCount: leadCount, leadSize: leadSize,
+                             tailSize: tailSize, rows: rows)
+        }
+        let size = aligned((rows + min(threads * 4, rows / 4) - 1) / min(threads * 4, rows / 4))
+        let count = (rows + size - 1) / size
+        return ChunkPlan(count: count, leadCount: count, leadSize: size, tailSize: size, rows: rows)
     }
 
     // MARK: Integer path
@@ -112,9 +145,9 @@ public enum MatMul {
                     ActivationQuant.quantize(x + j * cols, into: xq + j * xRowBytes, count: cols, as: kernel.activation)
                 }
             }
-            let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount, alignment: chunkAlignment)
+            let plan = chunking(rows: rows, work: rows * cols * n, n: n, threads: pool.threadCount, alignment: chunkAlignment)
             let rowDots = kernel.rowDots
-            forEachChunk(count: count, size: size, rows: rows, pool: pool, prologueCount: prologueCount,
+            forEachChunk(plan: plan, pool: pool, prologueCount: prologueCount,
                          prologue: prologue, beforeChunk: beforeChunk, epilogue: epilogue) { _, chunk in
                 for r in chunk {
                     rowDots(w.row(r), blocks, UnsafeRawPointer(xq), xRowBytes, n, y + r, rows)
@@ -129,11 +162,11 @@ public enum MatMul {
                               pool: ThreadPool, prologueCount: Int, prologue: (Int) -> Void, chunkAlignment: Int,
                               beforeChunk: (Int, Int, Range<Int>) -> Void, epilogue: (Range<Int>) -> Void) {
         let cols = w.cols, rows = w.rows
-        let (count, size) = chunking(rows: rows, work: rows * cols * n, threads: pool.threadCount, alignment: chunkAlignment)
+        let plan = chunking(rows: rows, work: rows * cols * n, n: n, threads: pool.threadCount, alignment: chunkAlignment)
         // Scratch: one float row per chunk (unused for F32 weights).
-        pool.withScratch(bytes: count * cols * MemoryLayout<Float>.stride) { scratch in
-            let rowsAsFloat = scratch.bindMemory(to: Float.self, capacity: count * cols)
-            forEachChunk(count: count, size: size, rows: rows, pool: pool, prologueCount: prologueCount,
+        pool.withScratch(bytes: plan.count * cols * MemoryLayout<Float>.stride) { scratch in
+            let rowsAsFloat = scratch.bindMemory(to: Float.self, capacity: plan.count * cols)
+            forEachChunk(plan: plan, pool: pool, prologueCount: prologueCount,
                          prologue: prologue, beforeChunk: beforeChunk, epilogue: epilogue) { c, chunk in
                 let buffer = rowsAsFloat + c * cols
                 for r in chunk {

@@ -38,7 +38,7 @@ public final class LoRAMatrices: @unchecked Sendable {
     /// 8-bit copies that the forward pass reads instead (a quarter of the F32 memory traffic of a decode step),
     /// made once by `prepareForServing()` before the adapter is shared; layouts in Kernels/LowRank.swift.
     /// Training keeps using the F32 matrices. Left nil (F32 served) when `inputs` is not a multiple of 32.
-    public private(set) var servedA: UnsafeMutableRawPointer?           // [rank × Q8_0 row of inputs]
+    public private(set) var servedA: UnsafeMutableRawPointer?           // [rank × Q8_0 row of inputs], LowRank.interleaveA
     public private(set) var servedB: UnsafeMutablePointer<Int8>?        // [⌈outputs / 32⌉ × rank × 32]
     public private(set) var servedBScales: UnsafeMutablePointer<Float>? // [⌈outputs / 32⌉ × rank]
 
@@ -55,7 +55,7 @@ public final class LoRAMatrices: @unchecked Sendable {
         guard servedA == nil, inputs % LowRank.blockSize == 0 else { return }
         let rowBytes = LowRank.q8_0RowBytes(inputs)
         let qa = UnsafeMutableRawPointer.allocate(byteCount: rank * rowBytes, alignment: 64)
-        for k in 0..<rank { ActivationQuant.quantizeQ8_0(a + k * inputs, into: qa + k * rowBytes, count: inputs) }
+        LowRank.interleaveA(a, rank: rank, inputs: inputs, into: qa)
         let count = LowRank.blockedCount(outputs: outputs, rank: rank)
         let qb = UnsafeMutablePointer<Int8>.allocate(capacity: count)
         let scales = UnsafeMutablePointer<Float>.allocate(capacity: count / LowRank.blockSize)

@@ -194,7 +194,7 @@ final class LoRABatchPlan {
     }
 
     /// Phase one, task `task`: t = scale · A x_r for one projection's adapter's rank components, for every row
-    /// using it (consecutive rows four at a time, so each A row is loaded once for them).
+    /// using it.
     func multiplyDown(task: Int) {
         let state = current.pointee
         guard let x = state.x else { return }
@@ -203,37 +203,25 @@ final class LoRABatchPlan {
         let m = tables[slot][state.layer * Projection.indexCount + projection]
         let t = self.t + projection * tCount
         let inputs = state.inputs
-        var u = useStart[slot]
-        let uEnd = useStart[slot + 1]
+        let u = useStart[slot], uEnd = useStart[slot + 1]
         guard m.rank > 0 else {
             for i in u..<uEnd { for k in first..<end { t[uses[i].offset + k] = 0 } }
             return
         }
         if let qa = m.servedA, let xq = state.xq {
-            let rowBytes = LowRank.q8_0RowBytes(inputs)   // A and x are both Q8_0 rows
-            let blocks = inputs / LowRank.blockSize
+            // Rows one at a time (a group of A's rows stays in L1 for the next row): the same operations per row
+            // whatever the batch. Tasks start at multiples of 8, so k is a group's first row.
+            let rowBytes = LowRank.q8_0RowBytes(inputs)
             var dots: (Float, Float, Float, Float) = (0, 0, 0, 0)
             withUnsafeMutableBytes(of: &dots) { raw in
                 let out = raw.baseAddress!.assumingMemoryBound(to: Float.self)
-                while u < uEnd {
-                    var n = 1
-                    while n < 4, u + n < uEnd, uses[u + n].row == uses[u].row + n { n += 1 }
-                    let x0 = xq + uses[u].row * rowBytes
-                    if n == 1 {
-                        // One row (a decode step of one sequence): four A rows at a time against its x.
-                        let use = uses[u]
-                        for k in stride(from: first, to: end, by: 4) {
-                            let count = min(4, end - k)
-                            LowRank.dotQ8_0(rows: count, qa + k * rowBytes, rowBytes: rowBytes, x0, blocks: blocks, into: out)
-                            for i in 0..<count { t[use.offset + k + i] = out[i] * use.scale }
-                        }
-                    } else {
-                        for k in first..<end {
-                            LowRank.dotsQ8_0(qa + k * rowBytes, x0, xStride: rowBytes, rows: n, blocks: blocks, into: out)
-                            for i in 0..<n { t[uses[u + i].offset + k] = out[i] * uses[u + i].scale }
-                        }
+                for i in u..<uEnd {
+                    let use = uses[i]
+                    for k in stride(from: first, to: end, by: 4) {
+                        let count = LowRank.dotInterleavedA(qa, group: k / 4, rank: m.rank, inputs: inputs,
+                                                            xq + use.row * rowBytes, into: out)
+                        for j in 0..<count { t[use.offset + k + j] = out[j] * use.scale }
                     }
-                    u += n
                 }
             }
         } else if let a = m.a {

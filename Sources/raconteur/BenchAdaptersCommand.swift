@@ -7,8 +7,8 @@ import Model
 /// against the same steps on the base model, as time per generated token.
 ///
 /// This is a shared VM whose speed moves by ±15 % over seconds, so the two are measured step by step: each round
-/// prefills two sets of sequences (one base, one mixture) and then times one base step and one mixture step back
-/// to back, in alternating order, `steps` times. The overhead is the median over all pairs of the ratio of the two
+/// prefills one set of sequences and then times one base step and one mixture step of them back to back (at the
+/// same position), in alternating order, `steps` times. The overhead is the median over all pairs of the ratio of the two
 /// step times; a slow phase of the host lasts many steps and so falls on both sides of a pair.
 struct BenchAdaptersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,6 +25,8 @@ struct BenchAdaptersCommand: ParsableCommand {
     @Option(help: "Write the results as JSON here.") var json: String?
     @Flag(name: .customLong("float32"), help: "Read the adapters' F32 matrices instead of the 8-bit copies the server uses.")
     var float32 = false
+    @Option(help: "Run only one side's steps, 'base' or 'mixture' (to profile it; reports no overhead).")
+    var only: String?
 
     struct Row: Codable {
         var batch: Int
@@ -55,15 +57,18 @@ struct BenchAdaptersCommand: ParsableCommand {
             return AdapterTerm(adapter: adapter, scale: 1 / Float(mixtureSize))
         }
         let prompt = Array(1...16)
+        guard only == nil || only == "base" || only == "mixture" else { throw ValidationError("--only: 'base' or 'mixture'") }
         var rows: [Row] = []
         for b in batches {
-            /// `b` sequences on `terms` after a 16-token prefill each; `step(i)` times decode step i in seconds.
-            func sequences(_ terms: [AdapterTerm]) throws -> (Int) throws -> Double {
+            /// `b` fresh sequences after a 16-token prefill each; `step(terms, i)` times decode step i on `terms` in
+            /// seconds. Both sides step the same sequences (each overwrites position i's keys and values): the same
+            /// memory and attention lengths for both, since where the caches land moved a side's time by ~2 %.
+            func sequences() throws -> (_ terms: [AdapterTerm], _ step: Int) throws -> Double {
                 let caches = (0..<b).map { _ in model.makeCache(capacity: prompt.count + steps + 1) }
                 var prefill = ForwardBatch()
-                for s in 0..<b { prefill.append(sequence: s, tokens: prompt, startingAt: 0, logitsForLast: true, adapters: terms) }
+                for s in 0..<b { prefill.append(sequence: s, tokens: prompt, startingAt: 0, logitsForLast: true, adapters: []) }
                 try model.forward(prefill, caches: caches) { _ in }
-                return { step in
+                return { terms, step in
                     var decode = ForwardBatch()
                     for s in 0..<b {
                         decode.append(sequence: s, tokens: [(step * 31 + s) % 1000 + 10], startingAt: prompt.count + step,
@@ -76,10 +81,14 @@ struct BenchAdaptersCommand: ParsableCommand {
             }
             var base: [Double] = [], adapted: [Double] = []
             for round in 0...repeats {   // round 0 warms up and is not kept
-                let baseStep = try sequences([]), adaptedStep = try sequences(mixture)
+                let step = try sequences()
+                let baseStep = { try step([], $0) }, adaptedStep = { try step(mixture, $0) }
                 for step in 0..<steps {
                     let baseSeconds: Double, adaptedSeconds: Double
-                    if (round + step) % 2 == 0 {
+                    if let only {
+                        baseSeconds = only == "base" ? try baseStep(step) : 1
+                        adaptedSeconds = only == "mixture" ? try adaptedStep(step) : 1
+                    } else if (round + step) % 2 == 0 {
                         baseSeconds = try baseStep(step)
                         adaptedSeconds = try adaptedStep(step)
                     } else {
@@ -88,6 +97,11 @@ struct BenchAdaptersCommand: ParsableCommand {
                     }
                     if round > 0 { base.append(baseSeconds); adapted.append(adaptedSeconds) }
                 }
+            }
+            if let only {
+                let times = only == "base" ? base : adapted
+                print(String(format: "batch %d: %@ only, %.3f ms/token (%d steps)", b, only, median(times) * 1000 / Double(b), times.count))
+                continue
             }
             let ratios = zip(adapted, base).map { $0 / $1 - 1 }.sorted()
             let row = Row(batch: b, pairs: ratios.count,

@@ -43,7 +43,11 @@ struct KernelBenchCommand: ParsableCommand {
     @Flag(help: "Time with the calling thread's CPU clock (meaningful for 1 thread on a busy machine).")
     var cpuTime = false
 
+    @Flag(help: "Measure only the LoRA kernels (A x in Q8_0, B t from blocked int8), one thread, hot and cold.")
+    var lowRank = false
+
     func run() throws {
+        if lowRank { return lowRankKernels() }
         let file = try BenchModel(path: model)
         let threadCounts = threads > 1 ? [1, threads] : [1]
         for count in threadCounts {
@@ -131,6 +135,46 @@ struct KernelBenchCommand: ParsableCommand {
 
     /// Seconds per call of `body`: the best mean over batches of `batch` calls within about `seconds` (the best
     /// batch is the least disturbed by other processes on a shared machine), after a short warm-up.
+    /// One thread: rank-16 A x over 576 inputs (16 Q8_0 rows, four at a time) and B t into 576 outputs, with the
+    /// data in cache (one copy) and from memory (cycling over 256 copies, 2.5 MB per kernel, or 8192, 80 MB).
+    func lowRankKernels() {
+        let rank = 16, inputs = 576, outputs = 576
+        let rowBytes = LowRank.q8_0RowBytes(inputs), aBytes = rank * rowBytes
+        let bCount = LowRank.blockedCount(outputs: outputs, rank: rank)
+        let copies = 8192
+        let a = UnsafeMutableRawPointer.allocate(byteCount: copies * aBytes, alignment: 64)
+        let b = UnsafeMutablePointer<Int8>.allocate(capacity: copies * bCount)
+        let scales = UnsafeMutablePointer<Float>.allocate(capacity: copies * outputs / 32 * rank)
+        let x = UnsafeMutableRawPointer.allocate(byteCount: rowBytes, alignment: 64)
+        let t = UnsafeMutablePointer<Float>.allocate(capacity: rank)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: outputs)
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: 4)
+        for i in 0..<(copies * aBytes) { a.storeBytes(of: UInt8(truncatingIfNeeded: i &* 7), toByteOffset: i, as: UInt8.self) }
+        for blockStart in stride(from: 0, to: copies * aBytes, by: 34) { a.storeBytes(of: Float16(0.01), toByteOffset: blockStart, as: Float16.self) }
+        for i in 0..<rowBytes { x.storeBytes(of: UInt8(truncatingIfNeeded: i &* 3), toByteOffset: i, as: UInt8.self) }
+        for blockStart in stride(from: 0, to: rowBytes, by: 34) { x.storeBytes(of: Float16(0.01), toByteOffset: blockStart, as: Float16.self) }
+        for i in 0..<(copies * bCount) { b[i] = Int8(truncatingIfNeeded: i &* 5) }
+        for i in 0..<(copies * outputs / 32 * rank) { scales[i] = 1e-3 }
+        for k in 0..<rank { t[k] = Float(k) * 0.1 }
+        for o in 0..<outputs { y[o] = 0 }
+        for (label, cycle) in [("hot", 1), ("L3", 256), ("memory", copies)] {
+            var i = 0
+            let down = measure(seconds: seconds) {
+                let base = a + (i % cycle) * aBytes
+                for g in 0..<(rank / 4) { LowRank.dotInterleavedA(base, group: g, rank: rank, inputs: inputs, x, into: out) }
+                i += 1
+            }
+            var j = 0
+            let up = measure(seconds: seconds) {
+                LowRank.addProduct(b + (j % cycle) * bCount, scales: scales + (j % cycle) * outputs / 32 * rank, rank: rank,
+                                   t: t, into: y, columns: 0..<outputs)
+                j += 1
+            }
+            print("\(label): A x (16 × 576, \(aBytes) B) \(format(down * 1e9, 0)) ns, \(format(Double(aBytes) / down / 1e9, 2)) GB/s; "
+                  + "B t (576 × 16, \(bCount) B) \(format(up * 1e9, 0)) ns, \(format(Double(bCount) / up / 1e9, 2)) GB/s")
+        }
+    }
+
     func measure(seconds: Double, batch: Int = 8, _ body: () -> Void) -> Double {
         for _ in 0..<2 { body() }
         var best = Double.infinity

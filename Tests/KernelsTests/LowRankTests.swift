@@ -104,27 +104,40 @@ import Testing
         #expect(abs(dot - exact) <= magnitude * 0.02)
     }
 
-    /// A rows four at a time against one x (phase one at batch 1): the values of one row at a time, bit for bit.
+    /// A in the served layout (rows interleaved by block in groups of four), dotted group by group with one x: the
+    /// values of `dotQ8_0` on each row alone, bit for bit, for ranks with a partial last group.
     @Test(arguments: [1, 3, 4, 7, 16])
-    func q8_0RowsAgainstOneXEqualOneRowAtATime(rows: Int) {
-        var rng = TestRandom(seed: UInt64(60 + rows))
+    func interleavedAEqualsOneRowAtATime(rank: Int) {
+        var rng = TestRandom(seed: UInt64(60 + rank))
         let count = 576, rowBytes = LowRank.q8_0RowBytes(count)
-        let a = rng.floats(rows * count), x = rng.floats(count)
-        var qa = [UInt8](repeating: 0, count: rows * rowBytes), qx = [UInt8](repeating: 0, count: rowBytes)
-        qa.withUnsafeMutableBytes { q in
-            for r in 0..<rows {
+        let a = rng.floats(rank * count), x = rng.floats(count)
+        var rows = [UInt8](repeating: 0, count: rank * rowBytes), interleaved = rows
+        var qx = [UInt8](repeating: 0, count: rowBytes)
+        rows.withUnsafeMutableBytes { q in
+            for r in 0..<rank {
                 ActivationQuant.quantizeQ8_0(Array(a[r * count..<(r + 1) * count]), into: q.baseAddress! + r * rowBytes, count: count)
             }
         }
+        a.withUnsafeBufferPointer { a in
+            interleaved.withUnsafeMutableBytes { LowRank.interleaveA(a.baseAddress!, rank: rank, inputs: count, into: $0.baseAddress!) }
+        }
+        #expect(interleaved != rows || rank == 1, "a group of more than one row is laid out differently")
         ActivationQuant.quantizeQ8_0(x, into: &qx, count: count)
-        var together = [Float](repeating: .nan, count: rows)
-        qa.withUnsafeBytes { q in
+        var together = [Float](repeating: .nan, count: rank)
+        interleaved.withUnsafeBytes { q in
             qx.withUnsafeBytes { xp in
-                together.withUnsafeMutableBufferPointer {
-                    LowRank.dotQ8_0(rows: rows, q.baseAddress!, rowBytes: rowBytes, xp.baseAddress!, blocks: count / 32,
-                                    into: $0.baseAddress!)
+                together.withUnsafeMutableBufferPointer { out in
+                    for g in 0..<((rank + 3) / 4) {
+                        let size = LowRank.dotInterleavedA(q.baseAddress!, group: g, rank: rank, inputs: count, xp.baseAddress!,
+                                                           into: out.baseAddress! + 4 * g)
+                        #expect(size == min(4, rank - 4 * g))
+                    }
                 }
-                for r in 0..<rows {
+            }
+        }
+        rows.withUnsafeBytes { q in
+            qx.withUnsafeBytes { xp in
+                for r in 0..<rank {
                     #expect(together[r] == LowRank.dotQ8_0(q.baseAddress! + r * rowBytes, xp.baseAddress!, blocks: count / 32),
                             "row \(r)")
                 }

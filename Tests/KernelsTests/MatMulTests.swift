@@ -186,4 +186,29 @@ import Testing
             }
         }
     }
+
+    /// Chunk plans tile the rows exactly once, in order, with aligned starts: decode-sized products get one long
+    /// chunk per thread (85 % of the rows together) and a short tail; prompt-sized ones four equal chunks per thread.
+    @Test func chunkPlansTileTheRows() {
+        for rows in [8, 40, 192, 200, 576, 1536, 49152] {
+            for threads in [2, 3, 4] {
+                for (n, alignment) in [(1, 1), (1, 32), (4, 1), (4, 32), (128, 1), (128, 32)] {
+                    let plan = MatMul.chunking(rows: rows, work: rows * 576 * n, n: n, threads: threads, alignment: alignment)
+                    let ranges = (0..<plan.count).map(plan.range)
+                    let label = "rows \(rows), threads \(threads), n \(n), alignment \(alignment)"
+                    #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == rows, "\(label)")
+                    #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(label)")
+                    #expect(ranges.allSatisfy { !$0.isEmpty && $0.lowerBound % alignment == 0 }, "\(label)")
+                    if rows * 576 * n < 1 << 15 {
+                        #expect(plan.count == 1, "\(label)")
+                    } else if n <= 16 && rows >= 4 * threads * alignment {
+                        #expect(plan.leadCount == threads, "\(label)")
+                        #expect(Double(threads * plan.leadSize) >= 0.8 * Double(rows), "\(label)")
+                    } else if n > 16 {
+                        #expect(Set(ranges.dropLast().map(\.count)).count <= 1, "equal chunks: \(label)")
+                    }
+                }
+            }
+        }
+    }
 }
