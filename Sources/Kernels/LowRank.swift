@@ -16,7 +16,6 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 #endif
-import CSupport
 
 public enum LowRank {
     public static let blockSize = 32
@@ -67,18 +66,6 @@ public enum LowRank {
         DotQ8_0.rowsDot(qa + 4 * group * q8_0RowBytes(inputs), wStride: 34, blockStride: size * 34, rows: size,
                         blocks: inputs / blockSize, x, out)
         return size
-    }
-
-    /// Asks for the `bytes` bytes at `p` to be brought into the cache, one prefetch per 64-byte line: an adapter's
-    /// matrices are small and cold, so a read that waits for them waits for memory latency, not bandwidth.
-    @inline(__always)
-    public static func prefetch(_ p: UnsafeRawPointer, bytes: Int) {
-        var line = Int(bitPattern: p) & ~63
-        let end = Int(bitPattern: p) + bytes
-        while line < end {
-            raconteur_prefetch(UnsafeRawPointer(bitPattern: line))
-            line += 64
-        }
     }
 
     // MARK: B: 8-bit column blocks

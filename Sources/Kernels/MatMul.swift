@@ -19,36 +19,33 @@ public enum MatMul {
     ///
     /// Work fused into the product's dispatch, so that it does not pay a hand-off of its own (a LoRA update):
     /// `prologue(i)` for i in 0..<prologueCount runs first, spread over the threads like the chunks; then, per chunk
-    /// c of y's columns `outputs` (for all n rows), on the thread that computes it: `beforeChunk(c, chunkCount,
-    /// outputs)` right before it (say, a prefetch of what the epilogue reads), and `epilogue(outputs)` right after
+    /// c of y's columns `outputs` (for all n rows), on the thread that computes it: `epilogue(outputs)` right after
     /// it and after every prologue task has finished. With `chunkAlignment` > 1 chunks start at its multiples.
     public static func multiply(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
                                 pool: ThreadPool, prologueCount: Int = 0, prologue: (Int) -> Void = { _ in },
                                 chunkAlignment: Int = 1,
-                                beforeChunk: (_ chunk: Int, _ chunkCount: Int, _ outputs: Range<Int>) -> Void = { _, _, _ in },
                                 epilogue: (Range<Int>) -> Void = { _ in }) {
         precondition(n >= 0, "negative batch")
         if n == 0 || w.rows == 0 { return }
         if let kernel = IntegerKernel(w.type) {
             multiplyQuantized(w, kernel, x: x, n: n, y: y, pool: pool, prologueCount: prologueCount, prologue: prologue,
-                              chunkAlignment: chunkAlignment, beforeChunk: beforeChunk, epilogue: epilogue)
+                              chunkAlignment: chunkAlignment, epilogue: epilogue)
         } else {
             multiplyFloat(w, x: x, n: n, y: y, pool: pool, prologueCount: prologueCount, prologue: prologue,
-                          chunkAlignment: chunkAlignment, beforeChunk: beforeChunk, epilogue: epilogue)
+                          chunkAlignment: chunkAlignment, epilogue: epilogue)
         }
     }
 
-    /// Runs `compute(c, rows)` for each of `count` chunks of `size` weight rows over the pool, with the fused work
+    /// Runs `compute(c, rows)` for each chunk of `plan` over the pool, with the fused work
     /// of `multiply`: the prologue tasks first, each chunk's epilogue right after it once every prologue has ended.
     static func forEachChunk(plan: ChunkPlan, pool: ThreadPool, prologueCount: Int,
-                             prologue: (Int) -> Void, beforeChunk: (Int, Int, Range<Int>) -> Void,
+                             prologue: (Int) -> Void,
                              epilogue: (Range<Int>) -> Void,
                              compute: (_ chunkIndex: Int, _ rows: Range<Int>) -> Void) {
         let prologueDone = prologueCount > 0 ? PrologueCounter() : nil
         pool.parallelFor(prologueCount + plan.count) { i in
             if i < prologueCount { prologue(i); prologueDone!.arrive(); return }
             let c = i - prologueCount, chunk = plan.range(c)
-            beforeChunk(c, plan.count, chunk)
             compute(c, chunk)
             prologueDone?.wait(for: prologueCount)
             epilogue(chunk)
@@ -133,7 +130,7 @@ public enum MatMul {
 
     static func multiplyQuantized(_ w: QuantizedMatrix, _ kernel: IntegerKernel, x: UnsafePointer<Float>, n: Int,
                                   y: UnsafeMutablePointer<Float>, pool: ThreadPool, prologueCount: Int,
-                                  prologue: (Int) -> Void, chunkAlignment: Int, beforeChunk: (Int, Int, Range<Int>) -> Void,
+                                  prologue: (Int) -> Void, chunkAlignment: Int,
                                   epilogue: (Range<Int>) -> Void) {
         let cols = w.cols, rows = w.rows, blocks = w.blocksPerRow
         let xRowBytes = kernel.activation.byteCount(for: cols)
@@ -148,7 +145,7 @@ public enum MatMul {
             let plan = chunking(rows: rows, work: rows * cols * n, n: n, threads: pool.threadCount, alignment: chunkAlignment)
             let rowDots = kernel.rowDots
             forEachChunk(plan: plan, pool: pool, prologueCount: prologueCount,
-                         prologue: prologue, beforeChunk: beforeChunk, epilogue: epilogue) { _, chunk in
+                         prologue: prologue, epilogue: epilogue) { _, chunk in
                 for r in chunk {
                     rowDots(w.row(r), blocks, UnsafeRawPointer(xq), xRowBytes, n, y + r, rows)
                 }
@@ -160,14 +157,14 @@ public enum MatMul {
 
     static func multiplyFloat(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
                               pool: ThreadPool, prologueCount: Int, prologue: (Int) -> Void, chunkAlignment: Int,
-                              beforeChunk: (Int, Int, Range<Int>) -> Void, epilogue: (Range<Int>) -> Void) {
+                              epilogue: (Range<Int>) -> Void) {
         let cols = w.cols, rows = w.rows
         let plan = chunking(rows: rows, work: rows * cols * n, n: n, threads: pool.threadCount, alignment: chunkAlignment)
         // Scratch: one float row per chunk (unused for F32 weights).
         pool.withScratch(bytes: plan.count * cols * MemoryLayout<Float>.stride) { scratch in
             let rowsAsFloat = scratch.bindMemory(to: Float.self, capacity: plan.count * cols)
             forEachChunk(plan: plan, pool: pool, prologueCount: prologueCount,
-                         prologue: prologue, beforeChunk: beforeChunk, epilogue: epilogue) { c, chunk in
+                         prologue: prologue, epilogue: epilogue) { c, chunk in
                 let buffer = rowsAsFloat + c * cols
                 for r in chunk {
                     let wr: UnsafePointer<Float>

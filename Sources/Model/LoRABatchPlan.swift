@@ -56,11 +56,6 @@ final class LoRABatchPlan {
     private let t: UnsafeMutablePointer<Float>
     private let tCount: Int
     private let current: UnsafeMutablePointer<Current>
-    /// Blocks every adapter of the pass covers.
-    private let layerCount: Int
-    /// Per projection index: if its product is the last of an input group, the group whose prologue comes next
-    /// (layerStep 1: the next block's first group); otherwise layerStep −1.
-    private let nextPrologue: UnsafeMutablePointer<(layerStep: Int, projections: Range<Int>)>
 
     init?(_ batch: ForwardBatch) {
         guard batch.adapters.contains(where: { !$0.isEmpty }) else { return nil }
@@ -136,15 +131,6 @@ final class LoRABatchPlan {
         adaptedRows.initialize(from: rowsWithTerms, count: adaptedRowCount)
         current = .allocate(capacity: 1)
         current.initialize(to: Current())
-        layerCount = adapters.map(\.layerCount).min() ?? 0
-        nextPrologue = .allocate(capacity: Projection.indexCount)
-        nextPrologue.initialize(repeating: (-1, 0..<0), count: Projection.indexCount)
-        let groups = Projection.inputGroups
-        for (g, group) in groups.enumerated() {
-            let next = groups[(g + 1) % groups.count]
-            nextPrologue[group.upperBound.index] = (g + 1 == groups.count ? 1 : 0,
-                                                    next.lowerBound.index..<(next.upperBound.index + 1))
-        }
     }
 
     deinit {
@@ -160,7 +146,6 @@ final class LoRABatchPlan {
         groupRows.deallocate()
         tasks.deallocate()
         adaptedRows.deallocate()
-        nextPrologue.deallocate()
     }
 
     /// Sets up phase one for block `layer`'s `projections` (consecutive indices that share the input x; quantises
@@ -228,32 +213,6 @@ final class LoRABatchPlan {
             for i in u..<uEnd {
                 let use = uses[i]
                 for k in first..<end { t[use.offset + k] = VectorOps.dot(a + k * inputs, x + use.row * inputs, inputs) * use.scale }
-            }
-        }
-    }
-
-    /// Before the base product computes its chunk `chunk` of `chunkCount` (outputs `outputs`): asks for memory that
-    /// will be read soon, so that it arrives while the chunk streams its weights rather than after: the slice of
-    /// each B that the chunk's epilogue reads, and, in the product just before the next prologue, this chunk's
-    /// share of the A rows that prologue reads.
-    func prefetch(layer: Int, projection: Int, chunk: Int, chunkCount: Int, outputs: Range<Int>) {
-        let (layerStep, nextProjections) = nextPrologue[projection]
-        let nextLayer = layer + layerStep
-        for slot in 0..<slotCount {
-            let m = tables[slot][layer * Projection.indexCount + projection]
-            if m.rank > 0, let bq = m.servedB, let scales = m.servedBScales {
-                let first = outputs.lowerBound / LowRank.blockSize
-                let end = (outputs.upperBound + LowRank.blockSize - 1) / LowRank.blockSize
-                LowRank.prefetch(bq + first * m.rank * LowRank.blockSize, bytes: (end - first) * m.rank * LowRank.blockSize)
-                LowRank.prefetch(scales + first * m.rank, bytes: (end - first) * m.rank * 4)
-            }
-            guard layerStep >= 0, nextLayer < layerCount else { continue }
-            for p in nextProjections {
-                let a = tables[slot][nextLayer * Projection.indexCount + p]
-                guard a.rank > 0, let qa = a.servedA else { continue }
-                let bytes = a.rank * LowRank.q8_0RowBytes(a.inputs)
-                let from = bytes * chunk / chunkCount, to = bytes * (chunk + 1) / chunkCount
-                LowRank.prefetch(qa + from, bytes: to - from)
             }
         }
     }

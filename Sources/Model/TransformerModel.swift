@@ -144,10 +144,7 @@ public final class TransformerModel: @unchecked Sendable {
             lora.prepareDown(layer: layer, projections: $0.lowerBound.index..<($0.upperBound.index + 1), inputs: w.cols, x: x)
         } ?? 0
         MatMul.multiply(w, x: x, n: rows, y: y, pool: pool, prologueCount: tasks, prologue: lora.multiplyDown(task:),
-                        chunkAlignment: LowRank.blockSize, beforeChunk: { chunk, chunkCount, outputs in
-                            lora.prefetch(layer: layer, projection: projection.index, chunk: chunk, chunkCount: chunkCount,
-                                          outputs: outputs)
-                        }) {
+                        chunkAlignment: LowRank.blockSize) {
             lora.addUp(layer: layer, projection: projection.index, outputs: w.rows, y: y, columns: $0)
         }
     }

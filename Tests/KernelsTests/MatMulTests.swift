@@ -126,8 +126,7 @@ import Testing
 
     /// Prologue tasks and per-chunk epilogues share the product's dispatch: every prologue task has finished
     /// before any epilogue starts, the epilogues cover each output column exactly once, after it was computed;
-    /// each chunk's `beforeChunk` runs before its epilogue, with the same outputs; with an alignment, chunks start
-    /// at its multiples.
+    /// with an alignment, chunks start at its multiples.
     @Test(arguments: [(WeightFormat?.none, 1, 1), (WeightFormat.all.first, 1, 1), (WeightFormat.all.first, 4, 1),
                       (WeightFormat.all.first, 1, 32), (WeightFormat?.none, 2, 32)])
     func prologueAndEpilogueRunInOrder(format: WeightFormat?, n: Int, alignment: Int) {
@@ -152,36 +151,33 @@ import Testing
                     let covered = UnsafeMutablePointer<Int>.allocate(capacity: rows)
                     let sawAllPrologue = UnsafeMutablePointer<Bool>.allocate(capacity: rows)
                     let sawResult = UnsafeMutablePointer<Bool>.allocate(capacity: rows)
-                    // Per output column: the chunk start `beforeChunk` announced it in (−1: none), and whether the
-                    // epilogue came after that announcement for the same chunk.
-                    let announcedStart = UnsafeMutablePointer<Int>.allocate(capacity: rows)
-                    let announcedFirst = UnsafeMutablePointer<Bool>.allocate(capacity: rows)
+                    // Per output column: the start of the chunk whose epilogue covered it.
+                    let chunkStart = UnsafeMutablePointer<Int>.allocate(capacity: rows)
                     defer {
                         finished.deallocate(); covered.deallocate(); sawAllPrologue.deallocate(); sawResult.deallocate()
-                        announcedStart.deallocate(); announcedFirst.deallocate()
+                        chunkStart.deallocate()
                     }
                     finished.initialize(repeating: 0, count: prologueCount)
                     covered.initialize(repeating: 0, count: rows)
-                    announcedStart.initialize(repeating: -1, count: rows)
+                    chunkStart.initialize(repeating: -1, count: rows)
                     var fused = [Float](repeating: .nan, count: n * rows)
                     fused.withUnsafeMutableBufferPointer { yp in
                         let y = yp.baseAddress!
                         MatMul.multiply(w, x: xp.baseAddress!, n: n, y: y, pool: pool, prologueCount: prologueCount,
-                                        prologue: { finished[$0] += 1 }, chunkAlignment: alignment,
-                                        beforeChunk: { _, _, outputs in for c in outputs { announcedStart[c] = outputs.lowerBound } }) { columns in
+                                        prologue: { finished[$0] += 1 }, chunkAlignment: alignment) { columns in
                             let all = (0..<prologueCount).allSatisfy { finished[$0] == 1 }
                             for c in columns {
                                 covered[c] += 1
                                 sawAllPrologue[c] = all
                                 sawResult[c] = (0..<n).allSatisfy { !y[$0 * rows + c].isNaN }
-                                announcedFirst[c] = announcedStart[c] == columns.lowerBound
+                                chunkStart[c] = columns.lowerBound
                             }
                         }
                     }
                     #expect(fused == plain, "threads \(pool.threadCount)")
                     #expect((0..<prologueCount).allSatisfy { finished[$0] == 1 })
                     #expect((0..<rows).allSatisfy { covered[$0] == 1 && sawAllPrologue[$0] && sawResult[$0] })
-                    #expect((0..<rows).allSatisfy { announcedFirst[$0] && announcedStart[$0] % alignment == 0 })
+                    #expect((0..<rows).allSatisfy { chunkStart[$0] % alignment == 0 })
                 }
             }
         }
