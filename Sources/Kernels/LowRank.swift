@@ -155,45 +155,67 @@ public enum LowRank {
         #endif
     }
 
-    /// `addProduct` for up to four rows that use the same B, each with its own t: B's bytes are converted once
-    /// per eight outputs for all of them. Per output each row gets exactly the operations of `addProduct` alone.
+    /// `addProduct` for up to four rows that use the same B, each with its own t: whole blocks two rows at a time,
+    /// so that each block's bytes are widened once per two rows and each coefficient serves 32 outputs. Per output
+    /// each row gets exactly the operations of `addProduct` alone.
     public static func addProduct(_ bq: UnsafePointer<Int8>, scales: UnsafePointer<Float>, rank: Int, rows: Int,
                                   t: UnsafePointer<UnsafePointer<Float>>, into y: UnsafePointer<UnsafeMutablePointer<Float>>,
                                   columns: Range<Int>) {
         precondition((1...4).contains(rows), "one to four rows at a time")
-        if rows == 1 { return addProduct(bq, scales: scales, rank: rank, t: t[0], into: y[0], columns: columns) }
+        var r = 0
+        while r + 2 <= rows {
+            addProduct(bq, scales: scales, rank: rank, t0: t[r], t1: t[r + 1], into: y[r], y[r + 1], columns: columns)
+            r += 2
+        }
+        if r < rows { addProduct(bq, scales: scales, rank: rank, t: t[r], into: y[r], columns: columns) }
+    }
+
+    /// Two rows: the whole blocks of `columns` in one pass (eight accumulators), the ragged ends row by row.
+    static func addProduct(_ bq: UnsafePointer<Int8>, scales: UnsafePointer<Float>, rank: Int,
+                           t0: UnsafePointer<Float>, t1: UnsafePointer<Float>,
+                           into y0: UnsafeMutablePointer<Float>, _ y1: UnsafeMutablePointer<Float>, columns: Range<Int>) {
+        let wholeStart = (columns.lowerBound + blockSize - 1) / blockSize * blockSize
+        let wholeEnd = columns.upperBound / blockSize * blockSize
+        guard wholeStart < wholeEnd else {
+            addProduct(bq, scales: scales, rank: rank, t: t0, into: y0, columns: columns)
+            addProduct(bq, scales: scales, rank: rank, t: t1, into: y1, columns: columns)
+            return
+        }
+        let head = columns.lowerBound..<wholeStart, tail = wholeEnd..<columns.upperBound
+        if !head.isEmpty {
+            addProduct(bq, scales: scales, rank: rank, t: t0, into: y0, columns: head)
+            addProduct(bq, scales: scales, rank: rank, t: t1, into: y1, columns: head)
+        }
+        if !tail.isEmpty {
+            addProduct(bq, scales: scales, rank: rank, t: t0, into: y0, columns: tail)
+            addProduct(bq, scales: scales, rank: rank, t: t1, into: y1, columns: tail)
+        }
         #if arch(x86_64)
-        let end = columns.upperBound
-        var o = min(end, (columns.lowerBound + 7) & ~7)
-        for r in 0..<rows {
-            addProductReference(bq, scales: scales, rank: rank, t: t[r], into: y[r], columns: columns.lowerBound..<o)
-        }
-        let t0 = t[0], t1 = t[1], t2 = rows > 2 ? t[2] : t[1], t3 = rows > 3 ? t[3] : t[1]
-        let y0 = y[0], y1 = y[1], y2 = rows > 2 ? y[2] : y[1], y3 = rows > 3 ? y[3] : y[1]
-        while o + 8 <= end {
-            let block = o / blockSize
-            let column = bq + block * rank * blockSize + o % blockSize, blockScales = scales + block * rank
-            var acc0 = _mm256_loadu_ps(y0 + o), acc1 = _mm256_loadu_ps(y1 + o)
-            var acc2 = _mm256_loadu_ps(y2 + o), acc3 = _mm256_loadu_ps(y3 + o)
+        var o = wholeStart
+        while o < wholeEnd {
+            var a0 = _mm256_loadu_ps(y0 + o), a1 = _mm256_loadu_ps(y0 + o + 8)
+            var a2 = _mm256_loadu_ps(y0 + o + 16), a3 = _mm256_loadu_ps(y0 + o + 24)
+            var b0 = _mm256_loadu_ps(y1 + o), b1 = _mm256_loadu_ps(y1 + o + 8)
+            var b2 = _mm256_loadu_ps(y1 + o + 16), b3 = _mm256_loadu_ps(y1 + o + 24)
+            let block = bq + (o / blockSize) * rank * blockSize, blockScales = scales + (o / blockSize) * rank
             for k in 0..<rank {
-                let b = eightFloats(column + k * blockSize)
-                let scale = blockScales[k]
-                acc0 = _mm256_fmadd_ps(_mm256_set1_ps(t0[k] * scale), b, acc0)
-                acc1 = _mm256_fmadd_ps(_mm256_set1_ps(t1[k] * scale), b, acc1)
-                if rows > 2 { acc2 = _mm256_fmadd_ps(_mm256_set1_ps(t2[k] * scale), b, acc2) }
-                if rows > 3 { acc3 = _mm256_fmadd_ps(_mm256_set1_ps(t3[k] * scale), b, acc3) }
+                let c0 = _mm256_set1_ps(t0[k] * blockScales[k]), c1 = _mm256_set1_ps(t1[k] * blockScales[k])
+                let p = block + k * blockSize
+                let w0 = eightFloats(p), w1 = eightFloats(p + 8), w2 = eightFloats(p + 16), w3 = eightFloats(p + 24)
+                a0 = _mm256_fmadd_ps(c0, w0, a0); a1 = _mm256_fmadd_ps(c0, w1, a1)
+                a2 = _mm256_fmadd_ps(c0, w2, a2); a3 = _mm256_fmadd_ps(c0, w3, a3)
+                b0 = _mm256_fmadd_ps(c1, w0, b0); b1 = _mm256_fmadd_ps(c1, w1, b1)
+                b2 = _mm256_fmadd_ps(c1, w2, b2); b3 = _mm256_fmadd_ps(c1, w3, b3)
             }
-            _mm256_storeu_ps(y0 + o, acc0)
-            _mm256_storeu_ps(y1 + o, acc1)
-            if rows > 2 { _mm256_storeu_ps(y2 + o, acc2) }
-            if rows > 3 { _mm256_storeu_ps(y3 + o, acc3) }
-            o += 8
-        }
-        for r in 0..<rows {
-            addProductReference(bq, scales: scales, rank: rank, t: t[r], into: y[r], columns: o..<end)
+            _mm256_storeu_ps(y0 + o, a0); _mm256_storeu_ps(y0 + o + 8, a1)
+            _mm256_storeu_ps(y0 + o + 16, a2); _mm256_storeu_ps(y0 + o + 24, a3)
+            _mm256_storeu_ps(y1 + o, b0); _mm256_storeu_ps(y1 + o + 8, b1)
+            _mm256_storeu_ps(y1 + o + 16, b2); _mm256_storeu_ps(y1 + o + 24, b3)
+            o += blockSize
         }
         #else
-        for r in 0..<rows { addProductReference(bq, scales: scales, rank: rank, t: t[r], into: y[r], columns: columns) }
+        addProductReference(bq, scales: scales, rank: rank, t: t0, into: y0, columns: wholeStart..<wholeEnd)
+        addProductReference(bq, scales: scales, rank: rank, t: t1, into: y1, columns: wholeStart..<wholeEnd)
         #endif
     }
 

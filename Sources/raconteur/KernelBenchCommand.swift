@@ -170,8 +170,22 @@ struct KernelBenchCommand: ParsableCommand {
                                    t: t, into: y, columns: 0..<outputs)
                 j += 1
             }
+            // Four rows sharing each pass over B (a batch of four on one mixture).
+            let ys = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: 4)
+            let ts = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: 4)
+            let y4 = UnsafeMutablePointer<Float>.allocate(capacity: 4 * outputs)
+            y4.initialize(repeating: 0, count: 4 * outputs)
+            defer { ys.deallocate(); ts.deallocate(); y4.deallocate() }
+            for r in 0..<4 { ys[r] = y4 + r * outputs; ts[r] = UnsafePointer(t) }
+            var l = 0
+            let up4 = measure(seconds: seconds) {
+                LowRank.addProduct(b + (l % cycle) * bCount, scales: scales + (l % cycle) * outputs / 32 * rank, rank: rank,
+                                   rows: 4, t: ts, into: ys, columns: 0..<outputs)
+                l += 1
+            }
             print("\(label): A x (16 × 576, \(aBytes) B) \(format(down * 1e9, 0)) ns, \(format(Double(aBytes) / down / 1e9, 2)) GB/s; "
-                  + "B t (576 × 16, \(bCount) B) \(format(up * 1e9, 0)) ns, \(format(Double(bCount) / up / 1e9, 2)) GB/s")
+                  + "B t (576 × 16, \(bCount) B) \(format(up * 1e9, 0)) ns, \(format(Double(bCount) / up / 1e9, 2)) GB/s; "
+                  + "B t for 4 rows \(format(up4 * 1e9, 0)) ns")
         }
     }
 
