@@ -88,7 +88,7 @@ public enum MatMul {
     ///   the rest in two short chunks per thread, claimed by whichever thread is free. Claimed chunks balance a
     ///   thread slowed by the host, but each chunk boundary costs: a thread that finishes its last chunk waits on
     ///   average a quarter of a chunk for the other. Four equal chunks per thread were 4 % slower per token at
-    ///   batch 1 (`bench-adapters`, three-way interleaved), one chunk per thread was slower at batch 4;
+    ///   batch 1, one chunk per thread was slower at batch 4 (docs/BENCHMARKS.md, session 6);
     /// - a prompt's product: four equal chunks per thread (long products, where balance matters more).
     static func chunking(rows: Int, work: Int, n: Int, threads: Int, alignment: Int = 1) -> ChunkPlan {
         let minimumWork = 1 << 15   // multiply-adds below which a dispatch costs more than it saves
@@ -102,7 +102,8 @@ public enum MatMul {
             return ChunkPlan(count: leadCount + (rest + tailSize - 1) / tailSize, leadCount: leadCount, leadSize: leadSize,
                              tailSize: tailSize, rows: rows)
         }
-        let size = aligned((rows + min(threads * 4, rows / 4) - 1) / min(threads * 4, rows / 4))
+        let target = min(threads * 4, rows / 4)
+        let size = aligned((rows + target - 1) / target)
         let count = (rows + size - 1) / size
         return ChunkPlan(count: count, leadCount: count, leadSize: size, tailSize: size, rows: rows)
     }
