@@ -5,8 +5,8 @@ import Kernels
 ///
 /// Each row's result is the same arithmetic whatever else is in the batch: t = scale · (A x_r) one dot per rank
 /// component, then y_r[o] += B[o] · t adapter by adapter in a fixed order (the order the adapters were built in,
-/// `LoRAAdapter.serial`, not their order in the batch), with the same operations per output however many rows share B's pass. Batching
-/// never changes a row's output.
+/// `LoRAAdapter.serial`, not their order in the batch), with the same operations per output however many rows
+/// share B's pass. Batching never changes a row's output.
 ///
 /// The two phases run inside each of the pass's 210 or so products (`TransformerModel.project`), so what they read
 /// per product is laid out once here in flat buffers of plain values: the loops touch no reference counts.
