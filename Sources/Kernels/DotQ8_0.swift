@@ -47,9 +47,8 @@ enum DotQ8_0 {
                         _ y: UnsafeMutablePointer<Float>) {
         #if arch(x86_64)
         forColumnGroups(rows) { r, k in
-            weightRowsTile(w + r * wStride, wStride, blockBytes: blockStride, blocks, x, y + r, rows: k) {
-                _mm256_loadu_si256($0.advanced(by: 2).assumingMemoryBound(to: __m256i.self))
-            }
+            laneTile(w + r * wStride, wLaneStride: wStride, blockBytes: blockStride, blocks, x, xLaneStride: 0, y + r,
+                     yStride: 1, lanes: k, decode: quants)
         }
         #else
         for r in 0..<rows { y[r] = dotReference(w + r * wStride, x, blocks: blocks) }
@@ -57,13 +56,18 @@ enum DotQ8_0 {
     }
 
     #if arch(x86_64)
+    /// A block's 32 signed quants, as stored.
+    @inline(__always)
+    static func quants(_ wb: UnsafeRawPointer) -> __m256i {
+        _mm256_loadu_si256(wb.advanced(by: 2).assumingMemoryBound(to: __m256i.self))
+    }
+
     /// One weight row × `columns` (1...4, a constant after inlining) activation rows.
     @inline(__always)
     static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafeRawPointer, _ xStride: Int,
                      _ y: UnsafeMutablePointer<Float>, _ yStride: Int, columns: Int) {
-        activationRowsTile(w, blockBytes: 34, blocks, x, xStride, y, yStride, columns: columns) {
-            _mm256_loadu_si256($0.advanced(by: 2).assumingMemoryBound(to: __m256i.self))
-        }
+        laneTile(w, wLaneStride: 0, blockBytes: 34, blocks, x, xLaneStride: xStride, y, yStride: yStride,
+                 lanes: columns, decode: quants)
     }
 
     #endif
@@ -111,7 +115,8 @@ enum DotQ5_0 {
                                           0x0101_0101_0101_0101, 0x0000_0000_0000_0000)
         let allButBit = _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe)
         let allOnes = _mm256_set1_epi64x(-1)
-        activationRowsTile(w, blockBytes: 22, blocks, x, xStride, y, yStride, columns: columns) { wb in
+        laneTile(w, wLaneStride: 0, blockBytes: 22, blocks, x, xLaneStride: xStride, y, yStride: yStride,
+                 lanes: columns) { wb in
             let packed = _mm_loadu_si128(wb.advanced(by: 6).assumingMemoryBound(to: __m128i.self))
             let nibbles = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low4)
             // 0xFF in byte k where bit k of qh is set: broadcast the byte holding bit k into byte k, set every
@@ -167,19 +172,23 @@ enum DotQ4_0 {
     @inline(__always)
     static func tile(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafeRawPointer, _ xStride: Int,
                      _ y: UnsafeMutablePointer<Float>, _ yStride: Int, columns: Int) {
-        activationRowsTile(w, blockBytes: 18, blocks, x, xStride, y, yStride, columns: columns, decode: quants)
+        laneTile(w, wLaneStride: 0, blockBytes: 18, blocks, x, xLaneStride: xStride, y, yStride: yStride,
+                 lanes: columns, decode: quants)
     }
     #endif
 }
 
 #if arch(x86_64)
-/// One weight row × `columns` (1...4, a constant after inlining) Q8_0 activation rows `xStride` bytes apart, for a
-/// weight format of `blockBytes`-byte blocks with d (Float16) first and `decode` giving a block's 32 signed quants:
-/// each weight block is decoded once for all the activation rows, each row accumulating in its own chain.
+/// `lanes` (1...4, a constant after inlining) dot products over `blocks` blocks, each in its own chain: lane l dots
+/// the weight row at w + l·wLaneStride (blocks of `blockBytes` bytes, d (Float16) first, `decode` giving a block's 32
+/// signed quants) with the Q8_0 activation row at x + l·xLaneStride, into y[l·yStride]. One weight row against
+/// several activation rows (wLaneStride 0) decodes each weight block once for all lanes; several weight rows
+/// against one activation row (xLaneStride 0) load each activation block once. Either way each lane gets exactly
+/// the operations of a one-lane call.
 @inline(__always)
-private func activationRowsTile(_ w: UnsafeRawPointer, blockBytes: Int, _ blocks: Int, _ x: UnsafeRawPointer,
-                                _ xStride: Int, _ y: UnsafeMutablePointer<Float>, _ yStride: Int, columns: Int,
-                                decode: (UnsafeRawPointer) -> __m256i) {
+private func laneTile(_ w: UnsafeRawPointer, wLaneStride: Int, blockBytes: Int, _ blocks: Int,
+                      _ x: UnsafeRawPointer, xLaneStride: Int, _ y: UnsafeMutablePointer<Float>, yStride: Int,
+                      lanes: Int, decode: (UnsafeRawPointer) -> __m256i) {
     let ones = _mm256_set1_epi16(1)
     var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
     var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
@@ -188,47 +197,22 @@ private func activationRowsTile(_ w: UnsafeRawPointer, blockBytes: Int, _ blocks
         let dw = half(wb, 0)
         let q = decode(wb)
         let magnitude = _mm256_sign_epi8(q, q)   // |q| as unsigned bytes; the sign moves to the activations
+        @inline(__always) func lane(_ l: Int, _ acc: __m256) -> __m256 {
+            if wLaneStride == 0 { return accumulate(q, magnitude, xb + l * xLaneStride, dw, ones, acc) }
+            let wl = wb + l * wLaneStride, ql = decode(wl)
+            return accumulate(ql, _mm256_sign_epi8(ql, ql), xb + l * xLaneStride, half(wl, 0), ones, acc)
+        }
         acc0 = accumulate(q, magnitude, xb, dw, ones, acc0)
-        if columns > 1 { acc1 = accumulate(q, magnitude, xb + xStride, dw, ones, acc1) }
-        if columns > 2 { acc2 = accumulate(q, magnitude, xb + 2 * xStride, dw, ones, acc2) }
-        if columns > 3 { acc3 = accumulate(q, magnitude, xb + 3 * xStride, dw, ones, acc3) }
+        if lanes > 1 { acc1 = lane(1, acc1) }
+        if lanes > 2 { acc2 = lane(2, acc2) }
+        if lanes > 3 { acc3 = lane(3, acc3) }
         wb += blockBytes
         xb += 34
     }
     y[0] = sum8(acc0)
-    if columns > 1 { y[yStride] = sum8(acc1) }
-    if columns > 2 { y[2 * yStride] = sum8(acc2) }
-    if columns > 3 { y[3 * yStride] = sum8(acc3) }
-}
-
-/// `rows` (1...4, a constant after inlining) weight rows `wStride` bytes apart × one Q8_0 activation row, for a
-/// format whose blocks are `blockBytes` long with d (Float16) first and `decode` giving their 32 signed quants:
-/// each row its own chain of exactly the operations the one-row kernels give it, and each activation block loaded
-/// once for all rows.
-@inline(__always)
-private func weightRowsTile(_ w: UnsafeRawPointer, _ wStride: Int, blockBytes: Int, _ blocks: Int,
-                            _ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, rows: Int,
-                            decode: (UnsafeRawPointer) -> __m256i) {
-    let ones = _mm256_set1_epi16(1)
-    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-    var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-    @inline(__always) func add(_ wb: UnsafeRawPointer, _ xb: UnsafeRawPointer, _ acc: __m256) -> __m256 {
-        let q = decode(wb)
-        return accumulate(q, _mm256_sign_epi8(q, q), xb, half(wb, 0), ones, acc)
-    }
-    var wb = w, xb = x
-    for _ in 0..<blocks {
-        acc0 = add(wb, xb, acc0)
-        if rows > 1 { acc1 = add(wb + wStride, xb, acc1) }
-        if rows > 2 { acc2 = add(wb + 2 * wStride, xb, acc2) }
-        if rows > 3 { acc3 = add(wb + 3 * wStride, xb, acc3) }
-        wb += blockBytes
-        xb += 34
-    }
-    y[0] = sum8(acc0)
-    if rows > 1 { y[1] = sum8(acc1) }
-    if rows > 2 { y[2] = sum8(acc2) }
-    if rows > 3 { y[3] = sum8(acc3) }
+    if lanes > 1 { y[yStride] = sum8(acc1) }
+    if lanes > 2 { y[2 * yStride] = sum8(acc2) }
+    if lanes > 3 { y[3 * yStride] = sum8(acc3) }
 }
 
 /// acc + d_w·d_x·(q·p) for signed weight quants q (given with their magnitudes) and the Q8_0 block at xb.
