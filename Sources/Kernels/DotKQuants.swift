@@ -250,6 +250,8 @@ enum DotQ6_K {
 }
 
 #if arch(x86_64)
+// sum8, forColumnGroups and half are private copies in each kernel file on purpose: debug builds compile files
+// separately and inline only within a file, and the tiles need them inlined (a constant row count per group).
 @inline(__always)
 private func sum8(_ v: __m256) -> Float {
     let s: SIMD8<Float> = v

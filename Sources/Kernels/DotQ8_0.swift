@@ -224,6 +224,8 @@ private func accumulate(_ q: __m256i, _ magnitude: __m256i, _ xb: UnsafeRawPoint
     return _mm256_fmadd_ps(_mm256_set1_ps(dw * half(xb, 0)), _mm256_cvtepi32_ps(products), acc)
 }
 
+// sum8, forColumnGroups and half are private copies in each kernel file on purpose: debug builds compile files
+// separately and inline only within a file, and the tiles need them inlined (a constant row count per group).
 @inline(__always)
 private func sum8(_ v: __m256) -> Float {
     let s: SIMD8<Float> = v
