@@ -25,8 +25,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .target(name: "CSupport"),
         .target(name: "GGUF", swiftSettings: fast),
-        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: optimised),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CSupport"], swiftSettings: optimised),
         .target(name: "Tokenizers", swiftSettings: fast),
         .target(name: "Model", dependencies: ["GGUF", "Kernels", "Tokenizers"], swiftSettings: optimised),
         .target(name: "Engine", dependencies: ["Model", "Tokenizers"], swiftSettings: fast),

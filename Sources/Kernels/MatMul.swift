@@ -21,19 +21,29 @@ public enum MatMul {
     /// `prologue(i)` for i in 0..<prologueCount runs first, spread over the threads like the chunks; then, per chunk
     /// c of y's columns `outputs` (for all n rows), on the thread that computes it: `epilogue(outputs)` right after
     /// it and after every prologue task has finished. With `chunkAlignment` > 1 chunks start at its multiples.
+    /// `lookahead(outputs, share, &spans)` names memory to request while the chunk's rows are computed: what its
+    /// epilogue reads, and with a `share` (index, count), that part of what follows the product (a share per
+    /// thread's long chunk; the short claimed chunks get none).
     public static func multiply(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
                                 pool: ThreadPool, prologueCount: Int = 0, prologue: (Int) -> Void = { _ in },
                                 chunkAlignment: Int = 1,
+                                lookahead: (Range<Int>, Share?, inout Lookahead) -> Void = { _, _, _ in },
                                 epilogue: (Range<Int>) -> Void = { _ in }) {
         precondition(n >= 0, "negative batch")
         if n == 0 || w.rows == 0 { return }
         if let kernel = IntegerKernel(w.type) {
             multiplyQuantized(w, kernel, x: x, n: n, y: y, pool: pool, prologueCount: prologueCount, prologue: prologue,
-                              chunkAlignment: chunkAlignment, epilogue: epilogue)
+                              chunkAlignment: chunkAlignment, lookahead: lookahead, epilogue: epilogue)
         } else {
             multiplyFloat(w, x: x, n: n, y: y, pool: pool, prologueCount: prologueCount, prologue: prologue,
-                          chunkAlignment: chunkAlignment, epilogue: epilogue)
+                          chunkAlignment: chunkAlignment, lookahead: lookahead, epilogue: epilogue)
         }
+    }
+
+    /// Part `index` of `count` equal parts.
+    public struct Share: Sendable {
+        public let index: Int, count: Int
+        public init(index: Int, count: Int) { self.index = index; self.count = count }
     }
 
     /// Runs `compute(c, rows)` for each chunk of `plan` over the pool, with the fused work
@@ -73,6 +83,9 @@ public enum MatMul {
         static func single(_ rows: Int) -> ChunkPlan {
             ChunkPlan(count: 1, leadCount: 1, leadSize: rows, tailSize: rows, rows: rows)
         }
+
+        /// The long chunks share the lookahead of what follows the product.
+        func share(_ c: Int) -> Share? { c < leadCount ? Share(index: c, count: leadCount) : nil }
 
         func range(_ c: Int) -> Range<Int> {
             if c < leadCount { return min(rows, c * leadSize)..<min(rows, (c + 1) * leadSize) }
@@ -132,6 +145,7 @@ public enum MatMul {
     static func multiplyQuantized(_ w: QuantizedMatrix, _ kernel: IntegerKernel, x: UnsafePointer<Float>, n: Int,
                                   y: UnsafeMutablePointer<Float>, pool: ThreadPool, prologueCount: Int,
                                   prologue: (Int) -> Void, chunkAlignment: Int,
+                                  lookahead: (Range<Int>, Share?, inout Lookahead) -> Void,
                                   epilogue: (Range<Int>) -> Void) {
         let cols = w.cols, rows = w.rows, blocks = w.blocksPerRow
         let xRowBytes = kernel.activation.byteCount(for: cols)
@@ -146,9 +160,13 @@ public enum MatMul {
             let plan = chunking(rows: rows, work: rows * cols * n, n: n, threads: pool.threadCount, alignment: chunkAlignment)
             let rowDots = kernel.rowDots
             forEachChunk(plan: plan, pool: pool, prologueCount: prologueCount,
-                         prologue: prologue, epilogue: epilogue) { _, chunk in
+                         prologue: prologue, epilogue: epilogue) { c, chunk in
+                var ahead = Lookahead()
+                lookahead(chunk, plan.share(c), &ahead)
+                ahead.spread(over: chunk.count)
                 for r in chunk {
                     rowDots(w.row(r), blocks, UnsafeRawPointer(xq), xRowBytes, n, y + r, rows)
+                    ahead.step()
                 }
             }
         }
@@ -158,6 +176,7 @@ public enum MatMul {
 
     static func multiplyFloat(_ w: QuantizedMatrix, x: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>,
                               pool: ThreadPool, prologueCount: Int, prologue: (Int) -> Void, chunkAlignment: Int,
+                              lookahead: (Range<Int>, Share?, inout Lookahead) -> Void,
                               epilogue: (Range<Int>) -> Void) {
         let cols = w.cols, rows = w.rows
         let plan = chunking(rows: rows, work: rows * cols * n, n: n, threads: pool.threadCount, alignment: chunkAlignment)
@@ -167,7 +186,11 @@ public enum MatMul {
             forEachChunk(plan: plan, pool: pool, prologueCount: prologueCount,
                          prologue: prologue, epilogue: epilogue) { c, chunk in
                 let buffer = rowsAsFloat + c * cols
+                var ahead = Lookahead()
+                lookahead(chunk, plan.share(c), &ahead)
+                ahead.spread(over: chunk.count)
                 for r in chunk {
+                    defer { ahead.step() }
                     let wr: UnsafePointer<Float>
                     if w.type == .f32 {
                         wr = w.row(r).assumingMemoryBound(to: Float.self)

@@ -34,6 +34,7 @@ final class LoRABatchPlan {
     }
 
     private let slotCount: Int
+    private let layerCount: Int
     /// [S] each adapter's projection table (`LoRAAdapter.projections`).
     private let tables: UnsafeMutablePointer<UnsafeMutablePointer<ProjectionPointers>>
     /// Adapter s's uses are uses[useStart[s]..<useStart[s + 1]], in row order.
@@ -64,6 +65,7 @@ final class LoRABatchPlan {
         adapters = distinct.values.sorted { $0.serial < $1.serial }
         let slotOf = Dictionary(uniqueKeysWithValues: adapters.enumerated().map { (ObjectIdentifier($1), $0) })
         slotCount = adapters.count
+        layerCount = adapters.map(\.layerCount).min() ?? 0
 
         var usesBySlot = [[Use]](repeating: [], count: slotCount)
         var tCount = 0
@@ -215,6 +217,57 @@ final class LoRABatchPlan {
                 for k in first..<end { t[use.offset + k] = VectorOps.dot(a + k * inputs, x + use.row * inputs, inputs) * use.scale }
             }
         }
+    }
+
+    /// What to bring into cache while block `layer`'s product `projection` computes its base rows `columns`: the
+    /// B blocks its epilogue reads for them; and, when the next product starts an input group, `share` of the A
+    /// that group's prologue reads (`MatMul.Lookahead`).
+    func lookahead(layer: Int, projection: Projection, columns: Range<Int>, share: MatMul.Share?,
+                   into ahead: inout Lookahead) {
+        let p = projection.index, block = LowRank.blockSize
+        for slot in 0..<slotCount {
+            let m = tables[slot][layer * Projection.indexCount + p]
+            guard m.rank > 0, let bq = m.servedB else { continue }
+            let first = columns.lowerBound / block, end = (columns.upperBound + block - 1) / block
+            ahead.add(UnsafeRawPointer(bq + first * m.rank * block), bytes: (end - first) * m.rank * block)
+            if let scales = m.servedBScales {
+                ahead.add(UnsafeRawPointer(scales + first * m.rank), bytes: (end - first) * m.rank * MemoryLayout<Float>.stride)
+            }
+        }
+        guard let share, let next = Self.nextGroup(after: projection, layer: layer, layerCount: layerCount) else { return }
+        // The group's A, all slots and projections, as one sequence of bytes cut into `share.count` parts.
+        var total = 0
+        for slot in 0..<slotCount {
+            for q in next.projections { total += aBytes(tables[slot][next.layer * Projection.indexCount + q]) }
+        }
+        let from = total * share.index / share.count, to = total * (share.index + 1) / share.count
+        var offset = 0
+        for slot in 0..<slotCount {
+            for q in next.projections {
+                let m = tables[slot][next.layer * Projection.indexCount + q]
+                let bytes = aBytes(m)
+                if let a = m.servedA, offset + bytes > from, offset < to {
+                    let lo = max(from, offset) - offset, hi = min(to, offset + bytes) - offset
+                    ahead.add(a + lo, bytes: hi - lo)
+                }
+                offset += bytes
+            }
+        }
+    }
+
+    private func aBytes(_ m: ProjectionPointers) -> Int {
+        m.rank > 0 && m.servedA != nil ? m.rank * LowRank.q8_0RowBytes(m.inputs) : 0
+    }
+
+    /// The input group (projection indices) whose prologue runs right after `projection`'s product, if that product
+    /// ends its group.
+    static func nextGroup(after projection: Projection, layer: Int, layerCount: Int)
+        -> (layer: Int, projections: ClosedRange<Int>)? {
+        let groups = Projection.inputGroups
+        guard let g = groups.firstIndex(where: { $0.upperBound == projection }) else { return nil }
+        let next = g + 1 < groups.count ? (layer, groups[g + 1]) : (layer + 1, groups[0])
+        guard next.0 < layerCount else { return nil }
+        return (next.0, next.1.lowerBound.index...next.1.upperBound.index)
     }
 
     /// Phase two, as the base product's epilogue: y_r[o] += Σ_k t[k] · B[o, k] for o in `columns`, every row;

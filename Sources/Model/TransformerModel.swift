@@ -144,7 +144,8 @@ public final class TransformerModel: @unchecked Sendable {
             lora.prepareDown(layer: layer, projections: $0.lowerBound.index..<($0.upperBound.index + 1), inputs: w.cols, x: x)
         } ?? 0
         MatMul.multiply(w, x: x, n: rows, y: y, pool: pool, prologueCount: tasks, prologue: lora.multiplyDown(task:),
-                        chunkAlignment: LowRank.blockSize) {
+                        chunkAlignment: LowRank.blockSize,
+                        lookahead: { lora.lookahead(layer: layer, projection: projection, columns: $0, share: $1, into: &$2) }) {
             lora.addUp(layer: layer, projection: projection.index, outputs: w.rows, y: y, columns: $0)
         }
     }

@@ -183,6 +183,43 @@ import Testing
         }
     }
 
+    /// Each chunk asks once for its lookahead, with its own rows; the long chunks get the shares 0..<leadCount of
+    /// what follows the product, the short claimed ones none.
+    @Test func lookaheadIsAskedOncePerChunkWithItsShare() {
+        var rng = TestRandom(seed: 78)
+        let format = WeightFormat.all.first!
+        let (rows, cols) = (576, 256)
+        var bytes: [UInt8] = []
+        for _ in 0..<rows { bytes += format.randomRow(blocks: cols / format.type.blockSize, &rng) }
+        let x = rng.floats(cols)
+        for pool in Self.pools {
+            let plan = MatMul.chunking(rows: rows, work: rows * cols, n: 1, threads: pool.threadCount, alignment: 32)
+            let asked = UnsafeMutablePointer<Int>.allocate(capacity: plan.count)
+            let shares = UnsafeMutablePointer<Int>.allocate(capacity: plan.count)   // index · 100 + count, or −1
+            defer { asked.deallocate(); shares.deallocate() }
+            asked.initialize(repeating: 0, count: plan.count)
+            shares.initialize(repeating: -2, count: plan.count)
+            var y = [Float](repeating: 0, count: rows)
+            bytes.withUnsafeBytes { wp in
+                let w = QuantizedMatrix(type: format.type, rows: rows, cols: cols, data: wp.baseAddress!)
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        MatMul.multiply(w, x: xp.baseAddress!, n: 1, y: yp.baseAddress!, pool: pool, chunkAlignment: 32,
+                                        lookahead: { columns, share, _ in
+                                            let c = (0..<plan.count).first { plan.range($0) == columns }!
+                                            asked[c] += 1
+                                            shares[c] = share.map { $0.index * 100 + $0.count } ?? -1
+                                        })
+                    }
+                }
+            }
+            let label = "threads \(pool.threadCount)"
+            #expect((0..<plan.count).allSatisfy { asked[$0] == 1 }, "\(label)")
+            #expect((0..<plan.count).allSatisfy { shares[$0] == ($0 < plan.leadCount ? $0 * 100 + plan.leadCount : -1) },
+                    "\(label)")
+        }
+    }
+
     /// Chunk plans tile the rows exactly once, in order, with aligned starts: decode-sized products get one long
     /// chunk per thread (85 % of the rows together) and a short tail; prompt-sized ones four equal chunks per thread.
     @Test func chunkPlansTileTheRows() {
