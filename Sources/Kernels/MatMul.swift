@@ -46,17 +46,22 @@ public enum MatMul {
         public init(index: Int, count: Int) { self.index = index; self.count = count }
     }
 
-    /// Runs `compute(c, rows)` for each chunk of `plan` over the pool, with the fused work
-    /// of `multiply`: the prologue tasks first, each chunk's epilogue right after it once every prologue has ended.
+    /// Runs `compute(c, rows, &ahead)` for each chunk of `plan` over the pool, with the fused work of `multiply`:
+    /// the prologue tasks first, the chunk's lookahead spread over its rows (`compute` steps `ahead` once per row),
+    /// its epilogue right after it once every prologue has ended.
     static func forEachChunk(plan: ChunkPlan, pool: ThreadPool, prologueCount: Int,
                              prologue: (Int) -> Void,
+                             lookahead: (Range<Int>, Share?, inout Lookahead) -> Void,
                              epilogue: (Range<Int>) -> Void,
-                             compute: (_ chunkIndex: Int, _ rows: Range<Int>) -> Void) {
+                             compute: (_ chunkIndex: Int, _ rows: Range<Int>, _ ahead: inout Lookahead) -> Void) {
         let prologueDone = prologueCount > 0 ? PrologueCounter() : nil
         pool.parallelFor(prologueCount + plan.count) { i in
             if i < prologueCount { prologue(i); prologueDone!.arrive(); return }
             let c = i - prologueCount, chunk = plan.range(c)
-            compute(c, chunk)
+            var ahead = Lookahead()
+            lookahead(chunk, plan.share(c), &ahead)
+            ahead.spread(over: chunk.count)
+            compute(c, chunk, &ahead)
             prologueDone?.wait(for: prologueCount)
             epilogue(chunk)
         }
@@ -160,10 +165,7 @@ public enum MatMul {
             let plan = chunking(rows: rows, work: rows * cols * n, n: n, threads: pool.threadCount, alignment: chunkAlignment)
             let rowDots = kernel.rowDots
             forEachChunk(plan: plan, pool: pool, prologueCount: prologueCount,
-                         prologue: prologue, epilogue: epilogue) { c, chunk in
-                var ahead = Lookahead()
-                lookahead(chunk, plan.share(c), &ahead)
-                ahead.spread(over: chunk.count)
+                         prologue: prologue, lookahead: lookahead, epilogue: epilogue) { _, chunk, ahead in
                 for r in chunk {
                     rowDots(w.row(r), blocks, UnsafeRawPointer(xq), xRowBytes, n, y + r, rows)
                     ahead.step()
@@ -184,11 +186,8 @@ public enum MatMul {
         pool.withScratch(bytes: plan.count * cols * MemoryLayout<Float>.stride) { scratch in
             let rowsAsFloat = scratch.bindMemory(to: Float.self, capacity: plan.count * cols)
             forEachChunk(plan: plan, pool: pool, prologueCount: prologueCount,
-                         prologue: prologue, epilogue: epilogue) { c, chunk in
+                         prologue: prologue, lookahead: lookahead, epilogue: epilogue) { c, chunk, ahead in
                 let buffer = rowsAsFloat + c * cols
-                var ahead = Lookahead()
-                lookahead(chunk, plan.share(c), &ahead)
-                ahead.spread(over: chunk.count)
                 for r in chunk {
                     defer { ahead.step() }
                     let wr: UnsafePointer<Float>

@@ -221,7 +221,7 @@ final class LoRABatchPlan {
 
     /// What to bring into cache while block `layer`'s product `projection` computes its base rows `columns`: the
     /// B blocks its epilogue reads for them; and, when the next product starts an input group, `share` of the A
-    /// that group's prologue reads (`MatMul.Lookahead`).
+    /// that group's prologue reads (`Kernels/Lookahead.swift`).
     func lookahead(layer: Int, projection: Projection, columns: Range<Int>, share: MatMul.Share?,
                    into ahead: inout Lookahead) {
         let p = projection.index, block = LowRank.blockSize

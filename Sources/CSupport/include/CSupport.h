@@ -5,6 +5,4 @@
 /// Asks for the cache line holding `p` to be loaded into every cache level (the _mm_prefetch macro's T0 hint).
 static inline void raconteur_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
-static inline void raconteur_prefetch_l2(const void *p) { __builtin_prefetch(p, 0, 2); }
-
 #endif
