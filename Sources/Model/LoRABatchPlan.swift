@@ -31,6 +31,9 @@ final class LoRABatchPlan {
         var xq: UnsafeRawPointer?          // Q8_0 rows of x (rows with terms only), nil if no A is 8-bit
         var quantizedX: UnsafeMutableRawPointer?
         var quantizedXBytes = 0
+        /// Phase one's work, the (projection, task) items projection-major, cut into this many contiguous parts.
+        var itemCount = 0
+        var partCount = 0
     }
 
     private let slotCount: Int
@@ -46,7 +49,7 @@ final class LoRABatchPlan {
     private let groupSize: UnsafeMutablePointer<Int>          // [G]
     private let groupT: UnsafeMutablePointer<Int>             // [G × 4]
     private let groupRows: UnsafeMutablePointer<Int>          // [G × 4]
-    /// Phase-one tasks: (adapter, rank components first..<end), up to eight components each.
+    /// Phase-one work items per projection: (adapter, rank components first..<end), up to eight components each.
     private let tasks: UnsafeMutablePointer<(slot: Int, first: Int, end: Int)>
     private let taskCount: Int
     /// Rows with at least one term, ascending (they are the rows phase one quantises).
@@ -151,9 +154,11 @@ final class LoRABatchPlan {
     }
 
     /// Sets up phase one for block `layer`'s `projections` (consecutive indices that share the input x; quantises
-    /// x's adapted rows once to Q8_0 when an A is 8-bit) and returns its task count; the tasks then run as the
-    /// base product's prologue (`multiplyDown(task:)`), so that the later products of the range need none.
-    func prepareDown(layer: Int, projections: Range<Int>, inputs: Int, x: UnsafePointer<Float>) -> Int {
+    /// x's adapted rows once to Q8_0 when an A is 8-bit) and returns its number of parts, at most `parts`; the parts
+    /// then run as the base product's prologue (`multiplyDown(part:)`), so that the later products of the range need
+    /// none. A part per thread for a decode step: each prologue task the pool hands out costs a claim on its shared
+    /// ticket and the work is short (docs/BENCHMARKS.md, session 8).
+    func prepareDown(layer: Int, projections: Range<Int>, inputs: Int, x: UnsafePointer<Float>, parts: Int) -> Int {
         var state = current.pointee
         state.layer = layer
         state.projections = projections
@@ -176,17 +181,25 @@ final class LoRABatchPlan {
             }
             state.xq = UnsafeRawPointer(state.quantizedX)
         }
+        state.itemCount = taskCount * projections.count
+        state.partCount = max(1, min(parts, state.itemCount))
         current.pointee = state
-        return taskCount * projections.count
+        return state.itemCount > 0 ? state.partCount : 0
     }
 
-    /// Phase one, task `task`: t = scale · A x_r for one projection's adapter's rank components, for every row
-    /// using it.
-    func multiplyDown(task: Int) {
+    /// Phase one, part `part` of `prepareDown`'s: its contiguous run of items.
+    func multiplyDown(part: Int) {
         let state = current.pointee
+        let items = state.itemCount, parts = state.partCount
+        for item in (part * items / parts)..<((part + 1) * items / parts) { multiplyDown(item: item, state) }
+    }
+
+    /// Phase one, item `item`: t = scale · A x_r for one projection's adapter's rank components, for every row
+    /// using it.
+    private func multiplyDown(item: Int, _ state: Current) {
         guard let x = state.x else { return }
-        let projection = state.projections.lowerBound + task / taskCount
-        let (slot, first, end) = tasks[task % taskCount]
+        let projection = state.projections.lowerBound + item / taskCount
+        let (slot, first, end) = tasks[item % taskCount]
         let m = tables[slot][state.layer * Projection.indexCount + projection]
         let t = self.t + projection * tCount
         let inputs = state.inputs

@@ -139,11 +139,14 @@ public final class TransformerModel: @unchecked Sendable {
         guard let lora else { return MatMul.multiply(w, x: x, n: rows, y: y, pool: pool) }
         // Both LoRA phases share the base product's dispatch: A x as its prologue, B (A x) per chunk of outputs. The
         // first projection of an input group computes the A x of the whole group; the others only add B (A x).
+        // Phase one in a part per thread for a decode step, four per thread for a prompt (longer, where balance
+        // matters more), like the chunks of the base rows (MatMul.chunking).
         let downs = Projection.inputGroups.first { $0.lowerBound == projection }
-        let tasks = downs.map {
-            lora.prepareDown(layer: layer, projections: $0.lowerBound.index..<($0.upperBound.index + 1), inputs: w.cols, x: x)
+        let parts = downs.map {
+            lora.prepareDown(layer: layer, projections: $0.lowerBound.index..<($0.upperBound.index + 1), inputs: w.cols, x: x,
+                             parts: pool.threadCount * (rows <= 16 ? 1 : 4))
         } ?? 0
-        MatMul.multiply(w, x: x, n: rows, y: y, pool: pool, prologueCount: tasks, prologue: lora.multiplyDown(task:),
+        MatMul.multiply(w, x: x, n: rows, y: y, pool: pool, prologueCount: parts, prologue: lora.multiplyDown(part:),
                         chunkAlignment: LowRank.blockSize,
                         lookahead: { lora.lookahead(layer: layer, projection: projection, columns: $0, share: $1, into: &$2) }) {
             lora.addUp(layer: layer, projection: projection.index, outputs: w.rows, y: y, columns: $0)
