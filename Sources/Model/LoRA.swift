@@ -36,33 +36,40 @@ public final class LoRAMatrices: @unchecked Sendable {
     }
 
     /// 8-bit copies that the forward pass reads instead (a quarter of the F32 memory traffic of a decode step),
-    /// made once by `prepareForServing()` before the adapter is shared; layouts in Kernels/LowRank.swift.
-    /// Training keeps using the F32 matrices. Left nil (F32 served) when `inputs` is not a multiple of 32.
+    /// made once by `LoRAAdapter.prepareForServing()` before the adapter is shared, in one `PageRegion` per adapter
+    /// (which they keep alive); layouts in Kernels/LowRank.swift. Training keeps using the F32 matrices. Left nil
+    /// (F32 served) when `inputs` is not a multiple of 32.
     public private(set) var servedA: UnsafeMutableRawPointer?           // [rank × Q8_0 row of inputs], LowRank.interleaveA
     public private(set) var servedB: UnsafeMutablePointer<Int8>?        // [⌈outputs / 32⌉ × rank × 32]
     public private(set) var servedBScales: UnsafeMutablePointer<Float>? // [⌈outputs / 32⌉ × rank]
+    private var servingRegion: PageRegion?
 
     deinit {
         a.deallocate()
         b.deallocate()
-        servedA?.deallocate()
-        servedB?.deallocate()
-        servedBScales?.deallocate()
     }
 
-    /// Makes the 8-bit serving copies of A and B. Not thread-safe: call it before the adapter serves.
-    public func prepareForServing() {
-        guard servedA == nil, inputs % LowRank.blockSize == 0 else { return }
-        let rowBytes = LowRank.q8_0RowBytes(inputs)
-        let qa = UnsafeMutableRawPointer.allocate(byteCount: rank * rowBytes, alignment: 64)
+    /// Bytes of the serving copies (A, B, B's scales), nil when they are not made (see `servedA`).
+    var servingBytes: [Int]? {
+        guard inputs % LowRank.blockSize == 0 else { return nil }
+        let count = LowRank.blockedCount(outputs: outputs, rank: rank)
+        return [rank * LowRank.q8_0RowBytes(inputs), count, count / LowRank.blockSize * MemoryLayout<Float>.stride]
+    }
+
+    /// Makes the 8-bit serving copies in `region`, A then B then its scales. Not thread-safe: call it before the
+    /// adapter serves.
+    func prepareForServing(in region: PageRegion) {
+        guard servedA == nil, let sizes = servingBytes else { return }
+        let qa = region.take(sizes[0])
         LowRank.interleaveA(a, rank: rank, inputs: inputs, into: qa)
         let count = LowRank.blockedCount(outputs: outputs, rank: rank)
-        let qb = UnsafeMutablePointer<Int8>.allocate(capacity: count)
-        let scales = UnsafeMutablePointer<Float>.allocate(capacity: count / LowRank.blockSize)
+        let qb = region.take(sizes[1]).bindMemory(to: Int8.self, capacity: count)
+        let scales = region.take(sizes[2]).bindMemory(to: Float.self, capacity: count / LowRank.blockSize)
         LowRank.quantizeBlocked(b, outputs: outputs, rank: rank, into: qb, scales: scales)
         servedA = qa
         servedB = qb
         servedBScales = scales
+        servingRegion = region
     }
 
     public var parameterCount: Int { rank * (inputs + outputs) }
@@ -117,12 +124,21 @@ public final class LoRAAdapter: @unchecked Sendable {
     }
     public var parameterCount: Int { matrices.values.reduce(0) { $0 + $1.parameterCount } }
 
-    /// Makes the forward pass read 8-bit copies of every matrix (see `LoRAMatrices.prepareForServing`). The
-    /// registry calls it before a version serves; an adapter used directly stays in F32. Not thread-safe.
+    /// Makes the forward pass read 8-bit copies of every matrix (see `LoRAMatrices.servedA`), all in one region on
+    /// huge pages, by layer and projection: the order a forward pass reads them in. The registry calls it before a
+    /// version serves; an adapter used directly stays in F32. Not thread-safe.
     public func prepareForServing() {
-        for m in matrices.values { m.prepareForServing() }
+        let unprepared = orderedMatrices.map(\.matrices).filter { $0.servedA == nil && $0.servingBytes != nil }
+        if !unprepared.isEmpty {
+            let region = PageRegion(bytes: PageRegion.bytesNeeded(for: unprepared.flatMap { $0.servingBytes! }))
+            for m in unprepared { m.prepareForServing(in: region) }
+            servingRegion = region
+        }
         fillProjections()
     }
+
+    /// The region holding the serving copies (nil before `prepareForServing`, or when no matrix has them).
+    public private(set) var servingRegion: PageRegion?
 
     public init(rank: Int, alpha: Float, matrices: [LoRATarget: LoRAMatrices], layerCount: Int) {
         serial = Self.nextSerial.wrappingAdd(1, ordering: .relaxed).oldValue

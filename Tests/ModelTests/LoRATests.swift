@@ -118,6 +118,31 @@ struct LoRATests {
         #expect(effect > 10 * worst)
     }
 
+    /// The serving copies of an adapter lie in one region, in the order a forward pass reads them: by layer, then
+    /// projection, each matrix's A, B and B's scales one after another.
+    @Test func servingCopiesAreOneRegionInReadingOrder() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = try TransformerModel(path: TinyModelTests.write(TinyModelTests.shapes[0], seed: 7, to: dir), threads: 2)
+        let adapter = Self.randomAdapter(model.config, rank: 8, alpha: 8, seed: 17)
+        #expect(adapter.servingRegion == nil)
+        adapter.prepareForServing()
+        let region = try #require(adapter.servingRegion)
+        var previous = -1
+        var count = 0
+        for (_, m) in adapter.orderedMatrices where m.servedA != nil {
+            let a = UnsafeRawPointer(m.servedA!) - UnsafeRawPointer(region.base)
+            let b = UnsafeRawPointer(m.servedB!) - UnsafeRawPointer(region.base)
+            let scales = UnsafeRawPointer(m.servedBScales!) - UnsafeRawPointer(region.base)
+            #expect(previous < a && a < b && b < scales && scales < region.used)
+            previous = scales
+            count += 1
+        }
+        #expect(count > 0)
+        adapter.prepareForServing()   // a second call changes nothing
+        #expect(adapter.servingRegion === region)
+    }
+
     @Test func rowsWithDifferentMixturesShareOnePass() throws {
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
