@@ -1,3 +1,4 @@
+import GGUF
 import Kernels
 import Synchronization
 

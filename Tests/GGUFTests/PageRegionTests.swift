@@ -1,4 +1,4 @@
-import Kernels
+import GGUF
 import Testing
 
 /// A region hands out consecutive, aligned, zero-filled slices; a large one starts on a huge page boundary.

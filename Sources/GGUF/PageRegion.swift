@@ -1,9 +1,9 @@
-// One block of anonymous memory for read-mostly data that a decode step streams through (an adapter's serving
-// copies), backed by 2 MB pages where the kernel allows it.
+// One block of anonymous memory for read-mostly data that a decode step streams through (a model's weights, an
+// adapter's serving copies), backed by 2 MB pages where the kernel allows it.
 //
-// An adapter's matrices were many small allocations spread over the heap: each product touched a few new 4 KB
-// pages, each a TLB miss, and in this VM a miss walks two page tables. One region on huge pages makes a
-// 2×rank-16 mixture on SmolLM2 (10.7 MB) six pages instead of ~2,700 (docs/BENCHMARKS.md, session 8).
+// A decode step reads every weight once: on 4 KB pages that is a TLB miss per 4 KB, and in a VM each miss walks two
+// page tables. On huge pages SmolLM2's 98 MB are 49 pages, and an adapter's matrices (three small heap allocations
+// each before) are a few (docs/BENCHMARKS.md, session 8).
 //
 // Layout: `take(bytes)` hands out consecutive 64-byte-aligned slices in the order it is called, so data that is
 // read in sequence can be laid out in sequence.
