@@ -1,5 +1,5 @@
-// A GGUF file opened for reading: its metadata and tensor directory parsed and validated, its
-// tensor data left in the read-only memory mapping (pages load on first touch).
+// A GGUF file opened for reading: its metadata and tensor directory parsed and validated, its tensor data
+// left in a read-only memory mapping (pages load on first touch) or read into resident memory (`FileStorage`).
 
 public final class GGUFFile: @unchecked Sendable {
     // Immutable after init; the mapping is read-only, so sharing across threads is safe.
@@ -19,8 +19,8 @@ public final class GGUFFile: @unchecked Sendable {
     private let base: UnsafeRawPointer
     private let tensorIndexByName: [String: Int]
 
-    public init(path: String) throws {
-        let mapping = try MappedFile(path: path)
+    public init(path: String, storage: FileStorage = .mapped) throws {
+        let mapping = try MappedFile(path: path, storage: storage)
         let layout = try GGUFParser.parse(mapping.bytes)
         // Only an empty file has no base address, and the parser has already rejected it.
         guard let base = mapping.bytes.baseAddress else {

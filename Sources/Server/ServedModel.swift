@@ -23,10 +23,10 @@ public final class ServedModel: Sendable {
         created = Int(Date().timeIntervalSince1970)
     }
 
-    /// Maps and checks the GGUF file off the caller's thread (it blocks for a moment on a large file).
-    public static func load(path: String, threads: Int, id: String) async throws -> ServedModel {
+    /// Loads and checks the GGUF file off the caller's thread (it blocks for a moment on a large file).
+    public static func load(path: String, threads: Int, id: String, storage: FileStorage = .resident) async throws -> ServedModel {
         try await runBlocking {
-            let model = try TransformerModel(path: path, threads: threads)
+            let model = try TransformerModel(path: path, threads: threads, storage: storage)
             return ServedModel(id: id, model: model, tokenizer: try Tokenizer(gguf: model.file))
         }
     }

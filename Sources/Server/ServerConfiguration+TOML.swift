@@ -47,6 +47,7 @@ private struct ConfigurationFile: Decodable {
         var name: String?
         var threads: Int?
         var context: Int?
+        var mmap: Bool?
     }
     struct ServerSection: Decodable {
         var host: String?
@@ -147,6 +148,7 @@ private struct ConfigurationFile: Decodable {
         if let value = model?.name { configuration.modelName = value.isEmpty ? nil : value }
         if let value = model?.threads { configuration.threads = value }
         if let value = model?.context { configuration.contextLimit = value }
+        if let value = model?.mmap { configuration.mapModelFile = value }
         if let value = server?.host { configuration.host = value }
         if let value = server?.port { configuration.port = value }
         if let value = server?.apiKeysFile { configuration.apiKeysFile = value.isEmpty ? nil : value }

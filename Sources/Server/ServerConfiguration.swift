@@ -10,6 +10,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var threads: Int
     /// Tokens per sequence (prompt + completion), capped by the model's own context length.
     public var contextLimit: Int
+    /// Serve from a mapping of the model file instead of reading it into memory on huge pages (`FileStorage`).
+    public var mapModelFile: Bool
 
     public var host: String
     public var port: Int
@@ -65,6 +67,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         modelName: String? = nil,
         threads: Int = 0,
         contextLimit: Int = 2048,
+        mapModelFile: Bool = false,
         host: String = "127.0.0.1",
         port: Int = 8080,
         apiKeysFile: String? = nil,
@@ -84,6 +87,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.modelName = modelName
         self.threads = threads
         self.contextLimit = contextLimit
+        self.mapModelFile = mapModelFile
         self.host = host
         self.port = port
         self.apiKeysFile = apiKeysFile

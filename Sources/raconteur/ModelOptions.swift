@@ -1,6 +1,7 @@
 import Adapters
 import ArgumentParser
 import Foundation
+import GGUF
 import Model
 import Tokenizers
 
@@ -12,10 +13,13 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Worker threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Flag(name: .long, help: "Map the model file instead of reading it into memory on huge pages (starts sooner, shares the page cache; decodes slower).")
+    var mmap = false
+
     func load() throws -> (TransformerModel, Tokenizer) {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         do {
-            let m = try TransformerModel(path: model, threads: threads)
+            let m = try TransformerModel(path: model, threads: threads, storage: mmap ? .mapped : .resident)
             return (m, try Tokenizer(gguf: m.file))
         } catch {
             throw CommandFailure("cannot load \(model): \(error)")

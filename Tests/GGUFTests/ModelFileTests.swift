@@ -32,6 +32,25 @@ import Testing
         expectTensorsInsideTheFile(file)
     }
 
+    /// A resident file holds the same bytes as the mapping, from a start on a huge page boundary.
+    @Test(.enabled(if: TestPaths.exists(TestPaths.smolLM2)))
+    func residentStorageHoldsTheMappedBytes() throws {
+        let mapped = try GGUFFile(path: TestPaths.smolLM2, storage: .mapped)
+        let resident = try GGUFFile(path: TestPaths.smolLM2, storage: .resident)
+        #expect(resident.tensors.count == mapped.tensors.count && resident.metadataKeys == mapped.metadataKeys)
+        for (a, b) in zip(mapped.tensors, resident.tensors) {
+            #expect(a.name == b.name)
+            #expect(memcmp(mapped.data(for: a), resident.data(for: b), a.byteCount) == 0, "\(a.name)")
+        }
+        let first = resident.tensors[0]
+        let fileStart = resident.data(for: first) - resident.dataOffset - first.offset
+        #expect(Int(bitPattern: fileStart) % PageRegion.hugePageBytes == 0)
+    }
+
+    @Test func residentStorageOfAMissingFileThrows() {
+        #expect(throws: GGUFError.self) { try GGUFFile(path: "/nonexistent/model.gguf", storage: .resident) }
+    }
+
     @Test(.enabled(if: TestPaths.exists(TestPaths.gemma3)))
     func gemma3() throws {
         let clock = ContinuousClock()

@@ -54,12 +54,14 @@ import Testing
             [model]
             path = "other.gguf"
             name = "storyteller"
+            mmap = true
             [limits]
             max_batch = 3
             request_timeout = 12.5
             """)
         #expect(configuration.modelPath == "other.gguf")
         #expect(configuration.servedModelID == "storyteller")
+        #expect(configuration.mapModelFile && !ServerConfiguration().mapModelFile)
         #expect(configuration.maxBatch == 3)
         #expect(configuration.requestTimeout == 12.5)
         #expect(configuration.maxQueued == ServerConfiguration().maxQueued)
