@@ -2,7 +2,7 @@
 // left in a read-only memory mapping (pages load on first touch) or read into resident memory (`FileStorage`).
 
 public final class GGUFFile: @unchecked Sendable {
-    // Immutable after init; the mapping is read-only, so sharing across threads is safe.
+    // Immutable after init; the file's bytes are read-only, so sharing across threads is safe.
     public let path: String
     public let version: UInt32
     public let alignment: Int
@@ -15,21 +15,21 @@ public final class GGUFFile: @unchecked Sendable {
     /// The tensor directory in file order.
     public let tensors: [GGUFTensorInfo]
 
-    private let mapping: MappedFile
+    private let fileBytes: FileBytes
     private let base: UnsafeRawPointer
     private let tensorIndexByName: [String: Int]
 
     public init(path: String, storage: FileStorage = .mapped) throws {
-        let mapping = try MappedFile(path: path, storage: storage)
-        let layout = try GGUFParser.parse(mapping.bytes)
+        let fileBytes = try FileBytes(path: path, storage: storage)
+        let layout = try GGUFParser.parse(fileBytes.bytes)
         // Only an empty file has no base address, and the parser has already rejected it.
-        guard let base = mapping.bytes.baseAddress else {
+        guard let base = fileBytes.bytes.baseAddress else {
             throw GGUFError.truncated(at: 0, needed: 4, context: "magic")
         }
         self.path = path
-        self.mapping = mapping
+        self.fileBytes = fileBytes
         self.base = base
-        fileSize = mapping.bytes.count
+        fileSize = fileBytes.bytes.count
         version = layout.version
         alignment = layout.alignment
         dataOffset = layout.dataOffset
@@ -49,12 +49,12 @@ public final class GGUFFile: @unchecked Sendable {
         return info
     }
 
-    /// The start of the tensor's data inside the mapping; valid while this object lives.
+    /// The start of the tensor's data inside the file's bytes; valid while this object lives.
     public func data(for tensor: GGUFTensorInfo) -> UnsafeRawPointer {
         bytes(for: tensor).baseAddress ?? base
     }
 
-    /// The tensor's data inside the mapping; valid while this object lives.
+    /// The tensor's data inside the file's bytes; valid while this object lives.
     public func bytes(for tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer {
         // Infos from this file were bounds-checked when parsed; one from another file may not fit.
         precondition(tensor.offset >= 0 && tensor.byteCount <= fileSize - dataOffset - tensor.offset,

@@ -18,7 +18,7 @@ public enum FileStorage: Sendable {
     case resident
 }
 
-final class MappedFile: @unchecked Sendable {
+final class FileBytes: @unchecked Sendable {
     /// The file's bytes (empty, with no base address, for an empty file: mmap cannot map 0 bytes).
     let bytes: UnsafeRawBufferPointer
     /// The memory of a `.resident` file; nil for a mapping.
