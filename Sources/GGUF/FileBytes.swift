@@ -10,7 +10,7 @@ import Darwin
 #endif
 
 /// Where a loaded GGUF file's bytes live.
-public enum FileStorage: Sendable {
+public enum FileStorage: Sendable, Equatable {
     /// A read-only mapping of the file: nothing is read up front, pages are shared with other processes.
     case mapped
     /// Read into anonymous memory on 2 MB pages (`PageRegion`): the whole file is read at load and held by this
@@ -23,6 +23,9 @@ final class FileBytes: @unchecked Sendable {
     let bytes: UnsafeRawBufferPointer
     /// The memory of a `.resident` file; nil for a mapping.
     private let region: PageRegion?
+    /// Whether the kernel took the request to back a resident file with huge pages (false for a mapping, a small
+    /// file, or THP set to `never`).
+    var onHugePages: Bool { region?.advisedHugePages ?? false }
 
     init(path: String, storage: FileStorage = .mapped) throws {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)

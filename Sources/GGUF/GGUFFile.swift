@@ -16,6 +16,10 @@ public final class GGUFFile: @unchecked Sendable {
     public let tensors: [GGUFTensorInfo]
 
     private let fileBytes: FileBytes
+    /// Where the file's bytes live.
+    public let storage: FileStorage
+    /// A resident file whose memory the kernel agreed to back with huge pages (see `FileStorage.resident`).
+    public var residentOnHugePages: Bool { fileBytes.onHugePages }
     private let base: UnsafeRawPointer
     private let tensorIndexByName: [String: Int]
 
@@ -28,6 +32,7 @@ public final class GGUFFile: @unchecked Sendable {
         }
         self.path = path
         self.fileBytes = fileBytes
+        self.storage = storage
         self.base = base
         fileSize = fileBytes.bytes.count
         version = layout.version

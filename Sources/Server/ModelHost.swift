@@ -1,6 +1,7 @@
 import Adapters
 import Engine
 import Foundation
+import GGUF
 import Logging
 import ServiceLifecycle
 
@@ -77,7 +78,10 @@ struct ModelLoadingService: Service {
                                       directory: configuration.adaptersDirectory, maxMixture: configuration.maxMixtureAdapters)
         adapters.loadDirectory(logger: logger)
         host.becomeReady(InferenceEngine(served: served, scheduler: scheduler, adapters: adapters))
-        logger.info("model '\(served.id)' loaded in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: context \(scheduler.contextLimit) tokens, batch \(configuration.maxBatch), queue \(configuration.maxQueued)")
+        let file = served.model.file
+        let weights = file.storage == .mapped ? "mapped from the file"
+            : file.residentOnHugePages ? "resident on huge pages" : "resident on 4 KB pages (huge pages not granted)"
+        logger.info("model '\(served.id)' loaded in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: context \(scheduler.contextLimit) tokens, batch \(configuration.maxBatch), queue \(configuration.maxQueued), weights \(weights)")
 
         try? await gracefulShutdown()
         host.stop()?.scheduler.shutdown()

@@ -42,6 +42,8 @@ import Testing
             #expect(a.name == b.name)
             #expect(memcmp(mapped.data(for: a), resident.data(for: b), a.byteCount) == 0, "\(a.name)")
         }
+        #expect(mapped.storage == .mapped && !mapped.residentOnHugePages)
+        #expect(resident.storage == .resident)
         let first = resident.tensors[0]
         let fileStart = resident.data(for: first) - resident.dataOffset - first.offset
         #expect(Int(bitPattern: fileStart) % PageRegion.hugePageBytes == 0)
