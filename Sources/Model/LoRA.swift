@@ -63,7 +63,7 @@ public final class LoRAMatrices: @unchecked Sendable {
         guard servedA == nil, let sizes = servingBytes else { return }
         let qa = region.take(sizes[0])
         LowRank.interleaveA(a, rank: rank, inputs: inputs, into: qa)
-        let count = LowRank.blockedCount(outputs: outputs, rank: rank)
+        let count = sizes[1]   // B's entries, one byte each
         let qb = region.take(sizes[1]).bindMemory(to: Int8.self, capacity: count)
         let scales = region.take(sizes[2]).bindMemory(to: Float.self, capacity: count / LowRank.blockSize)
         LowRank.quantizeBlocked(b, outputs: outputs, rank: rank, into: qb, scales: scales)

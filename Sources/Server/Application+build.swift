@@ -1,6 +1,5 @@
 import Feedback
 import Foundation
-import GGUF
 import Hummingbird
 import Logging
 import NIOCore
@@ -9,7 +8,7 @@ import NIOCore
 /// the model in the background, then serves it.
 public func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = nil) async throws -> some ApplicationProtocol {
     let path = configuration.modelPath, threads = configuration.effectiveThreads, id = configuration.servedModelID
-    let storage: FileStorage = configuration.mapModelFile ? .mapped : .resident
+    let storage = configuration.modelStorage
     return try await buildApplication(configuration, logger: logger) {
         try await ServedModel.load(path: path, threads: threads, id: id, storage: storage)
     }

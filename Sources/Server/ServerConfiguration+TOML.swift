@@ -148,7 +148,7 @@ private struct ConfigurationFile: Decodable {
         if let value = model?.name { configuration.modelName = value.isEmpty ? nil : value }
         if let value = model?.threads { configuration.threads = value }
         if let value = model?.context { configuration.contextLimit = value }
-        if let value = model?.mmap { configuration.mapModelFile = value }
+        if let value = model?.mmap { configuration.modelStorage = value ? .mapped : .resident }
         if let value = server?.host { configuration.host = value }
         if let value = server?.port { configuration.port = value }
         if let value = server?.apiKeysFile { configuration.apiKeysFile = value.isEmpty ? nil : value }

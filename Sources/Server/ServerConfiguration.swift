@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 
 /// Everything the server needs to start: read from `configs/raconteur.toml`, then overridden by flags.
 public struct ServerConfiguration: Sendable, Equatable {
@@ -10,8 +11,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var threads: Int
     /// Tokens per sequence (prompt + completion), capped by the model's own context length.
     public var contextLimit: Int
-    /// Serve from a mapping of the model file instead of reading it into memory on huge pages (`FileStorage`).
-    public var mapModelFile: Bool
+    /// Where the model's weights live: read into memory on huge pages, or a mapping of the file (`FileStorage`).
+    public var modelStorage: FileStorage
 
     public var host: String
     public var port: Int
@@ -67,7 +68,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         modelName: String? = nil,
         threads: Int = 0,
         contextLimit: Int = 2048,
-        mapModelFile: Bool = false,
+        modelStorage: FileStorage = .resident,
         host: String = "127.0.0.1",
         port: Int = 8080,
         apiKeysFile: String? = nil,
@@ -87,7 +88,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.modelName = modelName
         self.threads = threads
         self.contextLimit = contextLimit
-        self.mapModelFile = mapModelFile
+        self.modelStorage = modelStorage
         self.host = host
         self.port = port
         self.apiKeysFile = apiKeysFile

@@ -13,8 +13,9 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Worker threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Flag(name: .long, help: "Map the model file instead of reading it into memory on huge pages (starts sooner, shares the page cache; decodes slower).")
-    var mmap = false
+    static let mmapHelp: ArgumentHelp =
+        "Map the model file instead of reading it into memory on huge pages (starts sooner, shares the page cache; decodes slower)."
+    @Flag(name: .long, help: mmapHelp) var mmap = false
 
     func load() throws -> (TransformerModel, Tokenizer) {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }

@@ -17,8 +17,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Port to listen on; 0 picks a free one (the chosen port is logged).") var port: Int?
     @Option(help: "Worker threads for the forward pass; 0 uses every core.") var threads: Int?
     @Option(help: "Tokens per sequence, prompt and completion together.") var ctx: Int?
-    @Flag(name: .long, help: "Map the model file instead of reading it into memory on huge pages (starts sooner, shares the page cache; decodes slower).")
-    var mmap = false
+    @Flag(name: .long, help: ModelOptions.mmapHelp) var mmap = false
     @Option(name: .customLong("max-batch"), help: "Sequences decoded together.") var maxBatch: Int?
     @Option(help: "Requests that may wait for a batch slot; more are answered 429.") var queue: Int?
     @Option(name: .customLong("api-keys"), help: "File with one API key per line.") var apiKeys: String?
@@ -64,7 +63,7 @@ struct ServeCommand: ParsableCommand {
             if let port { settings.port = port }
             if let threads { settings.threads = threads }
             if let ctx { settings.contextLimit = ctx }
-            if mmap { settings.mapModelFile = true }
+            if mmap { settings.modelStorage = .mapped }
             if let maxBatch { settings.maxBatch = maxBatch }
             if let queue { settings.maxQueued = queue }
             if let apiKeys { settings.apiKeysFile = apiKeys }

@@ -61,7 +61,7 @@ import Testing
             """)
         #expect(configuration.modelPath == "other.gguf")
         #expect(configuration.servedModelID == "storyteller")
-        #expect(configuration.mapModelFile && !ServerConfiguration().mapModelFile)
+        #expect(configuration.modelStorage == .mapped && ServerConfiguration().modelStorage == .resident)
         #expect(configuration.maxBatch == 3)
         #expect(configuration.requestTimeout == 12.5)
         #expect(configuration.maxQueued == ServerConfiguration().maxQueued)
