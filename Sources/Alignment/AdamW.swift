@@ -1,7 +1,7 @@
 import Foundation
 
 /// AdamW (Loshchilov & Hutter; the update PyTorch's `torch.optim.AdamW` performs) over one flat
-/// parameter vector, fed the combined direction d as the gradient (RACO.md line 43).
+/// parameter vector, fed the combined direction d as the gradient (docs/RACO.md, "AdamW").
 ///
 /// Step t (1-based), learning rate α_t, gradient g:
 ///     θ ← θ − α_t λ θ                              (decoupled weight decay)

@@ -5,7 +5,7 @@ public enum AlignmentError: Error, Equatable, Sendable {
     case weightsNotOnSimplex([Double])
     /// The number of weights, labels, margins or gradients does not match the number of objectives or rows.
     case countMismatch(expected: Int, actual: Int, what: String)
-    /// The conflict-aversion constant c must lie in [0, 1) (RACO.md line 28).
+    /// The conflict-aversion constant c must lie in [0, 1) (docs/RACO.md, "The CAGrad dual problem").
     case conflictAversionOutOfRange(Double)
     /// β must be finite and positive.
     case invalidBeta(Double)

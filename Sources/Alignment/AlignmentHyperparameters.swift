@@ -20,9 +20,9 @@ public struct AlignmentHyperparameters: Codable, Sendable, Equatable {
     public var warmupSteps: Int = 3
     /// AdamW's decoupled weight decay λ.
     public var weightDecay: Double = 0
-    /// β of the DPO loss (RACO.md line 17).
+    /// β of the DPO loss (docs/RACO.md, "Per-objective DPO loss").
     public var beta: Double = 0.2
-    /// c, the conflict aversion of RACO.md line 28, in [0, 1).
+    /// c, the conflict aversion, in [0, 1) (docs/RACO.md, "The CAGrad dual problem").
     public var conflictAversion: Double = 0.4
     /// Fraction of the rows held out for evaluation, in [0, 0.9].
     public var heldOutFraction: Double = 0.2
@@ -34,7 +34,7 @@ public struct AlignmentHyperparameters: Codable, Sendable, Equatable {
     public var projections: [String] = Projection.allCases.map(\.rawValue)
     /// Longest prompt + response (in tokens) a sequence may have; longer responses are cut at the end.
     public var maxTokensPerSequence: Int = 256
-    /// Divide each sequence's log-prob by its response length (RACO.md line 15, off by default).
+    /// Divide each sequence's log-prob by its response length (docs/RACO.md, "Per-objective DPO loss"; off by default).
     public var lengthNormalized: Bool = false
     /// Write the adapter under training every this many steps (0: never) when a checkpoint directory is given.
     public var checkpointEvery: Int = 0

@@ -24,7 +24,7 @@ public struct AlignmentResult: @unchecked Sendable {
 
 /// Trains LoRA adapters with RACO (or its baselines) on preference rows, one adapter per weight vector.
 ///
-/// Each optimiser step (RACO.md, "Combining the gradients"): for every micro-batch one forward of the chosen and
+/// Each optimiser step (docs/RACO.md, "One training step"): for every micro-batch one forward of the chosen and
 /// rejected sequences gives the margins Δ; the per-objective ∂L_i/∂Δ weight one backward pass that yields all k
 /// gradients g_i at once; then H = Gram(g), the `GradientCombiner` coefficients, d = Σ coef_i g_i, and AdamW with
 /// warm-up + cosine decay. Reference log-probs are computed once per row.

@@ -1,13 +1,13 @@
 import Foundation
 
-/// The CAGrad dual of RACO.md line 29: minimise Φ(p) = bᵀp + s · √(pᵀ H p) over the simplex
+/// The CAGrad dual (docs/RACO.md, "The CAGrad dual problem"): minimise Φ(p) = bᵀp + s · √(pᵀ H p) over the simplex
 /// {p ≥ 0, Σ p_i = 1}. Φ is convex (a linear term plus s times the norm ‖Σ p_i g_i‖).
 public struct CAGradDualProblem: Sendable, Equatable {
     /// H, the Gram matrix of the gradients.
     public let gram: GramMatrix
-    /// b = H w (RACO.md line 27).
+    /// b = H w.
     public let linearTerm: [Double]
-    /// s = c · ‖g_0‖ (RACO.md line 27).
+    /// s = c · ‖g_0‖.
     public let normWeight: Double
 
     public init(gram: GramMatrix, linearTerm: [Double], normWeight: Double) throws {
@@ -23,14 +23,14 @@ public struct CAGradDualProblem: Sendable, Equatable {
 
     public var objectiveCount: Int { gram.size }
 
-    /// RACO.md line 29: Φ(p) = bᵀp + s · √(pᵀ H p).
+    /// Φ(p) = bᵀp + s · √(pᵀ H p).
     public func objective(_ p: [Double]) -> Double {
         var linear = 0.0
         for i in 0..<objectiveCount { linear += linearTerm[i] * p[i] }
         return linear + normWeight * sqrt(gram.quadraticForm(p))
     }
 
-    /// RACO.md line 39: ∇Φ = b + s H p / √(pᵀ H p). Where Σ p_i g_i = 0 the norm is not
+    /// ∇Φ = b + s H p / √(pᵀ H p). Where Σ p_i g_i = 0 the norm is not
     /// differentiable; there the subgradient b (the norm's subgradient 0) is returned.
     public func gradient(_ p: [Double]) -> [Double] {
         let norm = sqrt(gram.quadraticForm(p))
@@ -41,8 +41,8 @@ public struct CAGradDualProblem: Sendable, Equatable {
 
     /// The same problem in units where max_i H_ii = 1: H/m, b/m, s/√m. Φ scales by 1/m and the
     /// minimiser is unchanged (Φ is homogeneous of degree 2 in the gradients), so the solvers'
-    /// absolute thresholds (RACO.md line 34's 1e-12) mean the same thing whatever the gradients'
-    /// magnitude. Returns nil when every gradient is zero (H = 0).
+    /// absolute thresholds (the closed form's 1e-12) mean the same thing whatever the gradients'
+    /// magnitude (docs/RACO.md, "Numerical safeguards"). Returns nil when every gradient is zero (H = 0).
     func normalised() -> (problem: CAGradDualProblem, scale: Double)? {
         let scale = (0..<objectiveCount).map { gram[$0, $0] }.max() ?? 0
         guard scale > 0, scale.isFinite else { return nil }
@@ -53,7 +53,7 @@ public struct CAGradDualProblem: Sendable, Equatable {
         return (problem, scale)
     }
 
-    /// The k = 2 problem on the edge {p_i + p_j = 1} of the simplex (RACO.md line 35, "the 3 edges").
+    /// The k = 2 problem on the edge {p_i + p_j = 1} of the simplex (docs/RACO.md, "Solver for three objectives").
     func restricted(to i: Int, _ j: Int) -> CAGradDualProblem {
         CAGradDualProblem(
             uncheckedGram: gram.restricted(to: [i, j]),
@@ -81,7 +81,7 @@ public struct DualSolution: Sendable, Equatable {
     public let optimalityGap: Double?
 
     /// Dual weights below this are rounding, not signal: they are snapped to 0 (and the rest
-    /// renormalised) because the clip and the normalisation G̃/‖G̃‖ of RACO.md lines 40–41 are
+    /// renormalised) because the clip and the normalisation G̃/‖G̃‖ (docs/RACO.md, "Numerical safeguards") are
     /// discontinuous where p̃ → 0, and a solver's last digits must not choose between d = g_0 and
     /// d = (1 + c) g_0. Moves p by at most k · 1e-10.
     public static let zeroThreshold = 1e-10

@@ -1,10 +1,10 @@
 /// How the k per-objective gradients of one step are combined into the update direction d
-/// (RACO.md, "Combining the gradients" and "Variants the trainer must also offer").
+/// (docs/RACO.md, "The update direction" and "Baselines").
 public enum CombinationMethod: String, Codable, CaseIterable, Sendable {
-    /// Clipped CAGrad: steps 1–5 of RACO.md, with the clip p̃_i = min(p*_i, w_i) of step 4.
+    /// Clipped CAGrad: CAGrad with the clip p̃_i = min(p*_i, w_i) (docs/RACO.md, "The clip").
     case raco
-    /// CAGrad: RACO.md line 47, "as above without step 4 (p̃ = p*)".
+    /// CAGrad: the same without the clip, p̃ = p* (docs/RACO.md, "Baselines").
     case cagrad
-    /// Linear scalarisation: RACO.md line 46, "d = g_0".
+    /// Linear weighting: d = g_0 (docs/RACO.md, "Baselines").
     case dpoLW = "dpo-lw"
 }

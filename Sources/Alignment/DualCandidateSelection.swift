@@ -1,5 +1,5 @@
-/// Picks the minimiser among the candidate points of an exact solver (RACO.md lines 33 and 35:
-/// "evaluate … keep the smallest", "the smallest Φ among …").
+/// Picks the minimiser among the candidate points of an exact solver: the candidate with the smallest Φ
+/// (docs/RACO.md, "Solver for two objectives" and "Solver for three objectives"; ties as in "Numerical safeguards").
 ///
 /// Φ is evaluated directly at every candidate rather than trusted from a formula (for the k = 3
 /// interior point, Φ = ν holds only for the genuine root of the KKT quadratic, see
@@ -9,7 +9,7 @@
 /// Ties: when the minimiser is not unique (identical gradients, or three affinely dependent ones)
 /// the candidates whose Φ is within `tieTolerance` of the smallest are equally good, and the one
 /// closest (Euclidean) to `preferred` — the user weights w — is returned, so that a dual that is
-/// indifferent does not move the clip of RACO.md line 40 away from w.
+/// indifferent does not move the clip (docs/RACO.md, "The clip") away from w.
 enum DualCandidateSelection {
     /// In the normalised units of `CAGradDualProblem.normalised()` (max H_ii = 1, |Φ| ≲ 2): a few
     /// ulps of Φ's evaluation, far below any difference a genuine minimiser makes.

@@ -1,12 +1,12 @@
-/// Which solver computes p* = argmin over the simplex of Φ (RACO.md line 29).
+/// Which solver computes p* = argmin over the simplex of Φ (docs/RACO.md, "The CAGrad dual problem").
 public enum DualSolver: Sendable, Equatable {
     /// k = 1: p* = (1); k = 2: the closed form; k = 3: the enumeration; k ≥ 4: mirror descent.
     case automatic
-    /// RACO.md lines 30–34 (k = 2 only).
+    /// docs/RACO.md, "Solver for two objectives" (k = 2 only).
     case twoObjectiveClosedForm
-    /// RACO.md lines 35–37 (k = 3 only).
+    /// docs/RACO.md, "Solver for three objectives" (k = 3 only).
     case threeObjectiveEnumeration
-    /// RACO.md lines 38–39 (any k).
+    /// docs/RACO.md, "Solver for any number of objectives (mirror descent)" (any k).
     case mirrorDescent(MirrorDescentSettings)
 
     /// Solves the dual. `preferred` (the user weights w) breaks exact ties between minimisers in

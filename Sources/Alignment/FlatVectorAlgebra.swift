@@ -35,7 +35,7 @@ public enum FlatVectorAlgebra {
     }
 
     /// d = Σ_i coefficients_i · g_i, accumulated in Float64 per element and rounded once to Float.
-    /// With the coefficients of a `GradientCombination` this is RACO.md line 41's direction.
+    /// With the coefficients of a `GradientCombination` this is the direction d (docs/RACO.md, "The update direction").
     public static func linearCombination(of gradients: [[Float]], coefficients: [Double]) throws -> [Float] {
         var result: [Float] = []
         try linearCombination(of: gradients, coefficients: coefficients, into: &result)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The k × k Gram matrix H_ij = ⟨g_i, g_j⟩ of the per-objective gradients (RACO.md line 27),
+/// The k × k Gram matrix H_ij = ⟨g_i, g_j⟩ of the per-objective gradients (docs/RACO.md, "The Gram matrix"),
 /// in Float64. Every quantity the combination needs — ‖g_0‖, b = H w, ‖G̃‖, ⟨g_i, d⟩ — is a
 /// quadratic or linear form in H, so after this one pass over the k flat gradients of length P the
 /// rest of the step costs O(k²) and touches no P-vector.
@@ -54,7 +54,7 @@ public struct GramMatrix: Sendable, Equatable {
         var entries = [Double](repeating: 0, count: k * k)
         for i in 0..<k {
             for j in i..<k {
-                // RACO.md line 27: H_ij = ⟨g_i, g_j⟩.
+                // H_ij = ⟨g_i, g_j⟩.
                 let value = dot(i, j)
                 guard value.isFinite else { throw AlignmentError.nonFinite("gradient") }
                 entries[i * k + j] = value

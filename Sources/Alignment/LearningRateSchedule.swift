@@ -1,6 +1,6 @@
 import Foundation
 
-/// Linear warm-up then cosine decay to a floor (RACO.md line 43). Pure function of the step.
+/// Linear warm-up then cosine decay to a floor (docs/RACO.md, "Learning-rate schedule"). Pure function of the step.
 ///
 /// Steps are 0-based: step t is the (t + 1)-th optimiser update.
 /// - t < warmupSteps: α = peak · (t + 1) / warmupSteps (the first step is already non-zero and step

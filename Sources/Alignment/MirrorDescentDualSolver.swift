@@ -1,6 +1,6 @@
 import Foundation
 
-/// Settings of the entropic mirror descent of RACO.md line 38.
+/// Settings of the entropic mirror descent (docs/RACO.md, "Solver for any number of objectives (mirror descent)").
 public struct MirrorDescentSettings: Sendable, Equatable, Codable {
     /// Upper bound on iterations.
     public var maxIterations: Int
@@ -14,7 +14,7 @@ public struct MirrorDescentSettings: Sendable, Equatable, Codable {
     }
 }
 
-/// Entropic mirror descent for any k (RACO.md lines 38–39):
+/// Entropic mirror descent for any k (docs/RACO.md, "Solver for any number of objectives (mirror descent)"):
 /// p ← normalise(p · exp(−η ∇Φ(p))), ∇Φ = b + s H p / √(pᵀ H p), from the uniform point.
 ///
 /// The step η is adaptive: a step is accepted when it satisfies the mirror-descent descent
@@ -82,7 +82,7 @@ enum MirrorDescentDualSolver {
                 norm = sqrt(h.quadraticForm(p))
                 eta = 1
             }
-            // RACO.md line 39: ∇Φ = b + s H p / √(pᵀ H p).
+            // ∇Φ = b + s H p / √(pᵀ H p).
             let gradient = unit.gradient(p)
             let smallest = gradient.min()!, largest = gradient.max()!
             gap = 0
@@ -93,7 +93,7 @@ enum MirrorDescentDualSolver {
 
             var accepted = false
             while !accepted && eta * (largest - smallest) > stallStep {
-                // RACO.md line 38: p⁺ = normalise(p · exp(−η ∇Φ(p))). With a_i = −η(∇Φ_i − m), m the
+                // p⁺ = normalise(p · exp(−η ∇Φ(p))). With a_i = −η(∇Φ_i − m), m the
                 // p-weighted mean of ∇Φ, the normaliser is 1 + z with z = Σ p_j expm1(a_j) and
                 // p⁺_i − p_i = p_i (expm1(a_i) − z) / (1 + z), computed without cancellation.
                 let exponents = gradient.map { -eta * ($0 - mean) }

@@ -1,15 +1,15 @@
 import Foundation
 
 /// The labels of a batch of preference rows, one label per objective per row, and the
-/// per-objective DPO algebra of RACO.md ("Per-objective loss" and step 1 of "Combining the
-/// gradients") on the rows' shared margins Δ.
+/// per-objective DPO algebra on the rows' shared margins Δ (docs/RACO.md, "Per-objective DPO loss"
+/// and "One backward pass for all objectives").
 ///
 /// Convention for ties (s_i = 0): the mean over rows runs over **all n rows of the batch**, ties
-/// included, exactly as RACO.md line 17 writes it. A tie row contributes the constant
-/// −log σ(0) = log 2 to L_i and nothing to its gradient, and the per-row weights are divided by
-/// the same n (RACO.md line 25), so the loss and its derivative agree. One consequence: an objective
-/// that labels few rows gets a proportionally smaller gradient on that batch; `labelledRowCounts`
-/// lets a caller rescale if it wants a per-labelled-row mean instead.
+/// included. A tie row contributes the constant −log σ(0) = log 2 to L_i and nothing to its
+/// gradient, and the per-row weights are divided by the same n, so the loss and its derivative
+/// agree. One consequence: an objective that labels few rows gets a proportionally smaller gradient
+/// on that batch; `labelledRowCounts` lets a caller rescale if it wants a per-labelled-row mean
+/// instead.
 public struct PreferenceLabelBatch: Sendable, Equatable {
     public let rowCount: Int
     public let objectiveCount: Int
@@ -34,7 +34,7 @@ public struct PreferenceLabelBatch: Sendable, Equatable {
         labels[row * objectiveCount + objective]
     }
 
-    /// The shared margin of one row, RACO.md line 16:
+    /// The shared margin of one row (docs/RACO.md, "Per-objective DPO loss"):
     /// Δ = [log π_θ(A|x) − log π_θ(B|x)] − [log π_ref(A|x) − log π_ref(B|x)].
     public static func margin(
         policyLogProbA: Double, policyLogProbB: Double,
@@ -46,7 +46,7 @@ public struct PreferenceLabelBatch: Sendable, Equatable {
     /// Losses, accuracies and per-row loss gradients of every objective at the given margins.
     /// - Parameters:
     ///   - margins: Δ_row for each row (policy minus reference log-ratio), `rowCount` of them.
-    ///   - beta: β of RACO.md line 17 (0.2 by default there).
+    ///   - beta: β of the DPO loss (0.2 by default in `AlignmentHyperparameters`).
     public func evaluate(margins: [Double], beta: Double) throws -> DPOObjectiveEvaluation {
         guard margins.count == rowCount else {
             throw AlignmentError.countMismatch(expected: rowCount, actual: margins.count, what: "margins")
@@ -66,10 +66,10 @@ public struct PreferenceLabelBatch: Sendable, Equatable {
             for objective in 0..<objectiveCount {
                 let s = label(row: row, objective: objective).sign
                 let z = beta * s * delta
-                // RACO.md line 17: L_i = − mean over rows of log σ(β · s_i · Δ), with
+                // L_i = − mean over rows of log σ(β · s_i · Δ), with
                 // log σ(z) = −softplus(−z). A tie (s = 0) adds log 2 here and 0 below.
                 losses[objective] -= StableLogistic.logSigmoid(z) / n
-                // RACO.md line 25: ∂L_i/∂Δ_row = −β · s_i · σ(−β · s_i · Δ_row) / n.
+                // ∂L_i/∂Δ_row = −β · s_i · σ(−β · s_i · Δ_row) / n.
                 marginGradients[objective][row] = -beta * s * StableLogistic.sigmoid(-z) / n
                 if s != 0 {
                     labelled[objective] += 1
@@ -96,6 +96,6 @@ public struct DPOObjectiveEvaluation: Sendable, Equatable {
     /// Number of rows with s_i ≠ 0.
     public let labelledRowCounts: [Int]
     /// `marginGradients[i][row]` = ∂L_i/∂Δ_row = −β s_i σ(−β s_i Δ_row) / n: the per-row weights
-    /// of the backward pass that yields g_i (RACO.md line 25).
+    /// of the backward pass that yields g_i (docs/RACO.md, "One backward pass for all objectives").
     public let marginGradients: [[Double]]
 }

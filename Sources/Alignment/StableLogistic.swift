@@ -1,6 +1,6 @@
 import Foundation
 
-/// Numerically stable logistic functions in Float64, for the DPO loss of RACO.md line 17.
+/// Numerically stable logistic functions in Float64, for the DPO loss (docs/RACO.md, "Per-objective DPO loss").
 enum StableLogistic {
     /// softplus(x) = log(1 + eˣ) = max(x, 0) + log1p(e^−|x|); never overflows.
     static func softplus(_ x: Double) -> Double {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The k = 3 enumeration of RACO.md lines 35–37: the smallest Φ among the three vertices, the
+/// The k = 3 enumeration (docs/RACO.md, "Solver for three objectives"): the smallest Φ among the three vertices, the
 /// k = 2 solution on each of the three edges, and the interior KKT point.
 ///
 /// When H is singular an edge or vertex always attains the minimum, so skipping the interior point
@@ -14,13 +14,13 @@ enum ThreeObjectiveDualSolver {
             return DualSolution(weights: preferred ?? [1.0 / 3, 1.0 / 3, 1.0 / 3], objective: 0, iterations: 0, optimalityGap: nil)
         }
         var candidates: [[Double]] = []
-        // RACO.md line 35: the 3 vertices, Φ(e_i) = b_i + s ‖g_i‖.
+        // The 3 vertices, Φ(e_i) = b_i + s ‖g_i‖.
         for i in 0..<3 {
             var vertex = [0.0, 0.0, 0.0]
             vertex[i] = 1
             candidates.append(vertex)
         }
-        // RACO.md line 35: the 3 edges, the k = 2 solution on each.
+        // The 3 edges, the k = 2 solution on each.
         for (i, j) in [(0, 1), (0, 2), (1, 2)] {
             let edgePreference = preferred.flatMap { w -> [Double]? in
                 let total = w[i] + w[j]
@@ -39,7 +39,7 @@ enum ThreeObjectiveDualSolver {
         return DualSolution(weights: weights, objective: problem.objective(weights), iterations: 0, optimalityGap: nil)
     }
 
-    /// RACO.md lines 36–37: with A = 1ᵀH⁻¹1, B = 1ᵀH⁻¹b, C = bᵀH⁻¹b solve A ν² − 2 B ν + C − s² = 0,
+    /// The interior KKT points: with A = 1ᵀH⁻¹1, B = 1ᵀH⁻¹b, C = bᵀH⁻¹b solve A ν² − 2 B ν + C − s² = 0,
     /// p(ν) = H⁻¹(ν 1 − b) / (A ν − B), kept when all p > 0.
     ///
     /// Only the root with A ν − B > 0 is the genuine stationary point (there Φ(p) = ν); the other

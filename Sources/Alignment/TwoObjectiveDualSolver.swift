@@ -1,10 +1,11 @@
 import Foundation
 
-/// The k = 2 closed form of RACO.md lines 30–34. With p = (λ, 1 − λ), Φ(p) = h(λ) and the
-/// minimiser is among λ = 0, λ = 1 and the real roots in [0, 1] of the quadratic from h'(λ) = 0.
+/// The k = 2 closed form (docs/RACO.md, "Solver for two objectives"). With p = (λ, 1 − λ),
+/// Φ(p) = h(λ) and the minimiser is among λ = 0, λ = 1 and the real roots in [0, 1] of the quadratic
+/// from h'(λ) = 0.
 enum TwoObjectiveDualSolver {
-    /// RACO.md line 34: "when the leading coefficient is below 1e-12, solve the linear equation"
-    /// (|coefficient|, in the normalised units where max H_ii = 1).
+    /// Below this |leading coefficient| the quadratic is solved as a linear equation, in the
+    /// normalised units where max H_ii = 1.
     static let leadingCoefficientThreshold = 1e-12
 
     /// Solves a 2-objective problem. `preferred` is the tie-break point (the user weights).
@@ -26,16 +27,16 @@ enum TwoObjectiveDualSolver {
         return DualCandidateSelection.best(of: candidates, in: unit, preferred: preferred).point
     }
 
-    /// λ = 0, λ = 1 and the real roots in [0, 1] of RACO.md line 32's quadratic.
+    /// λ = 0, λ = 1 and the real roots in [0, 1] of the quadratic h'(λ) = 0 leads to.
     static func candidateLambdas(of unit: CAGradDualProblem) -> [Double] {
         let h = unit.gram, b = unit.linearTerm, s = unit.normWeight
-        // RACO.md line 30: δ = b_1 − b_2, q_2 = H11 + H22 − 2 H12, q_1 = 2 (H12 − H22), q_0 = H22,
+        // δ = b_1 − b_2, q_2 = H11 + H22 − 2 H12, q_1 = 2 (H12 − H22), q_0 = H22,
         // so that pᵀHp = q_2 λ² + q_1 λ + q_0 and bᵀp = b_2 + δ λ.
         let delta = b[0] - b[1]
         let q2 = h[0, 0] + h[1, 1] - 2 * h[0, 1]
         let q1 = 2 * (h[0, 1] - h[1, 1])
         let q0 = h[1, 1]
-        // RACO.md line 32: (δ² q_2 − s² q_2²) λ² + (δ² q_1 − s² q_1 q_2) λ + (δ² q_0 − s² q_1²/4) = 0.
+        // h'(λ) = 0, squared: (δ² q_2 − s² q_2²) λ² + (δ² q_1 − s² q_1 q_2) λ + (δ² q_0 − s² q_1²/4) = 0.
         // (Squaring h' = 0 may add roots of δ = +s(…)/√(…) as well; evaluating h discards them.)
         let quadratic = delta * delta * q2 - s * s * q2 * q2
         let linear = delta * delta * q1 - s * s * q1 * q2
@@ -43,7 +44,7 @@ enum TwoObjectiveDualSolver {
 
         var roots: [Double] = []
         if abs(quadratic) < leadingCoefficientThreshold {
-            // RACO.md line 34: below 1e-12 solve the linear equation linear · λ + constant = 0.
+            // Below 1e-12 solve the linear equation linear · λ + constant = 0.
             if linear != 0 { roots.append(-constant / linear) }
         } else {
             let discriminant = linear * linear - 4 * quadratic * constant
@@ -58,7 +59,7 @@ enum TwoObjectiveDualSolver {
                 roots.append(-linear / (2 * quadratic))
             }
         }
-        // RACO.md line 33: "evaluate h at its real roots inside [0, 1] and at 0 and 1".
+        // Candidates: 0, 1 and the real roots inside (0, 1); the caller compares Φ at each.
         return [0, 1] + roots.filter { $0.isFinite && $0 > 0 && $0 < 1 }
     }
 }

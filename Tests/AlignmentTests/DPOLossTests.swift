@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Alignment
 
-/// The per-objective DPO algebra of RACO.md lines 16–17 and 25.
+/// The per-objective DPO algebra (docs/RACO.md, "Per-objective DPO loss" and "One backward pass for all objectives").
 struct DPOLossTests {
     func randomBatch(rows: Int, objectives: Int, _ random: inout SeededGenerator) throws -> PreferenceLabelBatch {
         try PreferenceLabelBatch(rows: (0..<rows).map { _ in

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Alignment
 
-/// RACO.md "Properties to test": the k = 2 closed form, the k = 3 enumeration and mirror descent
+/// docs/RACO.md, "What is tested": the k = 2 closed form, the k = 3 enumeration and mirror descent
 /// agree to 1e-6 on random Gram matrices, including singular and near-singular ones.
 ///
 /// What "agree" can mean: Φ is convex but not always strictly, so p* is unique only when H is
@@ -12,7 +12,7 @@ import Testing
 /// determined only to about √(rounding / smallest curvature), which no solver can beat, so there the
 /// first two criteria are the meaningful ones. There mirror descent also converges slowly (Φ is
 /// nearly linear along the flat direction, whose slope is ~1e-6 of the curvature across it), so
-/// the Φ tolerance is the 1e-6 (relative to max H_ii) of RACO.md; on regular problems the solvers
+/// the Φ tolerance is 1e-6 (relative to max H_ii); on regular problems the solvers
 /// agree to about 1e-11 in p and the tolerance on Φ is 1e-12.
 struct DualSolverAgreementTests {
     static let mirrorDescent = DualSolver.mirrorDescent(MirrorDescentSettings())
@@ -144,7 +144,7 @@ struct DualSolverAgreementTests {
     // MARK: cases checkable by hand
 
     /// Orthonormal gradients and uniform w: by symmetry p* is the centre of the simplex, which only
-    /// the interior KKT point of RACO.md lines 36–37 reaches; there Φ(p*) = ν.
+    /// the interior KKT point (docs/RACO.md, "Solver for three objectives") reaches; there Φ(p*) = ν.
     @Test func interiorKKTPointSolvesTheSymmetricThreeObjectiveProblem() throws {
         let gradients: [[Double]] = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
         let w = [1.0 / 3, 1.0 / 3, 1.0 / 3]
@@ -162,15 +162,17 @@ struct DualSolverAgreementTests {
     }
 
     /// Orthonormal pair with w = (½, ½): p* = (½, ½) by symmetry, a root of the quadratic of
-    /// RACO.md line 32 (δ = 0, so it reads −s² q_2² λ² − s² q_1 q_2 λ − s² q_1²/4 = −s²(2λ − 1)² = 0).
+    /// docs/RACO.md, "Solver for two objectives" (δ = 0, so it reads
+    /// −s² q_2² λ² − s² q_1 q_2 λ − s² q_1²/4 = −s²(2λ − 1)² = 0).
     @Test func closedFormFindsTheSymmetricTwoObjectiveRoot() throws {
         let problem = try dualProblem([[1, 0], [0, 1]], weights: [0.5, 0.5], c: 0.5)
         #expect(TwoObjectiveDualSolver.candidateLambdas(of: problem).contains { abs($0 - 0.5) <= 1e-15 })
         #expect(try DualSolver.twoObjectiveClosedForm.solve(problem).weights == [0.5, 0.5])
     }
 
-    /// Nearly identical gradients make the leading coefficient of RACO.md line 32 fall below 1e-12
-    /// (line 34): the linear fallback runs, and the answer still matches the golden-section search.
+    /// Nearly identical gradients make the leading coefficient of the quadratic fall below 1e-12
+    /// (docs/RACO.md, "Solver for two objectives"): the linear fallback runs, and the answer still
+    /// matches the golden-section search.
     @Test func linearFallbackRunsForNearlyIdenticalGradients() throws {
         var random = SeededGenerator(seed: 8)
         let g = random.normalVector(4)

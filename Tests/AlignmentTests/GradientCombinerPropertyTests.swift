@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Alignment
 
-/// RACO.md "Properties to test" for the combination (steps 2–5), plus the algebraic identities
+/// The combination's properties (docs/RACO.md, "What is tested"), plus the algebraic identities
 /// that tie the coefficients to the direction they stand for.
 struct GradientCombinerPropertyTests {
     static let methods: [CombinationMethod] = [.raco, .cagrad]
@@ -124,7 +124,8 @@ struct GradientCombinerPropertyTests {
         #expect(cappedNotHurt > 100)
     }
 
-    /// The counterexample to RACO.md's second property, pinned: g_1 = (1, 0), g_2 = (−0.2, 0.2),
+    /// The counterexample to "with conflict, RACO's worst alignment is at least dpo-lw's"
+    /// (docs/RACO.md, "What is tested"), pinned: g_1 = (1, 0), g_2 = (−0.2, 0.2),
     /// w = (0.1, 0.9), c = 0.9. dpo-lw's worst alignment is ⟨g_1, g_0⟩ = −0.08; CAGrad raises it to
     /// +0.050 by putting p*_1 ≈ 0.294 on g_1; RACO's clip cuts that to w_1 = 0.1, G̃ is then mostly
     /// g_2, which conflicts with g_1, and ⟨g_1, d⟩ ≈ −0.130 < −0.08. (The k = 2 bound (1 + c)·m =
@@ -242,7 +243,7 @@ struct GradientCombinerPropertyTests {
 
     // MARK: identities
 
-    /// The coefficients stand for RACO.md line 41's d = g_0 + s G̃/‖G̃‖: formed from the vectors,
+    /// The coefficients stand for d = g_0 + s G̃/‖G̃‖ (docs/RACO.md, "The update direction"): formed from the vectors,
     /// ‖d − g_0‖ = s, and the reported alignments are ⟨g_i, d⟩.
     @Test(arguments: methods)
     func coefficientsReproduceTheDefinitionOfD(_ method: CombinationMethod) throws {

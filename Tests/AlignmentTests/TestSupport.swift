@@ -42,7 +42,8 @@ func weightedSum(_ gradients: [[Double]], _ x: [Double]) -> [Double] {
     return result
 }
 
-/// The CAGrad dual problem of gradients g_i, weights w and conflict aversion c (RACO.md line 27).
+/// The CAGrad dual problem of gradients g_i, weights w and conflict aversion c
+/// (docs/RACO.md, "The CAGrad dual problem").
 func dualProblem(_ gradients: [[Double]], weights: [Double], c: Double) throws -> CAGradDualProblem {
     let gram = try GramMatrix(gradients: gradients)
     let s = c * norm(weightedSum(gradients, weights))

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 @testable import Alignment
 
-/// RACO.md: "On a toy two-objective problem (two quadratics with conflicting minima), RACO
-/// converges to a Pareto-critical point whose position along the front moves monotonically with w."
+/// On a toy two-objective problem (two quadratics with conflicting minima) RACO converges to a
+/// Pareto-critical point whose position along the front moves monotonically with w (docs/RACO.md, "What is tested").
 ///
 /// f_1(θ) = ½‖θ − a‖², f_2(θ) = ½ (θ − b)ᵀ D (θ − b) with D = diag(1, 4): different curvature, so
 /// the Pareto set is a curve, not the segment [a, b]. A point is Pareto-critical when g_1 and g_2
