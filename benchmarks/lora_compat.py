@@ -2,7 +2,7 @@
 """Proves Raconteur's adapter files are llama.cpp LoRA adapters: writes a random adapter with
 `raconteur adapter-init`, greedy-generates with it in llama.cpp (llama-cpp-python's `lora_path`), and
 scores that continuation teacher-forced in Raconteur with the same adapter: the per-token log-probs must
-agree (the shared/reference protocol), and the adapter must change llama.cpp's output at all.
+agree (the protocol of Tests/Fixtures/reference/README.md), and the adapter must change llama.cpp's output at all.
 
 usage (with the llama-cpp-python venv of benchmarks/setup_llamacpp.sh):
     ~/.cache/raconteur/llama-venv/bin/python benchmarks/lora_compat.py [--model M] [--bin .build/release/raconteur]
@@ -51,7 +51,7 @@ def main():
         n = min(len(ours), len(theirs))
         deltas = [abs(ours[i][1] - theirs[i]) for i in range(n)]
         worst = max([worst] + deltas)
-        # Same protocol as shared/reference: the greedy choice must agree wherever llama.cpp's top-2 gap > 0.2.
+        # Same protocol as Tests/Fixtures/reference: the greedy choice must agree wherever llama.cpp's top-2 gap > 0.2.
         decisive_ok = all(ours[i][1] >= theirs[i] - 0.2 or gaps[i] < 0.2 for i in range(n))
         agree += decisive_ok
         print(f"{p!r}: {n} tokens, max |Δ logprob| {max(deltas):.3f}, mean {sum(deltas)/n:.3f}; "

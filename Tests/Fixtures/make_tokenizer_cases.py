@@ -8,8 +8,9 @@ Run by hand, not by the test command (CI has no llama-cpp-python):
 
 Each case records the text, the flags, llama.cpp's ids, and the bytes of every token that appears
 (llama_token_to_piece with special pieces rendered), so that Tokenizer.tokenBytes can be checked
-too, and the ids llama.cpp treats as end of generation (llama_vocab_is_eog). The reference prompts of shared/reference/greedy_*.json are copied in, after checking that
-llama.cpp still tokenizes them the same way.
+too, and the ids llama.cpp treats as end of generation (llama_vocab_is_eog). The reference prompts of
+Tests/Fixtures/reference/greedy_*.json are copied in, after checking that llama.cpp still tokenizes
+them the same way.
 """
 import ctypes
 import hashlib
@@ -163,9 +164,7 @@ def main():
             case["ids"] = llm.tokenize(case["text"].encode("utf-8"), add_bos=case["add_special"],
                                        special=case["parse_special"])
 
-        reference_path = os.path.join(ROOT, "..", "shared", "reference", reference_name)
-        if not os.path.exists(reference_path):
-            reference_path = os.path.join("/work/shared/reference", reference_name)
+        reference_path = os.path.join(HERE, "reference", reference_name)
         with open(reference_path, encoding="utf-8") as f:
             reference = json.load(f)
         reference_cases = []
@@ -193,7 +192,7 @@ def main():
             "model": filename,
             "generator": f"llama-cpp-python {llama_cpp.__version__}: Llama(vocab_only=True).tokenize(text, add_bos=add_special, special=parse_special)",
             "cases": cases,
-            "reference_source": f"shared/reference/{reference_name}",
+            "reference_source": f"Tests/Fixtures/reference/{reference_name}",
             "reference_cases": reference_cases,
             "file_cases": file_cases,
             "pieces_hex": pieces,

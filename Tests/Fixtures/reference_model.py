@@ -17,7 +17,7 @@ values llama.cpp dequantises to - and are widened to float64 chunk by chunk when
         python3 Tests/Fixtures/reference_model.py models/SmolLM2-135M-Instruct.Q4_1.gguf \\
             --tokens 504,3575,282 [--last-only | --positions=0,-1] [--out logits.npy|logits.json]
         python3 Tests/Fixtures/reference_model.py MODEL.gguf \\
-            --verify /work/shared/reference/greedy_smollm2.json --cases 0,1
+            --verify Tests/Fixtures/reference/greedy_smollm2.json --cases 0,1
 
     Without --out it prints the top-5 next tokens (id, logprob) at each output position.
     --verify feeds prompt_tokens + greedy_tokens[:-1] (teacher forcing) and compares the
@@ -95,7 +95,7 @@ gemma3 (LLM_ARCH_GEMMA3):
   * a gemma3 file without attention.sliding_window raises (llama.cpp would then build a different,
     non-iSWA graph with final logit softcapping; Raconteur has no such model).
 
-Measured agreement with llama.cpp (/work/shared/reference, teacher-forced: feed prompt_tokens +
+Measured agreement with llama.cpp (Tests/Fixtures/reference, teacher-forced: feed prompt_tokens +
 greedy_tokens, log-softmax at each generated position, compare with steps[i].logprob and top-1)
 -------------------------------------------------------------------------------------------------
 All 8 cases x 32 steps of each model, float64 reference (this file, emulate=False):
@@ -112,7 +112,7 @@ F16 table) moves this reference's own logprobs by as much (float64 vs emulated, 
 SmolLM2 max 0.306, mean 0.037; Gemma3 max 0.285, mean 0.028 nat) as it differs from llama.cpp,
 and agrees with llama.cpp no better
 on average (SmolLM2 emulated: max 0.363, mean 0.041, top-1 247/256; Gemma3 emulated: max 0.403,
-mean 0.030, top-1 249/256, 234/234 where gap > 0.2). So the README's "within 0.1 nat" holds at
+mean 0.030, top-1 249/256, 234/234 where gap > 0.2). So the reference README's "within 0.1 nat" holds at
 ~91 % of steps, not all; Tests/Python/test_reference_model.py asserts mean < 0.06, max < 0.35,
 >= 80 % of steps within 0.1 and top-1 agreement wherever the reference gap exceeds 0.5 nat.
 
@@ -635,7 +635,7 @@ def load(path: str, emulate: bool = False, use_gguf_reader: bool = False, **over
 
 
 # ----------------------------------------------------------------------------------------------
-# Comparison with llama.cpp reference JSONs (/work/shared/reference/greedy_*.json)
+# Comparison with llama.cpp reference JSONs (Tests/Fixtures/reference/greedy_*.json)
 # ----------------------------------------------------------------------------------------------
 
 def compare_case(model: ReferenceModel, case: dict, gap: float = 0.2) -> dict:

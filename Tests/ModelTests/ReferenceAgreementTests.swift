@@ -3,7 +3,7 @@ import Foundation
 import Model
 import Testing
 
-/// The engine against llama.cpp's outputs on the same files, with ../shared/reference/README.md's tolerances.
+/// The engine against llama.cpp's outputs on the same files, with the tolerances of Tests/Fixtures/reference/README.md.
 ///
 /// The engine rounds as llama.cpp's CPU backend does (activations quantised per product, RMSNorm, RoPE tables,
 /// F16 flash attention, SiLU and GELU), so on SmolLM2 its tensors equal llama.cpp 0.3.36's (llama-cpp-python)

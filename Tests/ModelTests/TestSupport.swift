@@ -8,9 +8,8 @@ enum Paths {
     static func model(_ file: String) -> String { root.appendingPathComponent("models/\(file)").path }
     static let smolLM2 = model("SmolLM2-135M-Instruct.Q4_1.gguf")
     static let gemma3 = model("gemma-3-270m-q4_k_m.gguf")
-    static func reference(_ name: String) -> URL {
-        root.deletingLastPathComponent().appendingPathComponent("shared/reference/\(name)")
-    }
+    /// llama.cpp's reference outputs, committed under Tests/Fixtures/reference (its README says how they were made).
+    static func reference(_ name: String) -> URL { root.appendingPathComponent("Tests/Fixtures/reference/\(name)") }
 }
 
 /// One loaded model per file for the whole test run; suites that use it are serialized.
@@ -27,7 +26,7 @@ final class LoadedModel: @unchecked Sendable {
     static let gemma3 = Result { try LoadedModel(path: Paths.gemma3) }
 }
 
-/// The llama.cpp reference file's shape (../shared/reference/greedy_*.json).
+/// The llama.cpp reference file's shape (Tests/Fixtures/reference/greedy_*.json).
 struct ReferenceFile: Decodable {
     struct Step: Decodable {
         let id: Int

@@ -21,15 +21,15 @@ sys.path.insert(0, os.path.join(ROOT, "Tests", "Fixtures"))
 import reference_model as rm  # noqa: E402
 import write_tiny_model as wt  # noqa: E402
 
-# shared/ sits beside the checkout (as in CI's clone); RACONTEUR_REFERENCE_DIR overrides.
-REFERENCE = os.environ.get("RACONTEUR_REFERENCE_DIR", os.path.join(os.path.dirname(ROOT), "shared", "reference"))
+# llama.cpp's reference outputs, committed with the tests (Tests/Fixtures/reference/README.md).
+REFERENCE = os.path.join(ROOT, "Tests", "Fixtures", "reference")
 SMOLLM2 = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
 GEMMA3 = os.path.join(ROOT, "models", "gemma-3-270m-q4_k_m.gguf")
 
 
 def _require(path):
     if not os.path.exists(path):
-        pytest.skip(f"{path} not present (run models/fetch.py / provide the reference JSONs)")
+        pytest.skip(f"{path} not present (run models/fetch.py)")
 
 
 def _check_agreement(result, label):
@@ -57,7 +57,6 @@ def _check_agreement(result, label):
 def test_smollm2_matches_llamacpp_case0():
     _require(SMOLLM2)
     ref_path = os.path.join(REFERENCE, "greedy_smollm2.json")
-    _require(ref_path)
     ref = json.load(open(ref_path))
     m = rm.load(SMOLLM2)
     c = m.config
@@ -68,7 +67,6 @@ def test_smollm2_matches_llamacpp_case0():
 def test_gemma3_matches_llamacpp_cases01():
     _require(GEMMA3)
     ref_path = os.path.join(REFERENCE, "greedy_gemma3.json")
-    _require(ref_path)
     ref = json.load(open(ref_path))
     t0 = time.time()
     m = rm.load(GEMMA3)

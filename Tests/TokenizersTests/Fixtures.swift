@@ -122,14 +122,8 @@ enum Fixtures {
         }
     }
 
-    /// shared/reference of the steering repository, when it is beside this checkout.
-    static func sharedReference(_ file: String) -> URL? {
-        var directory = repositoryRoot
-        for _ in 0..<3 {
-            directory = directory.deletingLastPathComponent()
-            let candidate = directory.appendingPathComponent("shared/reference/\(file)")
-            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
-        }
-        return nil
+    /// A llama.cpp reference file of Tests/Fixtures/reference (greedy_*.json).
+    static func reference(_ file: String) -> URL {
+        fixturesDirectory.appendingPathComponent("reference/\(file)")
     }
 }
