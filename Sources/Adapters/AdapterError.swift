@@ -13,6 +13,7 @@ public enum AdapterError: Error, CustomStringConvertible, Equatable {
     case invalidName(String)
     case unknownObjective(String)
     case invalidTradeoff(String)
+    case invalidMetadata(key: String, reason: String)
 
     public var description: String {
         switch self {
@@ -29,6 +30,7 @@ public enum AdapterError: Error, CustomStringConvertible, Equatable {
         case .invalidName(let n): return "'\(n)' is not a valid adapter name (letters, digits, '-', '_', '.'; at most 64)"
         case .unknownObjective(let o): return "unknown objective '\(o)'"
         case .invalidTradeoff(let why): return "invalid tradeoff: \(why)"
+        case .invalidMetadata(let key, let why): return "adapter metadata '\(key)' is invalid: \(why)"
         }
     }
 }

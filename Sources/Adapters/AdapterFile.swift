@@ -7,6 +7,8 @@ import Model
 /// [ggml: rank, outputs]), plus Raconteur's `raconteur.*` keys.
 public enum AdapterFile {
     public static let maxRank = 64
+    /// Largest `adapter.lora.alpha` served: the delta is scaled by alpha / rank, and more than this is no adapter.
+    public static let maxAlpha: Float = 65_536
 
     enum Key {
         static let objectives = "raconteur.objectives"
@@ -18,6 +20,7 @@ public enum AdapterFile {
 
     /// Writes atomically (a temporary file renamed into place): a reader never sees half a file.
     public static func write(_ adapter: LoRAAdapter, metadata: AdapterMetadata, architecture: String, to path: String) throws {
+        try metadata.validate()   // a file this writes must load again
         var w = GGUFWriter()
         w.setValue("general.architecture", .string(architecture))
         w.setValue("general.type", .string("adapter"))
@@ -26,7 +29,7 @@ public enum AdapterFile {
         w.setValue(Key.objectives, .array(.strings(metadata.objectives)))
         w.setValue(Key.weights, .array(.float64s(metadata.weights)))
         if let method = metadata.method { w.setValue(Key.method, .string(method)) }
-        w.setValue(Key.version, .uint32(UInt32(clamping: metadata.version)))
+        w.setValue(Key.version, .uint32(UInt32(metadata.version)))   // validated: 1...UInt32.max
         if let fp = metadata.baseFingerprint { w.setValue(Key.baseFingerprint, .string(fp)) }
         let ordered = adapter.matrices.sorted {
             ($0.key.layer, $0.key.projection.rawValue) < ($1.key.layer, $1.key.projection.rawValue)
@@ -67,6 +70,7 @@ public enum AdapterFile {
             method: try? file.optionalString(Key.method),
             version: ((try? file.optionalInt(Key.version)) ?? nil) ?? 1,
             baseFingerprint: (try? file.optionalString(Key.baseFingerprint)) ?? nil)
+        try metadata.validate()
         if let expected = metadata.baseFingerprint, let found = baseFingerprint, expected != found {
             throw AdapterError.baseModelMismatch(expected: expected, found: found)
         }
@@ -100,6 +104,9 @@ public enum AdapterFile {
         }
         guard let rank else { throw AdapterError.notAnAdapter(path: path, reason: "no lora_a/lora_b tensors") }
         let alpha = ((try? file.optionalFloat("adapter.lora.alpha")) ?? nil) ?? Float(rank)
+        guard alpha.isFinite, alpha > 0, alpha <= maxAlpha else {
+            throw AdapterError.invalidMetadata(key: "adapter.lora.alpha", reason: "\(alpha) is outside (0, \(Int(maxAlpha))]")
+        }
         return (LoRAAdapter(rank: rank, alpha: alpha, matrices: matrices, layerCount: config.blockCount), metadata)
     }
 

@@ -50,6 +50,7 @@ public final class AdapterRegistry: @unchecked Sendable {
     @discardableResult
     public func register(name: String, adapter: LoRAAdapter, metadata: AdapterMetadata, source: String? = nil) throws -> AdapterVersion {
         guard Self.isValidName(name) else { throw AdapterError.invalidName(name) }
+        try metadata.validate()   // bounds the version, so the arithmetic below cannot overflow
         adapter.prepareForServing()   // before it is shared: the forward pass reads the 8-bit copies from now on
         lock.lock()
         defer { lock.unlock() }

@@ -44,13 +44,15 @@ public struct TradeoffResolver: Sendable {
         let w = objectives.map { tradeoff[$0] ?? 0 }
         let total = w.reduce(0, +)
         guard total > 0 else { throw AdapterError.invalidTradeoff("weights must not all be zero") }
+        // Finite weights can still sum past the largest Double (1e308 twice), and w / ∞ is 0 for every weight.
+        guard total.isFinite else { throw AdapterError.invalidTradeoff("the weights' sum \(total) is not a finite number") }
         return w.map { $0 / total }
     }
 
     /// The grid adapters among `available` and their scales for `tradeoff`; `.base` when there are none.
     public func resolve(_ tradeoff: [String: Double], available: [AdapterVersion]) throws -> AdapterMixture {
         let w = try normalise(tradeoff)
-        let named = Dictionary(uniqueKeysWithValues: zip(objectives, w))
+        let named = Dictionary(zip(objectives, w), uniquingKeysWith: { first, _ in first })
         let grid = available.compactMap { v -> (AdapterVersion, [Double])? in
             guard let weights = gridPoint(v.metadata) else { return nil }
             return (v, weights)
@@ -81,8 +83,10 @@ public struct TradeoffResolver: Sendable {
 
     /// The adapter's weight vector reordered to `objectives`, when it was trained for exactly these.
     func gridPoint(_ m: AdapterMetadata) -> [Double]? {
-        guard m.weights.count == m.objectives.count, Set(m.objectives) == Set(objectives) else { return nil }
-        let byName = Dictionary(uniqueKeysWithValues: zip(m.objectives, m.weights))
+        // Metadata is validated at load (`AdapterMetadata.validate`); a repeated name is still never a trap here.
+        guard m.weights.count == m.objectives.count, m.objectives.count == objectives.count,
+              Set(m.objectives) == Set(objectives) else { return nil }
+        let byName = Dictionary(zip(m.objectives, m.weights), uniquingKeysWith: { first, _ in first })
         return objectives.map { byName[$0] ?? 0 }
     }
 

@@ -132,16 +132,7 @@ public final class AlignmentTrainer: @unchecked Sendable {
 
     /// Objectives must be distinct names usable in file names, and each must be labelled by some row.
     static func validate(objectives: [String], records: [PreferenceRecord]) throws {
-        guard !objectives.isEmpty else { throw AlignmentTrainingError.invalidObjectives("none given") }
-        guard Set(objectives).count == objectives.count else {
-            throw AlignmentTrainingError.invalidObjectives("repeated name in \(objectives)")
-        }
-        for name in objectives {
-            guard !name.isEmpty, name.count <= 32,
-                  name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) && $0.isASCII || $0 == "_" }) else {
-                throw AlignmentTrainingError.invalidObjectives("'\(name)' (use ASCII letters, digits and '_')")
-            }
-        }
+        if let problem = ObjectiveName.problem(with: objectives) { throw AlignmentTrainingError.invalidObjectives(problem) }
         guard !records.isEmpty else { throw AlignmentTrainingError.notEnoughData("no preference rows") }
         for name in objectives where !records.contains(where: { ($0.labels[name] ?? 0) != 0 }) {
             throw AlignmentTrainingError.invalidObjectives("no row labels '\(name)' with 1 or -1")

@@ -28,7 +28,10 @@ final class FileBytes: @unchecked Sendable {
     var onHugePages: Bool { region?.advisedHugePages ?? false }
 
     init(path: String, storage: FileStorage = .mapped) throws {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever (the regular-file check
+        // below then refuses it); on a regular file it changes nothing. A NUL would cut the path short in C.
+        guard !path.utf8.contains(0) else { throw GGUFError.cannotOpen(path: path, reason: "the path contains a NUL byte") }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw GGUFError.cannotOpen(path: path, reason: lastSystemError()) }
         // A mapping stays valid after the descriptor is closed.
         defer { close(descriptor) }

@@ -89,51 +89,86 @@ public struct ModelConfig: Sendable, Equatable {
         let name = try file.architecture
         guard let arch = Architecture(rawValue: name) else { throw ModelError.unsupportedArchitecture(name) }
         func key(_ suffix: String) -> String { "\(name).\(suffix)" }
-        func required(_ suffix: String) throws -> Int {
+        // Every size is bounded before anything multiplies or allocates with it (`Limits`), and checked against the
+        // tensors the file holds where they say the same thing.
+        func bounded(_ suffix: String, _ value: Int, _ limit: Int) throws -> Int {
+            guard (1...limit).contains(value) else {
+                throw ModelError.invalidMetadata(key: key(suffix), reason: "\(value) is outside 1...\(limit)")
+            }
+            return value
+        }
+        func required(_ suffix: String, limit: Int = Limits.dimension) throws -> Int {
             guard let v = try file.optionalInt(key(suffix)) else { throw ModelError.missingMetadata(key(suffix)) }
-            guard v > 0 else { throw ModelError.invalidMetadata(key: key(suffix), reason: "must be positive, is \(v)") }
+            return try bounded(suffix, v, limit)
+        }
+        func optional(_ suffix: String, default value: Int, limit: Int = Limits.dimension) throws -> Int {
+            try bounded(suffix, try file.optionalInt(key(suffix)) ?? value, limit)
+        }
+        func positiveFloat(_ suffix: String, default value: Float?) throws -> Float {
+            guard let v = try file.optionalFloat(key(suffix)) ?? value else { throw ModelError.missingMetadata(key(suffix)) }
+            guard v.isFinite, v > 0 else { throw ModelError.invalidMetadata(key: key(suffix), reason: "\(v) must be a finite number > 0") }
             return v
         }
-        let dim = try required("embedding_length")
-        let heads = try required("attention.head_count")
-        let headsKV = try file.optionalInt(key("attention.head_count_kv")) ?? heads
-        let headDim = try file.optionalInt(key("attention.key_length")) ?? dim / heads
-        let valueDim = try file.optionalInt(key("attention.value_length")) ?? headDim
         guard let embd = file.tensor("token_embd.weight"), embd.dimensions.count == 2 else {
             throw ModelError.missingTensor("token_embd.weight")
         }
-        let vocab = try file.optionalInt(key("vocab_size")) ?? embd.dimensions[1]
-        let eps: Float
-        if let e = try file.optionalFloat(key("attention.layer_norm_rms_epsilon")) { eps = e }
-        else { throw ModelError.missingMetadata(key("attention.layer_norm_rms_epsilon")) }
+        let dim = try required("embedding_length")
+        guard dim == embd.dimensions[0] else {
+            throw ModelError.invalidMetadata(key: key("embedding_length"),
+                                             reason: "\(dim) disagrees with token_embd.weight's width \(embd.dimensions[0])")
+        }
+        let blocks = try required("block_count", limit: Limits.blocks)
+        // The layers' tensors must be there before an array of `blocks` layers (and caches) is made for them.
+        let lastBlock = "blk.\(blocks - 1).attn_norm.weight"
+        guard file.tensor(lastBlock) != nil else {
+            throw ModelError.invalidMetadata(key: key("block_count"), reason: "\(blocks) blocks, but the file has no tensor '\(lastBlock)'")
+        }
+        let heads = try required("attention.head_count")
+        let headsKV = try optional("attention.head_count_kv", default: heads)
+        let headDim = try optional("attention.key_length", default: dim / heads)
+        let valueDim = try optional("attention.value_length", default: headDim)
+        let vocab = try optional("vocab_size", default: embd.dimensions[1], limit: Limits.vocabulary)
+        guard vocab == embd.dimensions[1] else {
+            throw ModelError.invalidMetadata(key: key("vocab_size"),
+                                             reason: "\(vocab) disagrees with token_embd.weight's \(embd.dimensions[1]) rows")
+        }
+        let eps = try positiveFloat("attention.layer_norm_rms_epsilon", default: nil)
+        let ropeDimensions = try file.optionalInt(key("rope.dimension_count")) ?? headDim
+        guard (0...Limits.dimension).contains(ropeDimensions) else {
+            throw ModelError.invalidMetadata(key: key("rope.dimension_count"), reason: "\(ropeDimensions) is outside 0...\(Limits.dimension)")
+        }
 
         self.init(
             architecture: arch,
             embeddingLength: dim,
-            blockCount: try required("block_count"),
+            blockCount: blocks,
             feedForwardLength: try required("feed_forward_length"),
             headCount: heads,
             headCountKV: headsKV,
             headDim: headDim,
             valueDim: valueDim,
-            contextLength: try required("context_length"),
+            contextLength: try required("context_length", limit: Limits.context),
             vocabularySize: vocab,
-            ropeDimensionCount: try file.optionalInt(key("rope.dimension_count")) ?? headDim,
-            ropeFreqBase: try file.optionalFloat(key("rope.freq_base")) ?? 10_000,
+            ropeDimensionCount: ropeDimensions,
+            ropeFreqBase: try positiveFloat("rope.freq_base", default: 10_000),
             normEpsilon: eps
         )
         if arch == .gemma3 {
             // llama.cpp's gemma3: local layers (window, RoPE base 10 000) with every period-th layer global.
-            slidingWindow = try file.optionalInt(key("attention.sliding_window"))
-            guard slidingWindow != nil else { throw ModelError.missingMetadata(key("attention.sliding_window")) }
-            let period = try file.optionalInt(key("attention.sliding_window_pattern")) ?? 6
-            guard period >= 1 else {
-                throw ModelError.invalidMetadata(key: key("attention.sliding_window_pattern"), reason: "must be positive")
-            }
-            globalLayerPeriod = period
-            ropeFreqBaseLocal = try file.optionalFloat(key("rope.freq_base_swa")) ?? 10_000
+            slidingWindow = try required("attention.sliding_window", limit: Limits.context)
+            globalLayerPeriod = try optional("attention.sliding_window_pattern", default: 6, limit: Limits.blocks)
+            ropeFreqBaseLocal = try positiveFloat("rope.freq_base_swa", default: 10_000)
         }
         try validate()
+    }
+
+    /// The largest hyper-parameters a file may declare. Far above any model this engine can run on a CPU, and small
+    /// enough that products of two of them (q = heads × head size, a layer's KV bytes) cannot overflow.
+    public enum Limits {
+        public static let dimension = 1 << 20
+        public static let blocks = 4096
+        public static let vocabulary = 1 << 24
+        public static let context = 1 << 24
     }
 
     func validate() throws {

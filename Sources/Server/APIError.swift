@@ -99,6 +99,13 @@ extension APIError {
                  type: "invalid_request_error", code: "request_too_large")
     }
 
+    static func unsupportedMediaType(_ declared: String) -> APIError {
+        let shown = declared.isEmpty ? "no Content-Type" : "Content-Type '\(declared.prefix(100))'"
+        return APIError(status: .unsupportedMediaType,
+                         message: "This route takes a JSON body sent as 'Content-Type: application/json'; the request has \(shown).",
+                         type: "invalid_request_error", code: "unsupported_media_type")
+    }
+
     static func queueFull(limit: Int) -> APIError {
         APIError(status: .tooManyRequests, message: "The server is busy: \(limit) requests are already waiting. Retry later.",
                  type: "rate_limit_error", code: "queue_full")

@@ -32,7 +32,8 @@ final class AdapterCatalog: Sendable {
         for file in files {
             let name = String(file.dropLast(5))
             do {
-                let version = try registry.load(name: name, path: (directory as NSString).appendingPathComponent(file))
+                let path = try containedFile(file)
+                let version = try registry.load(name: name, path: path)
                 logger.info("adapter '\(version.reference)' loaded from \(file): rank \(version.adapter.rank), \(version.adapter.matrices.count) projections")
             } catch {
                 logger.error("adapter file \(file) skipped: \(error)")
@@ -47,10 +48,48 @@ final class AdapterCatalog: Sendable {
                            type: "invalid_request_error", param: "path", code: "adapter_loading_disabled")
         }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard !path.isEmpty, !path.hasPrefix("/"), !parts.contains(where: { $0 == ".." || $0.isEmpty }), path.hasSuffix(".gguf") else {
-            throw APIError.invalidValue("path", "Invalid 'path': name a .gguf file inside the server's adapters directory, relative to it.")
+        guard !path.isEmpty, path.utf8.count <= Self.maxPathBytes, !path.hasPrefix("/"),
+              !parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }), path.hasSuffix(".gguf"),
+              !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw APIError.invalidValue("path", "Invalid 'path': name a .gguf file inside the server's adapters directory, relative to it "
+                                        + "(no '..', no control characters, at most \(Self.maxPathBytes) bytes).")
         }
-        return (directory as NSString).appendingPathComponent(path)
+        do {
+            return try containedFile(path)
+        } catch AdapterPathError.missing {
+            throw APIError(status: .notFound, message: "No adapter file '\(path)' in the adapters directory.",
+                           type: "invalid_request_error", param: "path", code: "adapter_file_not_found")
+        } catch {
+            throw APIError.invalidValue("path", "Invalid 'path': \(error)", code: "invalid_adapter_path")
+        }
+    }
+
+    static let maxPathBytes = 1024
+
+    enum AdapterPathError: Error, CustomStringConvertible {
+        case missing
+        case outside
+        case notRegular
+
+        var description: String {
+            switch self {
+            case .missing: return "no such file in the adapters directory"
+            case .outside: return "it resolves (through a symbolic link) to a file outside the adapters directory"
+            case .notRegular: return "it is not a regular file"
+            }
+        }
+    }
+
+    /// The real path of `relative` inside the adapters directory, after every symbolic link is resolved; a file
+    /// that resolves outside the directory, or is not a regular file (a FIFO, a device, a folder), is refused.
+    func containedFile(_ relative: String) throws -> String {
+        guard let directory, let root = RealPath.resolve(directory) else { throw AdapterPathError.missing }
+        guard let resolved = RealPath.resolve((directory as NSString).appendingPathComponent(relative)) else {
+            throw AdapterPathError.missing
+        }
+        guard resolved.hasPrefix(root.hasSuffix("/") ? root : root + "/") else { throw AdapterPathError.outside }
+        guard RealPath.isRegularFile(resolved) else { throw AdapterPathError.notRegular }
+        return resolved
     }
 
     /// A request's adapter mixture: from `model: "<base>:<adapter>"`, an explicit `adapters` list, or a `tradeoff`

@@ -93,10 +93,6 @@ struct AdaptersController<Context: RequestContext>: Sendable {
         }
         let catalog = try host.engine().adapters
         let path = try catalog.resolveFile(body.path ?? body.id + ".gguf")
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw APIError(status: .notFound, message: "No adapter file '\(body.path ?? body.id + ".gguf")' in the adapters directory.",
-                           type: "invalid_request_error", param: "path", code: "adapter_file_not_found")
-        }
         let previous = catalog.registry.get(body.id)
         let version: AdapterVersion
         do {

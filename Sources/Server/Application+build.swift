@@ -35,7 +35,10 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     let router = buildRouter(configuration, host: host, metrics: metrics, store: store, realign: realign, logger: logger)
     var app = Application(
         router: router,
-        server: .http1(additionalChannelHandlers: [ClientDisconnectWatcher()]),
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [ClientDisconnectWatcher(),
+                                        RequestBodyDeadline(timeout: .nanoseconds(Int64(configuration.readTimeout * 1e9)))],
+            idleTimeout: .nanoseconds(Int64(configuration.idleTimeout * 1e9)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "raconteur"),
         onServerRunning: { channel in
             // The bound address, so a caller that asked for port 0 learns the real one.
@@ -52,6 +55,7 @@ func buildRouter(_ configuration: ServerConfiguration, host: ModelHost, metrics:
                  realign: RealignManager, logger: Logger) -> Router<ServerRequestContext> {
     let router = Router(context: ServerRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+    router.add(middleware: OriginPolicyMiddleware(policy: OriginPolicy(configuration)))
     router.add(middleware: ErrorEnvelopeMiddleware(maxBodyBytes: configuration.maxBodyBytes))
     router.addRoutes(OperationsController(host: host, metrics: metrics).endpoints)
 

@@ -48,7 +48,8 @@ struct CompletionsController<Context: ConnectionAwareContext>: Sendable {
         var promptLogprobs: [CompletionLogprobs?] = Array(repeating: nil, count: prompts.count)
         if echo, let topCount = body.logprobs {
             for (promptIndex, prompt) in prompts.enumerated() {
-                let scores = try await engine.scorePrompt(prompt.tokens, topCount: topCount)
+                // Under the request's adapter mixture, exactly as its generation runs.
+                let scores = try await engine.scorePrompt(prompt.tokens, topCount: topCount, adapters: mixture.terms)
                 var report = CompletionLogprobs()
                 var offset = 0
                 for (position, token) in prompt.tokens.enumerated() {

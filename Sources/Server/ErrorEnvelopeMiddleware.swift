@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 
 /// Answers every error, including Hummingbird's own (unknown route, body too large), with OpenAI's envelope,
 /// so a client sees one error shape whatever went wrong.
@@ -15,6 +16,10 @@ struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
             return try Self.envelope(for: error, path: request.uri.path).response(from: request, context: context)
         } catch is NIOTooManyBytesError {
             return try APIError.bodyTooLarge(limit: maxBodyBytes).response(from: request, context: context)
+        } catch let error as HTTPParserError {
+            // The head parsed but the body did not (a chunk size that is not hex, say): the client's fault.
+            return try APIError(status: .badRequest, message: "The request body is not valid HTTP/1.1: \(error).",
+                                type: "invalid_request_error", code: "malformed_body").response(from: request, context: context)
         } catch is CancellationError {
             // The client closed its connection while its answer was being generated: nobody will read this.
             context.logger.debug("client disconnected: \(request.method) \(request.uri.path) cancelled")

@@ -93,7 +93,8 @@ public struct GenerationOptions: Decodable, Sendable {
         guard choices >= 1 else {
             throw APIError.invalidValue("n", "Invalid 'n': \(choices) is less than the minimum of 1.")
         }
-        guard choices * prompts <= limit else {
+        // Each factor is bounded before the product, which then cannot overflow.
+        guard choices <= limit, prompts <= limit, choices * prompts <= limit else {
             throw APIError.invalidValue("n", "Invalid 'n': \(choices) choices for \(prompts) prompt(s) exceed this server's limit of \(limit) choices per request.")
         }
         return choices

@@ -41,11 +41,11 @@ final class InferenceEngine: Sendable {
 
     /// log p(token | the tokens before it) for every prompt token after the first, with `topCount` alternatives each:
     /// what `echo` with `logprobs` reports for the prompt.
-    func scorePrompt(_ tokens: [Int], topCount: Int) async throws -> [TokenLogprobs] {
+    func scorePrompt(_ tokens: [Int], topCount: Int, adapters: [AdapterTerm]) async throws -> [TokenLogprobs] {
         guard tokens.count > 1 else { return [] }
         let model = served.model
         return try await runBlocking {
-            try Evaluation.teacherForcedLogprobs(model: model, tokens: tokens, scoreFrom: 1, topCount: topCount)
+            try Evaluation.teacherForcedLogprobs(model: model, tokens: tokens, scoreFrom: 1, topCount: topCount, adapters: adapters)
         }
     }
 

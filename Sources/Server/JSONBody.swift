@@ -4,8 +4,11 @@ import NIOCore
 
 extension Request {
     /// Collects at most `maxBytes` of body and decodes it as JSON, answering every failure with a 4xx envelope that
-    /// names the offending field.
+    /// names the offending field. The body must be declared `application/json` (a browser page can send `text/plain`
+    /// anywhere without asking first, so a JSON route that took it could be written to from any web page) and must
+    /// be standard JSON (`StrictJSON`).
     func decodeJSON<T: Decodable>(as type: T.Type, maxBytes: Int) async throws -> T {
+        try requireJSONContentType()
         if let declared = headers[.contentLength].flatMap(Int.init), declared > maxBytes {
             throw APIError.bodyTooLarge(limit: maxBytes)
         }
@@ -16,6 +19,11 @@ extension Request {
             throw APIError.bodyTooLarge(limit: maxBytes)
         }
         guard buffer.readableBytes > 0 else { throw APIError.invalidJSON("the body is empty.") }
+        do {
+            try StrictJSON.validate(buffer.readableBytesView)
+        } catch {
+            throw APIError.invalidJSON("\(error.description).")
+        }
         let data = Data(buffer.readableBytesView)
         do {
             return try JSONDecoder().decode(T.self, from: data)
@@ -29,6 +37,15 @@ extension Request {
             throw APIError(decoding: error)
         } catch {
             throw APIError.invalidJSON("\(error)")
+        }
+    }
+
+    /// 415 unless the Content-Type is `application/json` (parameters such as `charset=utf-8` allowed).
+    func requireJSONContentType() throws {
+        let declared = headers[.contentType] ?? ""
+        let mediaType = declared.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard mediaType == "application/json" else {
+            throw APIError.unsupportedMediaType(declared)
         }
     }
 

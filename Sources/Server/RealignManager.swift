@@ -78,6 +78,10 @@ final class RealignManager: @unchecked Sendable {
             guard w.allSatisfy({ $0.isFinite && $0 >= 0 }), w.reduce(0, +) > 0 else {
                 throw APIError.invalidValue("weights.\(i)", "Invalid 'weights.\(i)': weights must be ≥ 0 and not all zero.")
             }
+            // Finite weights can sum past the largest Double (1e308 twice); w / ∞ would be a zero vector.
+            guard w.reduce(0, +).isFinite else {
+                throw APIError.invalidValue("weights.\(i)", "Invalid 'weights.\(i)': the weights' sum is not a finite number.")
+            }
         }
         return (s, weights.map { w in let t = w.reduce(0, +); return w.map { $0 / t } })
     }

@@ -53,10 +53,11 @@ public struct RealignSettings: Sendable, Equatable {
         } catch {
             throw ConfigurationError("realign.\(error.field): \(error.message)")
         }
-        try require(gridPoints >= 2, "grid_points must be at least 2")
-        try require(autoAfterPairs >= 0, "auto_after_pairs must be 0 (off) or more")
-        try require(training.threads >= 1, "threads must be at least 1")
-        try require(maxPauseSeconds >= 0, "max_pause must be 0 or more")
+        try require((2...16).contains(gridPoints), "grid_points must be in 2...16")
+        try require((0...1_000_000).contains(autoAfterPairs), "auto_after_pairs must be 0 (off) to 1000000")
+        try require((1...256).contains(training.threads), "threads must be in 1...256")
+        try require(maxPauseSeconds.isFinite && (0...3600).contains(maxPauseSeconds), "max_pause must be in 0...3600 seconds")
+        try require((4...65_536).contains(training.maxTokensPerSequence), "max_tokens must be in 4...65536")
     }
 }
 

@@ -29,7 +29,8 @@ extension ServerConfiguration {
 
     /// `init(toml:)` on the contents of a file.
     public init(contentsOfFile path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // Reading a FIFO or a device would block or never end.
+        guard RealPath.isRegularFile(path), let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError("cannot read the configuration file \(path)")
         }
         do {
@@ -53,8 +54,15 @@ private struct ConfigurationFile: Decodable {
         var host: String?
         var port: Int?
         var apiKeysFile: String?
+        var allowedHosts: [String]?
+        var corsOrigins: [String]?
+        var idleTimeout: Number?
+        var readTimeout: Number?
 
-        private enum CodingKeys: String, CodingKey { case host, port, apiKeysFile = "api_keys_file" }
+        private enum CodingKeys: String, CodingKey {
+            case host, port, apiKeysFile = "api_keys_file", allowedHosts = "allowed_hosts", corsOrigins = "cors_origins"
+            case idleTimeout = "idle_timeout", readTimeout = "read_timeout"
+        }
     }
     struct LimitsSection: Decodable {
         var maxBatch: Int?
@@ -152,6 +160,10 @@ private struct ConfigurationFile: Decodable {
         if let value = server?.host { configuration.host = value }
         if let value = server?.port { configuration.port = value }
         if let value = server?.apiKeysFile { configuration.apiKeysFile = value.isEmpty ? nil : value }
+        if let value = server?.allowedHosts { configuration.allowedHosts = value }
+        if let value = server?.corsOrigins { configuration.corsOrigins = value }
+        if let value = server?.idleTimeout { configuration.idleTimeout = value.value }
+        if let value = server?.readTimeout { configuration.readTimeout = value.value }
         if let value = limits?.maxBatch { configuration.maxBatch = value }
         if let value = limits?.queue { configuration.maxQueued = value }
         if let value = limits?.maxBodyBytes { configuration.maxBodyBytes = value }

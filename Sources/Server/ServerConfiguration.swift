@@ -1,4 +1,5 @@
 import Foundation
+import Adapters
 import GGUF
 
 /// Everything the server needs to start: read from `configs/raconteur.toml`, then overridden by flags.
@@ -44,6 +45,18 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var maxMixtureAdapters: Int
     /// Re-alignment from feedback: method, grid, budget, policy.
     public var realign = RealignSettings()
+
+    /// Host names (`Host` header, port ignored) the server answers besides IP addresses and `localhost`, which it
+    /// always answers; `*` answers any. A name outside the list is refused: a page on another site that resolves its
+    /// own name to this machine (DNS rebinding) would otherwise read and write the API from the user's browser.
+    public var allowedHosts: [String] = []
+    /// Origins (`https://app.example.com`) whose pages may call the API from a browser (CORS); `*` allows any.
+    /// Empty: only pages served by this server itself.
+    public var corsOrigins: [String] = []
+    /// Seconds a connection may sit with no request in progress (including one whose headers trickle in).
+    public var idleTimeout: Double = 60
+    /// Seconds from a request's headers to the end of its body.
+    public var readTimeout: Double = 30
 
     public struct Objective: Sendable, Equatable, Codable {
         public var name: String
@@ -125,17 +138,28 @@ public struct ServerConfiguration: Sendable, Equatable {
         func require(_ condition: Bool, _ message: String) throws {
             if !condition { throw ConfigurationError(message) }
         }
+        // Upper bounds too: each value sizes threads, buffers or queues, so a typo must not become an allocation.
         try require(!modelPath.isEmpty, "model path is empty")
-        try require(threads >= 0, "threads must be 0 (all cores) or more")
-        try require(contextLimit >= 2, "context must be at least 2 tokens")
+        try require(!modelPath.contains("\0") && !storePath.contains("\0"), "paths must not contain NUL")
+        try require((0...Limits.threads).contains(threads), "threads must be 0 (all cores) to \(Limits.threads)")
+        try require((2...Limits.context).contains(contextLimit), "context must be 2 to \(Limits.context) tokens")
         try require((0...65535).contains(port), "port must be in 0...65535")
-        try require(maxBatch >= 1, "max_batch must be at least 1")
-        try require(maxQueued >= 0, "queue must be at least 0")
-        try require(maxBodyBytes >= 1024, "max_body_bytes must be at least 1024")
-        try require(maxTokensCap >= 1, "max_tokens must be at least 1")
-        try require(maxChoices >= 1, "max_choices must be at least 1")
-        try require(requestTimeout > 0, "request_timeout must be positive")
-        try require(maxMixtureAdapters >= 1, "adapters.max_mixture must be at least 1")
+        try require((1...Limits.batch).contains(maxBatch), "max_batch must be 1 to \(Limits.batch)")
+        try require((0...Limits.queue).contains(maxQueued), "queue must be 0 to \(Limits.queue)")
+        try require((1024...Limits.bodyBytes).contains(maxBodyBytes), "max_body_bytes must be 1024 to \(Limits.bodyBytes)")
+        try require((1...Limits.context).contains(maxTokensCap), "max_tokens must be 1 to \(Limits.context)")
+        try require((1...Limits.choices).contains(maxChoices), "max_choices must be 1 to \(Limits.choices)")
+        try require(requestTimeout.isFinite && requestTimeout > 0 && requestTimeout <= Limits.seconds,
+                    "request_timeout must be more than 0 and at most \(Int(Limits.seconds)) seconds")
+        try require(idleTimeout.isFinite && idleTimeout > 0 && idleTimeout <= Limits.seconds,
+                    "idle_timeout must be more than 0 and at most \(Int(Limits.seconds)) seconds")
+        try require(readTimeout.isFinite && readTimeout > 0 && readTimeout <= Limits.seconds,
+                    "read_timeout must be more than 0 and at most \(Int(Limits.seconds)) seconds")
+        try require((1...Limits.mixture).contains(maxMixtureAdapters), "adapters.max_mixture must be 1 to \(Limits.mixture)")
+        try require(allowedHosts.allSatisfy { !$0.isEmpty && $0.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F } },
+                    "server.allowed_hosts: each entry is a host name or address without spaces")
+        try require(corsOrigins.allSatisfy { $0 == "*" || OriginPolicy.isSerialisedOrigin($0) },
+                    "server.cors_origins: each entry is an origin such as https://app.example.com (scheme, host, optional port) or *")
         try realign.validate()
         let names = objectives.map(\.name)
         try require(Set(names).count == names.count, "objective names must be unique")
@@ -143,17 +167,25 @@ public struct ServerConfiguration: Sendable, Equatable {
         try require(names.allSatisfy(Self.isValidObjectiveName), "objective names are letters, digits, '-' and '_' (at most 64)")
     }
 
-    static func isValidObjectiveName(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 64 && name.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_"
-        }
+    static func isValidObjectiveName(_ name: String) -> Bool { ObjectiveName.isValid(name) }
+
+    /// The largest values the configuration accepts.
+    enum Limits {
+        static let threads = 256
+        static let context = 1 << 20
+        static let batch = 256
+        static let queue = 100_000
+        static let bodyBytes = 1 << 30
+        static let choices = 128
+        static let seconds = 86_400.0
+        static let mixture = 16
     }
 
     /// Reads `apiKeysFile` into `apiKeys`: one key per line; blank lines and lines starting with # are skipped.
     public mutating func loadAPIKeys() throws {
         guard let path = apiKeysFile, !path.isEmpty else { return }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationError("cannot read the API keys file \(path)")
+        guard RealPath.isRegularFile(path), let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError("cannot read the API keys file \(path) (it must be a regular file)")
         }
         apiKeys = Self.parseAPIKeys(String(decoding: data, as: UTF8.self))
     }
