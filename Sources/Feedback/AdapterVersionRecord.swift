@@ -58,20 +58,21 @@ public struct AdapterVersionKey: Codable, Sendable, Hashable {
 extension AdapterVersionRecord {
     static let table = "adapter_version"
 
+    /// Throws `FeedbackStoreError.corruptRow` for a row that cannot be read.
     init(row: Row) throws {
-        let name: String = try row.decode(forColumn: "name")
-        let version: Int = try row.decode(forColumn: "version")
-        let key = "\(name)@\(version)"
+        let name = (try? row.decode(String.self, forColumn: "name")) ?? "(unreadable name)"
+        let version = (try? row.decode(Int.self, forColumn: "version")).map(String.init) ?? "?"
+        let stored = StoredRow(row, table: Self.table, key: "\(name)@\(version)")
         self.init(
-            name: name,
-            version: version,
-            path: try row.decode(forColumn: "path"),
-            sha256: try row.decode(forColumn: "sha256"),
-            objectives: try JSONColumn.decode([String].self, from: row, column: "objectives", table: Self.table, key: key),
-            weights: try JSONColumn.decode([Double].self, from: row, column: "weights", table: Self.table, key: key),
-            method: try row.decode(forColumn: "method"),
-            jobID: try row.decode(forColumn: "job_id"),
-            created: try row.decode(forColumn: "created"),
-            active: try row.decode(forColumn: "active"))
+            name: try stored.value("name"),
+            version: try stored.value("version"),
+            path: try stored.value("path"),
+            sha256: try stored.value("sha256"),
+            objectives: try stored.json([String].self, "objectives"),
+            weights: try stored.json([Double].self, "weights"),
+            method: try stored.value("method"),
+            jobID: try stored.value("job_id"),
+            created: try stored.value("created"),
+            active: try stored.value("active"))
     }
 }

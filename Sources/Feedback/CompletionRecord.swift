@@ -72,36 +72,37 @@ public struct CompletionRecord: Codable, Sendable, Equatable {
 extension CompletionRecord {
     static let table = "completion"
 
+    /// `prompt` and `text` are UTF-8 BLOBs (see `StoredText`).
     static let insertSQL = """
         INSERT INTO completion (id, created, model, endpoint, prompt, text, finish_reason, prompt_tokens,
                                 completion_tokens, tradeoff, adapters, sampling)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        VALUES (?, ?, ?, ?, \(StoredText.placeholder), \(StoredText.placeholder), ?, ?, ?, ?, ?, ?)
         """
 
     func insertArguments() throws -> StatementArguments {
-        [id, created, model, endpoint.rawValue, prompt, text, finishReason, promptTokens, completionTokens,
-         try tradeoff.map { try JSONColumn.text($0) }, try JSONColumn.text(adapters), try sampling.jsonText()]
+        [id, created, model, endpoint.rawValue, StoredText.bytes(prompt), StoredText.bytes(text), finishReason, promptTokens,
+         completionTokens, try tradeoff.map { try JSONColumn.text($0) }, try JSONColumn.text(adapters), try sampling.jsonText()]
     }
 
+    /// Throws `FeedbackStoreError.corruptRow` for a row that cannot be read.
     init(row: Row) throws {
-        let id: String = try row.decode(forColumn: "id")
-        let endpointName: String = try row.decode(forColumn: "endpoint")
+        let stored = StoredRow(row, table: Self.table, keyColumn: "id", fallback: "(unreadable id)")
+        let endpointName: String = try stored.value("endpoint")
         guard let endpoint = CompletionEndpoint(rawValue: endpointName) else {
-            throw FeedbackStoreError.corruptRow(table: Self.table, key: id, reason: "unknown endpoint \(endpointName)")
+            throw stored.corrupt("unknown endpoint \(endpointName)")
         }
         self.init(
-            id: id,
-            created: try row.decode(forColumn: "created"),
-            model: try row.decode(forColumn: "model"),
-            prompt: try row.decode(forColumn: "prompt"),
-            text: try row.decode(forColumn: "text"),
-            finishReason: try row.decode(forColumn: "finish_reason"),
-            promptTokens: try row.decode(forColumn: "prompt_tokens"),
-            completionTokens: try row.decode(forColumn: "completion_tokens"),
-            tradeoff: try JSONColumn.decodeIfPresent([String: Double].self, from: row, column: "tradeoff",
-                                                     table: Self.table, key: id),
-            adapters: try JSONColumn.decode([AdapterUse].self, from: row, column: "adapters", table: Self.table, key: id),
-            sampling: try JSONColumn.decode(JSONValue.self, from: row, column: "sampling", table: Self.table, key: id),
+            id: try stored.value("id"),
+            created: try stored.value("created"),
+            model: try stored.value("model"),
+            prompt: try stored.text("prompt"),
+            text: try stored.text("text"),
+            finishReason: try stored.value("finish_reason"),
+            promptTokens: try stored.value("prompt_tokens"),
+            completionTokens: try stored.value("completion_tokens"),
+            tradeoff: try stored.optionalJSON([String: Double].self, "tradeoff"),
+            adapters: try stored.json([AdapterUse].self, "adapters"),
+            sampling: try stored.json(JSONValue.self, "sampling"),
             endpoint: endpoint)
     }
 }

@@ -68,19 +68,31 @@ extension FeedbackStore {
         }
     }
 
-    /// The job with this id, or nil.
+    /// The job with this id, or nil. Throws `FeedbackStoreError.corruptRow` if its row cannot be read.
     public func job(id: String) async throws -> RealignJob? {
         try await database.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM realign_job WHERE id = ?", arguments: [id]).map(RealignJob.init(row:))
         }
     }
 
-    /// The newest `limit` jobs, newest first.
+    /// The newest `limit` jobs, newest first. Throws `FeedbackStoreError.corruptRow` if one of them cannot be read;
+    /// a listing shown to clients uses `jobPage(limit:)`, which skips such rows and reports them.
     public func jobs(limit: Int) async throws -> [RealignJob] {
         guard Self.pageSizes.contains(limit) else { throw FeedbackError.invalidLimit(limit, allowed: Self.pageSizes) }
         return try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM realign_job ORDER BY seq DESC LIMIT ?", arguments: [limit])
                 .map(RealignJob.init(row:))
+        }
+    }
+
+    /// The newest `limit` jobs, newest first, for a listing: a row that cannot be read (a JSON column edited
+    /// outside the server, say) does not fail the listing; it is left out and returned in `skipped`.
+    public func jobPage(limit: Int) async throws -> RealignJobPage {
+        guard Self.pageSizes.contains(limit) else { throw FeedbackError.invalidLimit(limit, allowed: Self.pageSizes) }
+        return try await database.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM realign_job ORDER BY seq DESC LIMIT ?", arguments: [limit])
+            let (jobs, skipped) = try SkippedRow.partition(rows, RealignJob.init(row:))
+            return RealignJobPage(jobs: jobs, skipped: skipped)
         }
     }
 

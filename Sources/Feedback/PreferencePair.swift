@@ -47,30 +47,41 @@ public struct PreferencePair: Codable, Sendable, Equatable {
 
 /// One page of `feedback(after:limit:)`.
 public struct FeedbackPage: Sendable, Equatable {
-    /// Pairs in insertion order.
+    /// Pairs in insertion order: the page's rows that could be read (at most `limit`).
     public var pairs: [PreferencePair]
-    /// Pass as `after` for the next page; nil on the last page.
+    /// The page's rows that could not be read (a column edited outside the server), left out of `pairs`. The
+    /// caller reports them; the next page starts after them all the same.
+    public var skipped: [SkippedRow]
+    /// Pass as `after` for the next page; nil on the last page. The id of the page's last row, read or skipped.
     public var nextCursor: String?
     public var hasMore: Bool { nextCursor != nil }
+
+    public init(pairs: [PreferencePair], skipped: [SkippedRow] = [], nextCursor: String?) {
+        self.pairs = pairs
+        self.skipped = skipped
+        self.nextCursor = nextCursor
+    }
 }
 
 extension PreferencePair {
     static let table = "preference_pair"
 
+    /// Throws `FeedbackStoreError.corruptRow` for a row that cannot be read.
     init(row: Row) throws {
-        let id: String = try row.decode(forColumn: "id")
+        let stored = StoredRow(row, table: Self.table, keyColumn: "id",
+                               fallback: "seq \((try? row.decode(Int64.self, forColumn: "seq")).map(String.init) ?? "?")")
         self.init(
-            sequence: try row.decode(forColumn: "seq"),
-            id: id,
-            created: try row.decode(forColumn: "created"),
-            prompt: try row.decode(forColumn: "prompt"),
-            chosen: try row.decode(forColumn: "chosen"),
-            rejected: try row.decode(forColumn: "rejected"),
-            chosenID: try row.decode(forColumn: "chosen_id"),
-            rejectedID: try row.decode(forColumn: "rejected_id"),
-            labels: try JSONColumn.decode([String: Int].self, from: row, column: "labels", table: Self.table, key: id),
-            user: try row.decode(forColumn: "user"),
-            note: try row.decode(forColumn: "note"))
+            sequence: try stored.value("seq"),
+            id: try stored.value("id"),
+            created: try stored.value("created"),
+            prompt: try stored.text("prompt"),
+            chosen: try stored.text("chosen"),
+            rejected: try stored.text("rejected"),
+            chosenID: try stored.value("chosen_id"),
+            rejectedID: try stored.value("rejected_id"),
+            labels: try stored.json([String: Int].self, "labels"),
+            user: try stored.optionalText("user"),
+            note: try stored.optionalText("note"))
     }
 
     /// The row as `raconteur align` reads it: {"chosen","labels","prompt","rejected"}, keys sorted, no newline.

@@ -58,23 +58,32 @@ public struct RealignJob: Codable, Sendable, Equatable {
 extension RealignJob {
     static let table = "realign_job"
 
+    /// Throws `FeedbackStoreError.corruptRow` for a row that cannot be read.
     init(row: Row) throws {
-        let id: String = try row.decode(forColumn: "id")
-        let stateName: String = try row.decode(forColumn: "state")
+        let stored = StoredRow(row, table: Self.table, keyColumn: "id", fallback: "(unreadable id)")
+        let stateName: String = try stored.value("state")
         guard let state = RealignJobState(rawValue: stateName) else {
-            throw FeedbackStoreError.corruptRow(table: Self.table, key: id, reason: "unknown state \(stateName)")
+            throw stored.corrupt("unknown state \(stateName)")
         }
         self.init(
-            id: id,
+            id: try stored.value("id"),
             state: state,
-            created: try row.decode(forColumn: "created"),
-            started: try row.decode(forColumn: "started"),
-            finished: try row.decode(forColumn: "finished"),
-            request: try JSONColumn.decode(JSONValue.self, from: row, column: "request", table: Self.table, key: id),
-            progress: try JSONColumn.decodeIfPresent(JSONValue.self, from: row, column: "progress", table: Self.table, key: id),
-            report: try JSONColumn.decodeIfPresent(JSONValue.self, from: row, column: "report", table: Self.table, key: id),
-            error: try row.decode(forColumn: "error"),
-            pairsUsed: try row.decode(forColumn: "pairs_used"),
-            feedbackThroughSequence: try row.decode(forColumn: "feedback_through_seq"))
+            created: try stored.value("created"),
+            started: try stored.value("started"),
+            finished: try stored.value("finished"),
+            request: try stored.json(JSONValue.self, "request"),
+            progress: try stored.optionalJSON(JSONValue.self, "progress"),
+            report: try stored.optionalJSON(JSONValue.self, "report"),
+            error: try stored.value("error"),
+            pairsUsed: try stored.value("pairs_used"),
+            feedbackThroughSequence: try stored.value("feedback_through_seq"))
     }
+}
+
+/// The newest jobs, for a listing: the rows that could be read, and those that could not.
+public struct RealignJobPage: Sendable, Equatable {
+    /// Newest first.
+    public var jobs: [RealignJob]
+    /// Rows left out because they cannot be read (a column edited outside the server); the caller reports them.
+    public var skipped: [SkippedRow]
 }

@@ -1,9 +1,17 @@
 import Feedback
 import Foundation
+import HTTPTypes
 import Hummingbird
+import Logging
 
 /// `POST /v1/feedback` (a preference pair, by completion ids or by texts, with a label per objective),
 /// `GET /v1/feedback` (paged), `GET /v1/feedback/export` (JSONL in the layout `raconteur align` reads).
+///
+/// A stored row that cannot be read (a column edited outside the server, e.g. labels that are no longer JSON) never
+/// fails a listing or cuts the export short: both routes skip it, log a warning naming the row and why, and say
+/// how many rows they left out, the list as `skipped` in its body, the export as the trailer
+/// `X-Raconteur-Skipped-Rows` (sent only when rows were skipped). Every other row is listed and exported in full.
+/// Texts are stored and returned byte for byte, U+0000 included.
 struct FeedbackController<Context: RequestContext>: Sendable {
     let store: FeedbackStore
     let configuration: ServerConfiguration
@@ -67,8 +75,12 @@ struct FeedbackController<Context: RequestContext>: Sendable {
         var hasMore: Bool
         var nextCursor: String?
         var total: Int
+        /// Rows of this page left out because they cannot be read (each logged); `total` counts them.
+        var skipped: Int
 
-        private enum CodingKeys: String, CodingKey { case object, data, total, hasMore = "has_more", nextCursor = "next_cursor" }
+        private enum CodingKeys: String, CodingKey {
+            case object, data, total, skipped, hasMore = "has_more", nextCursor = "next_cursor"
+        }
     }
 
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
@@ -113,22 +125,43 @@ struct FeedbackController<Context: RequestContext>: Sendable {
         }
         do {
             let page = try await store.feedback(after: cursor, limit: limit)
+            Self.logSkipped(page.skipped, route: "GET /v1/feedback", logger: context.logger)
             return try Response.json(FeedbackList(data: page.pairs.map(FeedbackObject.init), hasMore: page.nextCursor != nil,
-                                                  nextCursor: page.nextCursor, total: try await store.feedbackCount()))
+                                                  nextCursor: page.nextCursor, total: try await store.feedbackCount(),
+                                                  skipped: page.skipped.count))
         } catch let error as FeedbackError {
             throw APIError(error)
         }
     }
 
-    /// Streams the whole log, one JSON object per line, without holding it in memory.
+    /// Streams the whole log, one JSON object per line, without holding it in memory. Rows that cannot be read are
+    /// left out whole and logged; their count is the trailer `X-Raconteur-Skipped-Rows`.
     @Sendable func export(_ request: Request, context: Context) async throws -> Response {
         let chunks = store.exportJSONLChunks()
+        let logger = context.logger
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson",
                                                .contentDisposition: "attachment; filename=\"feedback.jsonl\""],
                         body: ResponseBody { writer in
-            for try await chunk in chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
-            try await writer.finish(nil)
+            var skipped = 0
+            for try await chunk in chunks {
+                Self.logSkipped(chunk.skipped, route: "GET /v1/feedback/export", logger: logger)
+                skipped += chunk.skipped.count
+                if !chunk.lines.isEmpty { try await writer.write(ByteBuffer(bytes: chunk.lines)) }
+            }
+            if skipped > 0 {
+                logger.warning("GET /v1/feedback/export left out \(skipped) unreadable row(s); every other row was exported")
+            }
+            try await writer.finish(skipped > 0 ? [Self.skippedRowsTrailer: String(skipped)] : nil)
         })
+    }
+
+    /// The export's trailer: how many rows it left out because they cannot be read.
+    static var skippedRowsTrailer: HTTPField.Name { HTTPField.Name("X-Raconteur-Skipped-Rows")! }
+
+    static func logSkipped(_ rows: [SkippedRow], route: String, logger: Logger) {
+        for row in rows {
+            logger.warning("\(route) skipped a stored row that cannot be read: \(row)")
+        }
     }
 }
 

@@ -72,13 +72,16 @@ import Testing
     @Test func theUniqueIndexHoldsEvenWithoutTheStoresCheck() async throws {
         let store = try FeedbackStore.temporary()
         _ = try await store.addFeedback(prompt: "p", chosen: "a", rejected: "b", labels: ["concise": 1], objectives: objectives)
-        await #expect(throws: (any Error).self) {
+        // The texts as the store keeps them, UTF-8 BLOBs: 'p', 'b', 'a'.
+        await #expect {
             try await store.database.write { db in
                 try db.execute(sql: """
                     INSERT INTO preference_pair (id, created, prompt, chosen, rejected, labels)
-                    VALUES ('fb-raw', '2026-01-01 00:00:00.000', 'p', 'b', 'a', '{"concise":1}')
+                    VALUES ('fb-raw', '2026-01-01 00:00:00.000', x'70', x'62', x'61', '{"concise":1}')
                     """)
             }
+        } throws: { error in
+            (error as? DatabaseError)?.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
         }
     }
 }

@@ -61,7 +61,9 @@ import Testing
                                         labels: ["concise": 1, "detailed": 0], objectives: Fixtures.objectives)
         for index in 0..<7 { _ = try await Fixtures.addTextPair(store, index) }
 
-        let data = try await store.exportJSONL()
+        let export = try await store.exportJSONL()
+        #expect(export.skipped.isEmpty)
+        let data = export.data
         let text = try #require(String(data: data, encoding: .utf8))
         #expect(text.hasSuffix("\n"))
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
@@ -78,7 +80,10 @@ import Testing
 
         // Streamed in pages of 3: three chunks that add up to the same bytes.
         var chunks: [Data] = []
-        for try await chunk in store.exportJSONLChunks(pageSize: 3) { chunks.append(chunk) }
+        for try await chunk in store.exportJSONLChunks(pageSize: 3) {
+            #expect(chunk.skipped.isEmpty)
+            chunks.append(chunk.lines)
+        }
         #expect(chunks.count == 3)
         #expect(chunks.reduce(Data(), +) == data)
 
@@ -87,13 +92,13 @@ import Testing
         let path = directory.path("export.jsonl")
         #expect(FileManager.default.createFile(atPath: path, contents: nil))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        try await store.exportJSONL(to: handle)
+        #expect(try await store.exportJSONL(to: handle).isEmpty)
         try handle.close()
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == data)
     }
 
     @Test func anEmptyStoreExportsNothing() async throws {
         let store = try FeedbackStore.temporary()
-        #expect(try await store.exportJSONL().isEmpty)
+        #expect(try await store.exportJSONL() == FeedbackExport(data: Data(), skipped: []))
     }
 }

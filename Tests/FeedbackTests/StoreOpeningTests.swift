@@ -14,7 +14,7 @@ import Testing
         #expect(foreignKeys == 1)
         #expect(synchronous == 2)  // FULL
         #expect(busyTimeout == 5000)
-        #expect(try store.appliedMigrations() == ["v1"])
+        #expect(try store.appliedMigrations() == ["v1", "v2"])
     }
 
     @Test func createsParentDirectoriesAndKeepsDataWhenReopened() async throws {
@@ -31,18 +31,20 @@ import Testing
         #expect(try await reopened.completion(id: "cmpl-1")?.text == "hello")
         #expect(try await reopened.feedbackCount() == 1)
         #expect(try await reopened.jobs(limit: 10).count == 1)
-        #expect(try reopened.appliedMigrations() == ["v1"])
+        #expect(try reopened.appliedMigrations() == ["v1", "v2"])
     }
 
     @Test func foreignKeysAreEnforced() async throws {
         let store = try FeedbackStore.temporary()
-        await #expect(throws: (any Error).self) {
+        await #expect {
             try await store.database.write { db in
                 try db.execute(sql: """
                     INSERT INTO preference_pair (id, created, prompt, chosen, rejected, chosen_id, labels)
-                    VALUES ('fb-x', '2026-01-01 00:00:00.000', 'p', 'a', 'b', 'cmpl-missing', '{}')
+                    VALUES ('fb-x', '2026-01-01 00:00:00.000', x'70', x'61', x'62', 'cmpl-missing', '{}')
                     """)
             }
+        } throws: { error in
+            (error as? DatabaseError)?.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY
         }
     }
 

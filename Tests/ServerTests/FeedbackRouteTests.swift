@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Server
 import Testing
 
@@ -224,5 +225,171 @@ struct FeedbackRouteTests {
             try await Task.sleep(nanoseconds: 300_000_000)
             #expect(try await jobs().count == 1)
         }
+    }
+}
+
+/// What the feedback routes do with texts that GRDB's TEXT binding would cut (U+0000), and with stored rows edited
+/// outside the server: every text comes back byte for byte; an unreadable row is skipped, logged and counted, never
+/// a 500 or an export cut short after its 200.
+@Suite(.serialized, .enabled(if: TestModel.isAvailable, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf (scripts/setup.sh fetches it)"))
+struct FeedbackStoredTextRouteTests {
+    /// The application with a logger whose lines the test reads.
+    static func withLoggedServer(_ configuration: ServerConfiguration,
+                                 _ body: @Sendable (any TestClientProtocol, LogLines) async throws -> Void) async throws {
+        let lines = LogLines()
+        var logger = Logger(label: "raconteur-test") { _ in CapturingLogHandler(lines: lines) }
+        logger.logLevel = .warning
+        let app = try await buildApplication(configuration, logger: logger) { try TestModel.served() }
+        try await app.test(.router) { client in
+            try await waitUntilHealthy(client)
+            try await body(client, lines)
+        }
+    }
+
+    /// Edits the store's file as another program would (the sqlite3 shell), while the server has it open.
+    static func editStore(_ path: String, _ sql: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sqlite3", path, sql]
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "sqlite3 failed on \(sql)")
+    }
+
+    static func bytes(_ value: Any?) -> [UInt8]? { (value as? String).map { Array($0.utf8) } }
+
+    /// The export's count of rows left out, a trailer field.
+    static func skippedRowsTrailer(_ response: TestResponse) -> String? {
+        response.trailerHeaders?.first { $0.name.canonicalName == "x-raconteur-skipped-rows" }?.value
+    }
+
+    @Test func textsWithNULAreStoredListedAndExportedByteForByte() async throws {
+        try await withServer { client in
+            let texts = ["prompt": "\u{0}leading NUL", "chosen": "same\u{0}one", "rejected": "same\u{0}two"]
+            var request: JSONObject = texts
+            request["labels"] = ["concise": 1]
+            let created = try await client.post("/v1/feedback", request)
+            #expect(created.status == .created, "\(String(buffer: created.body))")
+            let pair = try json(created)
+            for (field, text) in texts { #expect(Self.bytes(pair[field]) == Array(text.utf8), "\(field)") }
+            let mirror = try await client.post("/v1/feedback", ["prompt": texts["prompt"]!, "chosen": texts["rejected"]!,
+                                                                "rejected": texts["chosen"]!, "labels": ["concise": -1]])
+            #expect(mirror.status == .conflict)
+            #expect(try errorEnvelope(mirror)["code"] as? String == "duplicate_pair")
+
+            // A completion's prompt with a NUL in it, named by id.
+            let response = try await client.post("/v1/chat/completions", [
+                "messages": [["role": "user", "content": "Cats\u{0}dogs?"]], "n": 2, "max_tokens": 8, "temperature": 1, "seed": 11])
+            #expect(response.status == .ok, "\(String(buffer: response.body))")
+            let ids = choices(try json(response)).compactMap { $0["completion_id"] as? String }
+            try #require(ids.count == 2)
+            let byIDs = try await client.post("/v1/feedback", ["chosen_id": ids[0], "rejected_id": ids[1], "labels": ["detailed": 1]])
+            #expect(byIDs.status == .created, "\(String(buffer: byIDs.body))")
+            let prompt = try #require(try json(byIDs)["prompt"] as? String)
+            #expect(Array(prompt.utf8).contains(Array("Cats\u{0}dogs?".utf8)) || prompt.contains("Cats\u{0}dogs?"),
+                    "the prompt keeps the NUL: \(prompt.debugDescription)")
+
+            let list = try json(try await client.execute(uri: "/v1/feedback", method: .get))
+            let data = try #require(list["data"] as? [JSONObject])
+            #expect(data.count == 2 && list["skipped"] as? Int == 0)
+            for (field, text) in texts { #expect(Self.bytes(data[0][field]) == Array(text.utf8), "\(field)") }
+            #expect(Self.bytes(data[1]["prompt"]) == Array(prompt.utf8))
+
+            let export = try await client.execute(uri: "/v1/feedback/export", method: .get)
+            #expect(export.status == .ok)
+            let lines = String(buffer: export.body).split(separator: "\n")
+            try #require(lines.count == 2)
+            let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? JSONObject)
+            for (field, text) in texts { #expect(Self.bytes(first[field]) == Array(text.utf8), "\(field)") }
+            let second = try #require(try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? JSONObject)
+            #expect(Self.bytes(second["prompt"]) == Array(prompt.utf8))
+        }
+    }
+
+    @Test func aRowEditedOutsideTheServerIsSkippedLoggedAndCountedByTheListAndTheExport() async throws {
+        let configuration = ServerConfiguration.testing()
+        defer { try? FileManager.default.removeItem(atPath: configuration.storePath) }
+        try await Self.withLoggedServer(configuration) { client, logs in
+            var ids: [String] = []
+            for i in 0..<5 {
+                let response = try await client.post("/v1/feedback", ["prompt": "Question \(i)?", "chosen": "Yes.",
+                                                                      "rejected": "Yes, at length \(i).", "labels": ["concise": 1]])
+                #expect(response.status == .created)
+                ids.append(try #require(try json(response)["id"] as? String))
+            }
+            let exportBefore = String(buffer: try await client.execute(uri: "/v1/feedback/export", method: .get).body)
+            let linesBefore = exportBefore.split(separator: "\n").map(String.init)
+            try #require(linesBefore.count == 5)
+            try Self.editStore(configuration.storePath, "UPDATE preference_pair SET labels = '{oops' WHERE id = '\(ids[2])'")
+
+            let list = try await client.execute(uri: "/v1/feedback", method: .get)
+            #expect(list.status == .ok, "\(String(buffer: list.body))")
+            let body = try json(list)
+            #expect((body["data"] as? [JSONObject])?.compactMap { $0["id"] as? String } == [ids[0], ids[1], ids[3], ids[4]])
+            #expect(body["skipped"] as? Int == 1 && body["total"] as? Int == 5 && body["has_more"] as? Bool == false)
+            #expect(logs.contains { $0.level == .warning && $0.message.contains(ids[2]) && $0.message.contains("labels is not valid JSON") },
+                    "\(logs.all)")
+
+            // Paged one row at a time, the cursor passes the skipped row.
+            var listed: [String] = [], skipped = 0, cursor: String?
+            repeat {
+                let page = try json(try await client.execute(uri: "/v1/feedback?limit=1" + (cursor.map { "&after=\($0)" } ?? ""),
+                                                             method: .get))
+                listed += (page["data"] as? [JSONObject] ?? []).compactMap { $0["id"] as? String }
+                skipped += page["skipped"] as? Int ?? 0
+                cursor = page["next_cursor"] as? String
+            } while cursor != nil
+            #expect(listed == [ids[0], ids[1], ids[3], ids[4]] && skipped == 1)
+
+            // The export: every other row in full, the skipped one reported in the log and the trailer.
+            let before = logs.all.count
+            let export = try await client.execute(uri: "/v1/feedback/export", method: .get)
+            #expect(export.status == .ok)
+            #expect(String(buffer: export.body).split(separator: "\n").map(String.init)
+                    == [linesBefore[0], linesBefore[1], linesBefore[3], linesBefore[4]])
+            #expect(String(buffer: export.body).hasSuffix("\n"))
+            #expect(Self.skippedRowsTrailer(export) == "1")
+            let exportLogs = logs.all.dropFirst(before)
+            #expect(exportLogs.contains { $0.level == .warning && $0.message.contains(ids[2]) }, "\(exportLogs)")
+            #expect(exportLogs.contains { $0.level == .warning && $0.message.contains("left out 1 unreadable row") }, "\(exportLogs)")
+
+            // Once repaired, nothing is skipped and the export has no trailer.
+            try Self.editStore(configuration.storePath, "UPDATE preference_pair SET labels = '{\"concise\":1}' WHERE id = '\(ids[2])'")
+            let repaired = try await client.execute(uri: "/v1/feedback/export", method: .get)
+            #expect(String(buffer: repaired.body) == exportBefore)
+            #expect(Self.skippedRowsTrailer(repaired) == nil)
+            #expect(try json(try await client.execute(uri: "/v1/feedback", method: .get))["skipped"] as? Int == 0)
+        }
+    }
+}
+
+/// Log lines kept for a test to read.
+final class LogLines: @unchecked Sendable {
+    struct Line: Sendable, CustomStringConvertible {
+        var level: Logger.Level
+        var message: String
+        var description: String { "\(level): \(message)" }
+    }
+    private let lock = NSLock()
+    private var lines: [Line] = []
+
+    func append(_ line: Line) { lock.withLock { lines.append(line) } }
+    var all: [Line] { lock.withLock { lines } }
+    func contains(where predicate: (Line) -> Bool) -> Bool { all.contains(where: predicate) }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let lines: LogLines
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
+             function: String, line: UInt) {
+        lines.append(.init(level: level, message: message.description))
     }
 }
