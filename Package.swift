@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "GGUF"], swiftSettings: fast),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Engine", "GGUF", "Kernels", "Tokenizers"], swiftSettings: fast),
         .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "Model", "GGUF"], swiftSettings: fast),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Tokenizers"], swiftSettings: fast),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Tokenizers", "GGUF"], swiftSettings: fast),
         .testTarget(
             name: "ServerTests",
             dependencies: [

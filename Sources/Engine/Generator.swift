@@ -6,6 +6,8 @@ public enum FinishReason: String, Sendable, Codable {
     case stop       // end-of-generation token or stop sequence
     case length     // max tokens or context
     case cancelled
+    /// The forward pass failed (reported as an error, never as `length`).
+    case error
 }
 
 /// One generation's inputs.
@@ -71,36 +73,25 @@ public final class Generator {
     }
 
     public func generate(_ request: GenerationRequest, onText: (String) -> Void = { _ in }) throws -> GenerationResult {
-        let capacity = min(model.config.contextLength, request.promptTokens.count + request.maxTokens)
-        let cache = model.makeCache(capacity: max(1, capacity))
+        let capacity = max(1, min(model.config.contextLength, request.promptTokens.count + request.maxTokens))
+        let cache = model.makeCache(capacity: capacity)
         let t0 = DispatchTime.now().uptimeNanoseconds
         var logits = try prefill(request.promptTokens, cache: cache, adapters: request.adapters)
         let t1 = DispatchTime.now().uptimeNanoseconds
 
-        var sampler = Sampler(request.sampling)
-        var output = GeneratedText(tokenizer: tokenizer, stops: request.stop)
+        var state = DecodeState(request: request, tokenizer: tokenizer, capacity: capacity)
         var tokens: [Int] = [], text = "", reports: [TokenLogprobs] = []
-        var finish = FinishReason.length
-        let endIDs = request.ignoreEOS ? [] : tokenizer.endOfGenerationIDs
-
-        while tokens.count < request.maxTokens, !logits.isEmpty {
-            let token = logits.withUnsafeBufferPointer { sampler.sample($0) }
-            if let n = request.logprobs {
-                reports.append(logits.withUnsafeBufferPointer { TokenLogprobs(logits: $0, token: token, topCount: n) })
-            }
-            tokens.append(token)
-            if endIDs.contains(token) { finish = .stop; break }
-            let emit = output.push(token)
-            text += emit
-            onText(emit)
-            if output.stopped { finish = .stop; break }
-            if tokens.count == request.maxTokens || cache.count >= cache.capacity { break }
+        while !logits.isEmpty, let step = logits.withUnsafeBufferPointer({ state.consume($0) }) {
+            tokens.append(step.token)
+            if let report = step.logprobs { reports.append(report) }
+            text += step.text
+            onText(step.text)
+            guard let next = state.pendingToken else { break }
             var batch = ForwardBatch()
-            batch.append(sequence: 0, tokens: [token], startingAt: cache.count, logitsForLast: true, adapters: request.adapters)
+            batch.append(sequence: 0, tokens: [next], startingAt: cache.count, logitsForLast: true, adapters: request.adapters)
             logits = try model.forward(batch, caches: [cache])
         }
-        let rest = output.finish()
-        if output.stopped { finish = .stop }
+        let (rest, finish) = state.close()
         text += rest
         onText(rest)
         let t2 = DispatchTime.now().uptimeNanoseconds

@@ -47,8 +47,8 @@ public final class Scheduler: @unchecked Sendable {
     public let contextLimit: Int
 
     private let lock = NSCondition()
-    private var queue: [Sequence] = []
-    private var active: [Sequence] = []
+    private var queue: [ActiveSequence] = []
+    private var active: [ActiveSequence] = []
     private var running = true
     private var thread: Thread?
     private var nextID = 0
@@ -124,7 +124,8 @@ public final class Scheduler: @unchecked Sendable {
         // Free batch slots count as room too, but only once: the loop may not have admitted earlier submissions yet.
         guard queue.count < maxQueued + max(0, maxActive - active.count) else { throw SchedulerError.queueFull(limit: maxQueued) }
         nextID += 1
-        let seq = Sequence(id: nextID, request: request, continuation: continuation, tokenizer: tokenizer)
+        let seq = ActiveSequence(id: nextID, request: request, continuation: continuation, tokenizer: tokenizer,
+                                 capacity: min(contextLimit, request.promptTokens.count + max(1, request.maxTokens)))
         continuation.onTermination = { [weak seq] _ in seq?.cancelled.store(true) }
         queue.append(seq)
         lock.signal()
@@ -141,7 +142,7 @@ public final class Scheduler: @unchecked Sendable {
                 let all = queue + active
                 queue.removeAll(); active.removeAll()
                 lock.unlock()
-                for s in all { s.finish(.cancelled) }
+                for s in all { s.state.end(.cancelled); s.finish() }
                 return
             }
             while active.count < maxActive, !queue.isEmpty { admit(queue.removeFirst()) }
@@ -151,22 +152,22 @@ public final class Scheduler: @unchecked Sendable {
         }
     }
 
-    private func admit(_ seq: Sequence) {
-        let capacity = min(contextLimit, seq.request.promptTokens.count + max(1, seq.request.maxTokens))
-        seq.cache = model.makeCache(capacity: capacity)
+    private func admit(_ seq: ActiveSequence) {
+        seq.cache = model.makeCache(capacity: seq.state.capacity)
         seq.admittedAt = DispatchTime.now().uptimeNanoseconds
         active.append(seq)
     }
 
-    private func step(_ sequences: [Sequence]) {
+    private func step(_ sequences: [ActiveSequence]) {
         let t0 = DispatchTime.now().uptimeNanoseconds
         var batch = ForwardBatch()
         var caches: [KVCache] = []
-        var sampled: [Sequence] = []    // sequences that get logits this step, in logitRows order
+        var sampled: [ActiveSequence] = []    // sequences that get logits this step, in logitRows order
+        var fed: [ActiveSequence] = []        // every sequence with rows in this step
         var budget = prefillBudget
         var mixtures: [[MixtureKey]] = []
         for seq in sequences {
-            if seq.cancelled.load() { seq.done = .cancelled; continue }
+            if seq.cancelled.load() { seq.state.end(.cancelled); continue }
             guard let cache = seq.cache else { continue }
             let slot = caches.count
             if seq.fed < seq.request.promptTokens.count {
@@ -179,15 +180,15 @@ public final class Scheduler: @unchecked Sendable {
                 seq.fed += take
                 budget -= take
                 if last { sampled.append(seq) }
-            } else if let token = seq.pendingToken {
+            } else if let token = seq.state.pendingToken {
                 batch.append(sequence: slot, tokens: [token], startingAt: cache.count, logitsForLast: true,
                              adapters: seq.request.adapters)
-                seq.pendingToken = nil
                 sampled.append(seq)
             } else {
                 continue
             }
             caches.append(cache)
+            fed.append(seq)
             let key = seq.request.adapters.map(MixtureKey.init)
             if !mixtures.contains(key) { mixtures.append(key) }
         }
@@ -200,14 +201,15 @@ public final class Scheduler: @unchecked Sendable {
                     }
                 }
             } catch {
-                for seq in sampled where seq.done == nil { seq.done = .length }
+                // Every sequence in a failed step ends with `error`, which the server reports as such.
+                for seq in fed { seq.state.end(.error) }
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         lock.lock()
         active.removeAll { seq in
-            guard let reason = seq.done else { return false }
-            seq.finish(reason)
+            guard seq.state.finishReason != nil else { return false }
+            seq.finish()
             return true
         }
         stats.steps += 1
@@ -231,62 +233,39 @@ private struct MixtureKey: Equatable {
     }
 }
 
-/// One generation in flight (scheduler thread only, except `cancelled`).
-private final class Sequence {
+/// One generation in flight (scheduler thread only, except `cancelled`): its cache, how much of its prompt is fed,
+/// and its `DecodeState`.
+private final class ActiveSequence {
     let id: Int
     let request: GenerationRequest
     let continuation: AsyncStream<GenerationEvent>.Continuation
     let cancelled = AtomicFlag()
     var cache: KVCache?
     var fed = 0                 // prompt tokens already in the cache
-    var pendingToken: Int?      // sampled, not yet fed
-    var generated = 0
-    var done: FinishReason?
+    var state: DecodeState
     var admittedAt: UInt64 = 0
     var firstTokenAt: UInt64 = 0
-    var sampler: Sampler
-    var output: GeneratedText
-    let endIDs: Set<Int>
 
-    init(id: Int, request: GenerationRequest, continuation: AsyncStream<GenerationEvent>.Continuation, tokenizer: Tokenizer) {
+    init(id: Int, request: GenerationRequest, continuation: AsyncStream<GenerationEvent>.Continuation, tokenizer: Tokenizer,
+         capacity: Int) {
         self.id = id
         self.request = request
         self.continuation = continuation
-        sampler = Sampler(request.sampling)
-        output = GeneratedText(tokenizer: tokenizer, stops: request.stop)
-        endIDs = request.ignoreEOS ? [] : tokenizer.endOfGenerationIDs
-        if request.maxTokens == 0 { done = .length }
+        state = DecodeState(request: request, tokenizer: tokenizer, capacity: capacity)
     }
 
     /// Samples from this sequence's logits row and reports the token.
     func consume(_ logits: UnsafeBufferPointer<Float>) {
-        guard done == nil else { return }
-        let token = sampler.sample(logits)
+        guard let step = state.consume(logits) else { return }
         if firstTokenAt == 0 { firstTokenAt = DispatchTime.now().uptimeNanoseconds }
-        let report = request.logprobs.map { TokenLogprobs(logits: logits, token: token, topCount: $0) }
-        generated += 1
-        if endIDs.contains(token) {
-            continuation.yield(.token(id: token, text: "", logprobs: report))
-            done = .stop
-            return
-        }
-        let text = output.push(token)
-        continuation.yield(.token(id: token, text: text, logprobs: report))
-        if output.stopped { done = .stop; return }
-        if generated >= request.maxTokens || (cache.map { $0.count + 1 >= $0.capacity } ?? true) {
-            done = .length
-            return
-        }
-        pendingToken = token
+        continuation.yield(.token(id: step.token, text: step.text, logprobs: step.logprobs))
     }
 
-    func finish(_ reason: FinishReason) {
-        if reason != .cancelled {
-            let rest = output.finish()
-            if !rest.isEmpty { continuation.yield(.text(rest)) }
-        }
+    func finish() {
+        let (rest, reason) = state.close()
+        if !rest.isEmpty { continuation.yield(.text(rest)) }
         let ttft = firstTokenAt == 0 ? 0 : Double(firstTokenAt - admittedAt) / 1e9
-        continuation.yield(.finished(reason, Usage(promptTokens: request.promptTokens.count, completionTokens: generated,
+        continuation.yield(.finished(reason, Usage(promptTokens: request.promptTokens.count, completionTokens: state.generated,
                                                    timeToFirstToken: ttft)))
         continuation.finish()
         cache = nil

@@ -68,6 +68,7 @@ extension FinishReason {
         case .stop: return "stop"
         case .length: return "length"
         case .cancelled: throw APIError.shuttingDown
+        case .error: throw APIError.internalError("The model failed while computing this request; its generation was stopped.")
         }
     }
 }
