@@ -81,8 +81,11 @@ struct RealignController<Context: RequestContext>: Sendable {
         return try Response.json(JobObject(job), status: .accepted)
     }
 
+    /// The newest jobs; a stored job that cannot be read is left out and logged, never a 500 for the whole list.
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
-        try Response.json(JobList(data: try await manager.store.jobs(limit: 20).map { JobObject($0) }))
+        let page = try await manager.store.jobPage(limit: 20)
+        for row in page.skipped { context.logger.warning("GET /v1/realign skipped a stored row that cannot be read: \(row)") }
+        return try Response.json(JobList(data: page.jobs.map { JobObject($0) }))
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
