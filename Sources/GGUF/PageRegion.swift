@@ -3,7 +3,7 @@
 //
 // A decode step reads every weight once: on 4 KB pages that is a TLB miss per 4 KB, and in a VM each miss walks two
 // page tables. On huge pages SmolLM2's 98 MB are 49 pages, and an adapter's matrices (three small heap allocations
-// each before) are a few (docs/BENCHMARKS.md, session 8).
+// each before) are a few (docs/benchmarks-history.md, 2026-11-30, 2eb14ac and 8d94ec8).
 //
 // Layout: `take(bytes)` hands out consecutive 64-byte-aligned slices in the order it is called, so data that is
 // read in sequence can be laid out in sequence.

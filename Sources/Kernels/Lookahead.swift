@@ -7,7 +7,7 @@ import CSupport
 /// A decode step's base product is bound by the integer kernels, not by memory: two threads stream SmolLM2's weights
 /// at about half of what this machine's bus carries. Requested in the gaps, an adapter's bytes cost little; read after
 /// the rows, they stall the core for the whole transfer (−2.1 to −2.7 points of adapter overhead at batch 1,
-/// docs/BENCHMARKS.md, session 7). A burst of prefetches just before the reads gained nothing (session 6).
+/// docs/benchmarks-history.md, 2026-11-29, 2228159). A burst of prefetches just before the reads gained nothing (b0b91d7).
 public struct Lookahead {
     /// Spans past this many are ignored.
     public static let capacity = 16

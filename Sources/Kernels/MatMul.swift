@@ -106,7 +106,7 @@ public enum MatMul {
     ///   the rest in two short chunks per thread, claimed by whichever thread is free. Claimed chunks balance a
     ///   thread slowed by the host, but each chunk boundary costs: a thread that finishes its last chunk waits on
     ///   average a quarter of a chunk for the other. Four equal chunks per thread were 4 % slower per token at
-    ///   batch 1, one chunk per thread was slower at batch 4 (docs/BENCHMARKS.md, session 6);
+    ///   batch 1, one chunk per thread was slower at batch 4 (docs/benchmarks-history.md, 2026-11-29, 63e6ae0);
     /// - a prompt's product: four equal chunks per thread (long products, where balance matters more).
     static func chunking(rows: Int, work: Int, n: Int, threads: Int, alignment: Int = 1) -> ChunkPlan {
         let minimumWork = 1 << 15   // multiply-adds below which a dispatch costs more than it saves

@@ -157,7 +157,7 @@ final class LoRABatchPlan {
     /// x's adapted rows once to Q8_0 when an A is 8-bit) and returns its number of parts, at most `parts`; the parts
     /// then run as the base product's prologue (`multiplyDown(part:)`), so that the later products of the range need
     /// none. A part per thread for a decode step: each prologue task the pool hands out costs a claim on its shared
-    /// ticket and the work is short (docs/BENCHMARKS.md, session 8).
+    /// ticket and the work is short (docs/benchmarks-history.md, 2026-11-30, eff2887).
     func prepareDown(layer: Int, projections: Range<Int>, inputs: Int, x: UnsafePointer<Float>, parts: Int) -> Int {
         var state = current.pointee
         state.layer = layer
