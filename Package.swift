@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "raconteur", targets: ["raconteur"]),
+        .executable(name: "raconteur-bench", targets: ["raconteur-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -50,10 +51,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "CommandLineSupport",
+            dependencies: ["GGUF", "Model", "Tokenizers", "Adapters", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: fast
+        ),
+        .executableTarget(
+            name: "raconteur-bench",
+            dependencies: [
+                "CommandLineSupport", "GGUF", "Kernels", "Model", "Engine", "Tokenizers", "Adapters", "Alignment",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fast
+        ),
         .executableTarget(
             name: "raconteur",
             dependencies: [
-                "GGUF", "Kernels", "Tokenizers", "Model", "Engine", "Adapters", "Alignment", "Feedback", "Server",
+                "CommandLineSupport", "GGUF", "Kernels", "Tokenizers", "Model", "Engine", "Adapters", "Alignment", "Feedback", "Server",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -42,7 +42,7 @@ public enum LowRank {
     /// Quantises a [rank × inputs] into the served layout of A: Q8_0 rows in groups of four (the last group may be
     /// smaller), each group interleaved by block, so that block j of row 4g + i is at 4g · rowBytes + (j · n_g + i) · 34
     /// with n_g the group's size. A group is one sequential stream where four rows side by side were four streams:
-    /// from memory, 2.3× faster (`raconteur kernel-bench --low-rank`).
+    /// from memory, 2.3× faster (`raconteur-bench kernel-bench --low-rank`).
     public static func interleaveA(_ a: UnsafePointer<Float>, rank: Int, inputs: Int, into qa: UnsafeMutableRawPointer) {
         let rowBytes = q8_0RowBytes(inputs)
         let row = UnsafeMutableRawPointer.allocate(byteCount: rowBytes, alignment: 64)

@@ -1,3 +1,4 @@
+import CommandLineSupport
 import Alignment
 import ArgumentParser
 import Foundation

@@ -1,4 +1,4 @@
-// `raconteur kernel-bench`: throughput of the quantised matrix kernels on a real model's tensors.
+// `raconteur-bench kernel-bench`: throughput of the quantised matrix kernels on a real model's tensors.
 //
 // It measures, with 1 thread and with --threads threads:
 //   - the pool's dispatch overhead (a parallelFor of one 20 µs task per thread, minus 20 µs);

@@ -5,19 +5,21 @@ import GGUF
 import Model
 import Tokenizers
 
-/// Options every command that loads a model shares.
-struct ModelOptions: ParsableArguments {
+/// Options every command that loads a model shares (the product's `raconteur` and the lab's `raconteur-bench`).
+public struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Path to a GGUF model file.")
-    var model: String = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    public var model: String = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
     @Option(name: .long, help: "Worker threads (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    static let mmapHelp: ArgumentHelp =
+    public static let mmapHelp: ArgumentHelp =
         "Map the model file instead of reading it into memory on huge pages (starts sooner, shares the page cache; decodes slower)."
-    @Flag(name: .long, help: mmapHelp) var mmap = false
+    @Flag(name: .long, help: mmapHelp) public var mmap = false
 
-    func load() throws -> (TransformerModel, Tokenizer) {
+    public init() {}
+
+    public func load() throws -> (TransformerModel, Tokenizer) {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         do {
             let m = try TransformerModel(path: model, threads: threads, storage: mmap ? .mapped : .resident)
@@ -29,11 +31,13 @@ struct ModelOptions: ParsableArguments {
 }
 
 /// `--adapter FILE[:SCALE]`, repeatable: a LoRA mixture for one generation.
-struct AdapterOptions: ParsableArguments {
+public struct AdapterOptions: ParsableArguments {
     @Option(name: .customLong("adapter"), help: "LoRA adapter file, optionally with a scale: FILE[:SCALE] (repeatable).")
-    var adapters: [String] = []
+    public var adapters: [String] = []
 
-    func load(for model: TransformerModel) throws -> [AdapterTerm] {
+    public init() {}
+
+    public func load(for model: TransformerModel) throws -> [AdapterTerm] {
         let fingerprint = adapters.isEmpty ? nil : BaseModelFingerprint.of(model.file)
         return try adapters.map { spec in
             var path = spec, scale: Float = 1
@@ -52,11 +56,11 @@ struct AdapterOptions: ParsableArguments {
 }
 
 /// An error the command reports as one line on stderr, exiting non-zero.
-struct CommandFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
+public struct CommandFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
 }
 
-func printError(_ message: String) {
+public func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
