@@ -36,20 +36,16 @@ public final class AlignmentTrainer: @unchecked Sendable {
     public let hyperparameters: AlignmentHyperparameters
     public let model: TransformerModel
 
-    /// A tokenized preference row: A = chosen, B = rejected.
-    struct EncodedRow {
-        let chosen: SequencePair
-        let rejected: SequencePair
-        let labels: [PreferenceLabel]   // [k]
-        var tokenCount: Int { chosen.prompt.count + chosen.response.count + rejected.prompt.count + rejected.response.count - 2 }
-    }
-
-    let rows: [EncodedRow]           // usable rows, in file order
-    let trainIndices: [Int]          // into rows
-    let heldOutIndices: [Int]        // into rows
-    let skippedRows: Int
+    /// The tokenized rows and their split into training and held-out rows.
+    let data: PreferenceDataset
+    var rows: [PreferenceDataset.EncodedRow] { data.rows }
+    var trainIndices: [Int] { data.trainIndices }
+    var heldOutIndices: [Int] { data.heldOutIndices }
+    var skippedRows: Int { data.skippedRows }
     let projections: [Projection]
     let scorer: SequenceScorer<Float>
+    /// Reference log-probabilities and held-out evaluation, on the same scorer.
+    let evaluator: PreferenceEvaluator
     let combiner: GradientCombiner
     /// Base-model log-probs of every row's (chosen, rejected), computed on first use.
     private var baseReference: [(chosen: Double, rejected: Double)]?
@@ -67,64 +63,10 @@ public final class AlignmentTrainer: @unchecked Sendable {
         projections = try hyperparameters.projectionList()
         combiner = try GradientCombiner(method: method, conflictAversion: hyperparameters.conflictAversion)
 
-        // The response ends with the end-of-turn token so that the policy also learns where to stop.
-        let endOfTurn = ["<|im_end|>", "<end_of_turn>", "<|eot_id|>"].lazy.compactMap { tokenizer.tokenID($0) }.first
-            ?? tokenizer.eosID
-        let maxTokens = hyperparameters.maxTokensPerSequence
-        var encoded = [EncodedRow](), skipped = 0
-        for (index, record) in records.enumerated() {
-            let prompt = tokenizer.encode(record.prompt)
-            func response(_ text: String) -> [Int] {
-                var ids = tokenizer.encode(text, addSpecialTokens: false, parseSpecialTokens: false)
-                if let endOfTurn { ids.append(endOfTurn) }
-                return Array(ids.prefix(maxTokens - prompt.count))
-            }
-            // A prompt that leaves no room for a few response tokens cannot be scored meaningfully.
-            guard !prompt.isEmpty, prompt.count <= maxTokens - 2 else {
-                skipped += 1
-                continue
-            }
-            let chosen = response(record.chosen), rejected = response(record.rejected)
-            guard !chosen.isEmpty, !rejected.isEmpty else {
-                throw AlignmentTrainingError.invalidRecord(line: index + 1, reason: "empty response and no end-of-turn token")
-            }
-            for t in prompt + chosen + rejected where t >= model.config.vocabularySize {
-                throw AlignmentTrainingError.invalidRecord(line: index + 1, reason: "token \(t) is outside the model's vocabulary")
-            }
-            encoded.append(EncodedRow(
-                chosen: SequencePair(prompt: prompt, response: chosen),
-                rejected: SequencePair(prompt: prompt, response: rejected),
-                labels: objectives.map { PreferenceLabel(rawValue: Int8(record.labels[$0] ?? 0)) ?? .tie }))
-        }
-        rows = encoded
-        skippedRows = skipped
-
-        // Split by prompt: whole prompts, in a seeded order, are held out until about `heldOutFraction` of the rows
-        // are, so that the pairs of one question stay on one side and held-out accuracy is measured on questions
-        // the adapter did not train on. (With a single prompt, its rows are split.)
-        var groups = Dictionary(grouping: encoded.indices, by: { encoded[$0].chosen.prompt }).values
-            .sorted { $0[0] < $1[0] }
-        if groups.count < 2 { groups = encoded.indices.map { [$0] } }
-        var order = Array(groups.indices)
-        var random = SplitMix64(seed: hyperparameters.seed ^ 0x5EED_5EED)
-        random.shuffle(&order)
-        groups = order.map { groups[$0] }
-        var target = Int((hyperparameters.heldOutFraction * Double(encoded.count)).rounded())
-        if hyperparameters.heldOutFraction > 0 && encoded.count >= 2 { target = max(target, 1) }
-        var heldOut: [Int] = [], training: [Int] = []
-        for group in groups {
-            if heldOut.count < target && heldOut.count + group.count < encoded.count {
-                heldOut += group
-            } else {
-                training += group
-            }
-        }
-        guard !training.isEmpty else {
-            throw AlignmentTrainingError.notEnoughData("\(encoded.count) usable rows (\(skipped) too long for \(maxTokens) tokens)")
-        }
-        heldOutIndices = heldOut.sorted()
-        trainIndices = training.sorted()
+        data = try PreferenceDataset(records: records, objectives: objectives, tokenizer: tokenizer,
+                                     vocabularySize: model.config.vocabularySize, hyperparameters: hyperparameters)
         scorer = SequenceScorer<Float>(model: model, threads: hyperparameters.threads)
+        evaluator = PreferenceEvaluator(data: data, scorer: scorer, hyperparameters: hyperparameters, objectiveCount: objectives.count)
     }
 
     public var trainRowCount: Int { trainIndices.count }
@@ -216,12 +158,12 @@ public final class AlignmentTrainer: @unchecked Sendable {
                                                               projections: projections, seed: h.seed)
         let layout = LoRAParameterLayout(adapter: startAdapter)
         var theta = layout.flatten(startAdapter)   // [P] θ, updated in place by AdamW
-        let reference = try initial.map { _ in try referenceLogProbabilities(parameters: theta, layout: layout) }
+        let reference = try initial.map { _ in try evaluator.logProbabilities(rows: Array(rows.indices), parameters: theta, layout: layout) }
             ?? baseReferenceLogProbabilities()
         let fileName = Self.adapterFileName(objectives: objectives, weights: w)
 
         // Held-out before training: Δ ≡ 0 (the policy is the reference), so losses are log 2 and accuracy ½.
-        let before = try evaluateHeldOut(parameters: nil, layout: layout, reference: reference)
+        let before = try evaluator.evaluate(parameters: nil, layout: layout, reference: reference)
 
         var optimiser = AdamW(parameterCount: layout.count, weightDecay: h.weightDecay)
         let schedule = try LearningRateSchedule(peak: h.learningRate, floor: h.minLearningRate,
@@ -264,7 +206,7 @@ public final class AlignmentTrainer: @unchecked Sendable {
                 for (r, row) in batch.enumerated() {
                     for i in 0..<k where row.labels[i] != .tie {
                         labelled[i] += 1
-                        correct[i] += Self.agreement(margins[r], row.labels[i])
+                        correct[i] += PreferenceEvaluator.agreement(margins[r], row.labels[i])
                     }
                 }
                 // One backward: seeds ∂Δ/∂logp = +1 (A), −1 (B); objective i scales pair r by ∂L_i/∂Δ_r.
@@ -277,18 +219,13 @@ public final class AlignmentTrainer: @unchecked Sendable {
                 stepTokens += batch.reduce(0) { $0 + $1.tokenCount }
             }
             // H, the combination coefficients, d = Σ coef_i g_i (accumulated in Float64), one AdamW step.
-            var gram = [[Double]](repeating: [Double](repeating: 0, count: k), count: k)
-            for i in 0..<k {
-                for j in i..<k {
-                    let value = FlatVectorAlgebra.dot(UnsafeBufferPointer(gradients[i]), UnsafeBufferPointer(gradients[j]))
-                    gram[i][j] = value
-                    gram[j][i] = value
-                }
-            }
-            guard gram.allSatisfy({ $0.allSatisfy(\.isFinite) }) else {
+            let gram: GramMatrix
+            do {
+                gram = try GramMatrix(gradients: gradients.map { UnsafeBufferPointer($0) })
+            } catch AlignmentError.nonFinite {
                 throw AlignmentTrainingError.diverged("non-finite gradient at step \(step + 1)")
             }
-            let combination = try combiner.combine(gram: GramMatrix(rows: gram), weights: w)
+            let combination = try combiner.combine(gram: gram, weights: w)
             Self.combine(gradients, coefficients: combination.coefficients, into: &direction)
             let learningRate = schedule.learningRate(atStep: step)
             try optimiser.step(parameters: &theta, gradient: direction, learningRate: learningRate)
@@ -314,7 +251,7 @@ public final class AlignmentTrainer: @unchecked Sendable {
                 elapsedSeconds: Date().timeIntervalSince(runStart)))
         }
 
-        let after = try evaluateHeldOut(parameters: theta, layout: layout, reference: reference)
+        let after = try evaluator.evaluate(parameters: theta, layout: layout, reference: reference)
         let tail = history.suffix(max(1, h.steps / 10))
         let finalLoss = (0..<k).map { i in tail.reduce(0) { $0 + $1.losses[i] } / Double(tail.count) }
         let run = AlignmentRunReport(
@@ -333,11 +270,6 @@ public final class AlignmentTrainer: @unchecked Sendable {
 
     // MARK: Helpers
 
-    /// 1 when Δ has the label's sign, ½ when Δ = 0, else 0.
-    static func agreement(_ margin: Double, _ label: PreferenceLabel) -> Double {
-        if margin == 0 { return 0.5 }
-        return (margin > 0) == (label == .prefersA) ? 1 : 0
-    }
 
     /// d = Σ_i coefficients_i g_i, each element summed in Float64 in objective order, rounded once.
     static func combine(_ gradients: [UnsafeMutableBufferPointer<Float>], coefficients: [Double], into d: inout [Float]) {
@@ -362,65 +294,9 @@ public final class AlignmentTrainer: @unchecked Sendable {
 
     private func baseReferenceLogProbabilities() throws -> [(chosen: Double, rejected: Double)] {
         if let baseReference { return baseReference }
-        let values = try referenceLogProbabilities(parameters: nil, layout: nil)
+        let values = try evaluator.logProbabilities(rows: Array(rows.indices), parameters: nil, layout: nil)
         baseReference = values
         return values
-    }
-
-    /// log π_ref(A|x), log π_ref(B|x) of every row, forward only, in batches.
-    private func referenceLogProbabilities(parameters: [Float]?, layout: LoRAParameterLayout?) throws
-        -> [(chosen: Double, rejected: Double)] {
-        var out = [(chosen: Double, rejected: Double)]()
-        let chunk = max(2, hyperparameters.batchSize * 2)
-        var start = 0
-        while start < rows.count {
-            let part = rows[start..<min(start + chunk, rows.count)]
-            let logp = try scorer.logProbabilities(part.flatMap { [$0.chosen, $0.rejected] }, parameters: parameters,
-                                                   layout: layout, lengthNormalized: hyperparameters.lengthNormalized)
-            for r in 0..<part.count { out.append((logp[2 * r], logp[2 * r + 1])) }
-            start += chunk
-        }
-        return out
-    }
-
-    /// Held-out losses, accuracies and mean margin under θ (nil: θ is the reference itself, so Δ ≡ 0).
-    private func evaluateHeldOut(parameters: [Float]?, layout: LoRAParameterLayout,
-                                 reference: [(chosen: Double, rejected: Double)]) throws
-        -> (losses: [Double], accuracies: [Double?], logRatioAccuracies: [Double?], meanMargin: Double) {
-        let k = objectives.count
-        guard !heldOutIndices.isEmpty else { return ([], [], [], 0) }
-        var policy = [(chosen: Double, rejected: Double)]()
-        if let parameters {
-            let chunk = max(2, hyperparameters.batchSize * 2)
-            var start = 0
-            while start < heldOutIndices.count {
-                let part = heldOutIndices[start..<min(start + chunk, heldOutIndices.count)].map { rows[$0] }
-                let logp = try scorer.logProbabilities(part.flatMap { [$0.chosen, $0.rejected] }, parameters: parameters,
-                                                       layout: layout, lengthNormalized: hyperparameters.lengthNormalized)
-                for r in 0..<part.count { policy.append((logp[2 * r], logp[2 * r + 1])) }
-                start += chunk
-            }
-        } else {
-            policy = heldOutIndices.map { reference[$0] }
-        }
-        let margins = heldOutIndices.enumerated().map { n, r in
-            PreferenceLabelBatch.margin(policyLogProbA: policy[n].chosen, policyLogProbB: policy[n].rejected,
-                                        referenceLogProbA: reference[r].chosen, referenceLogProbB: reference[r].rejected)
-        }
-        let labels = try PreferenceLabelBatch(rows: heldOutIndices.map { rows[$0].labels })
-        let evaluation = try labels.evaluate(margins: margins, beta: hyperparameters.beta)
-        var correct = [Double](repeating: 0, count: k), ratioCorrect = [Double](repeating: 0, count: k)
-        var labelled = [Int](repeating: 0, count: k)
-        for (n, r) in heldOutIndices.enumerated() {
-            for i in 0..<k where rows[r].labels[i] != .tie {
-                labelled[i] += 1
-                correct[i] += Self.agreement(margins[n], rows[r].labels[i])
-                ratioCorrect[i] += Self.agreement(policy[n].chosen - policy[n].rejected, rows[r].labels[i])
-            }
-        }
-        let accuracy: [Double?] = (0..<k).map { labelled[$0] == 0 ? nil : correct[$0] / Double(labelled[$0]) }
-        let ratio: [Double?] = (0..<k).map { labelled[$0] == 0 ? nil : ratioCorrect[$0] / Double(labelled[$0]) }
-        return (evaluation.losses, accuracy, ratio, margins.reduce(0, +) / Double(margins.count))
     }
 }
 

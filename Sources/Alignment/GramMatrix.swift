@@ -37,6 +37,13 @@ public struct GramMatrix: Sendable, Equatable {
         }
     }
 
+    /// H_ij = ⟨g_i, g_j⟩ from k flat Float gradients in buffers the caller owns (the trainer's, allocated once).
+    public init(gradients: [UnsafeBufferPointer<Float>]) throws {
+        try self.init(gradientCount: gradients.count, lengths: gradients.map(\.count)) { i, j in
+            FlatVectorAlgebra.dot(gradients[i], gradients[j])
+        }
+    }
+
     /// H_ij = ⟨g_i, g_j⟩ from k flat Float64 gradients of equal length.
     public init(gradients: [[Double]]) throws {
         try self.init(gradientCount: gradients.count, lengths: gradients.map(\.count)) { i, j in
