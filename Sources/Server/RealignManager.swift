@@ -267,8 +267,7 @@ final class RealignManager: @unchecked Sendable {
     }
 
     static func sha256(_ path: String) throws -> String {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        return SHA256.hex(data)
+        try FileDigest.sha256Hex(path: path)
     }
 }
 
