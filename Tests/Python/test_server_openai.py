@@ -165,13 +165,13 @@ def test_eight_concurrent_clients_match_the_single_client_outputs(server, client
 
     alone = [complete(prompt) for prompt in prompts]
     steps_before = server.metric("raconteur_batch_sequences_count")
-    single_steps_before = server.metric('raconteur_batch_sequences_bucket{le="1"}')
+    single_steps_before = server.metric('raconteur_batch_sequences_bucket{le="1.0"}')
     with ThreadPoolExecutor(max_workers=8) as pool:
         together = list(pool.map(complete, prompts))
     assert together == alone
     # The concurrent requests shared steps: some steps computed more than one sequence.
     batched_steps = (server.metric("raconteur_batch_sequences_count") - steps_before) \
-        - (server.metric('raconteur_batch_sequences_bucket{le="1"}') - single_steps_before)
+        - (server.metric('raconteur_batch_sequences_bucket{le="1.0"}') - single_steps_before)
     assert batched_steps > 0
 
 

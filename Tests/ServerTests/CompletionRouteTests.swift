@@ -229,7 +229,7 @@ extension ModelRouteTests {
             try await withServer { client in
                 _ = try await client.post("/v1/completions", ["prompt": Self.prompt, "max_tokens": 8, "n": 4, "ignore_eos": true])
                 // Every step's batch size is observed; with 4 choices and 4 slots some step must hold more than one.
-                let singleSteps = try await client.metric("raconteur_batch_sequences_bucket{le=\"1\"}") ?? 0
+                let singleSteps = try await client.metric("raconteur_batch_sequences_bucket{le=\"1.0\"}") ?? 0
                 let allSteps = try await client.metric("raconteur_batch_sequences_count") ?? 0
                 #expect(allSteps > singleSteps)
             }

@@ -49,6 +49,59 @@ extension ModelRouteTests {
             }
         }
 
+        /// Every family, HELP text and series the hand-written exposition had. Bucket bounds are written as swift-prometheus
+        /// writes a Double (`le="1.0"` where it used to be `le="1"`), and gauges as `1.0`.
+        @Test func metricsKeepEveryNameLabelSetAndHelpText() async throws {
+            try await withServer { client in
+                _ = try await client.post("/v1/completions", ["prompt": "Hello", "max_tokens": 3, "ignore_eos": true])
+                try await waitForMetric(client, "raconteur_batch_sequences_count", toBe: 3)
+                let text = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+                var samples: [String: Double] = [:]
+                for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                    let cut = try #require(line.lastIndex(of: " "), "not a sample: \(line)")
+                    samples[String(line[..<cut])] = try #require(Double(line[line.index(after: cut)...]), "not a value: \(line)")
+                }
+                let families: [(name: String, type: String, help: String)] = [
+                    ("raconteur_http_requests_total", "counter", "HTTP requests answered, by route, method and status."),
+                    ("raconteur_prompt_tokens_total", "counter", "Prompt tokens of generations that finished."),
+                    ("raconteur_generated_tokens_total", "counter", "Tokens generated."),
+                    ("raconteur_time_to_first_token_seconds", "histogram", "Seconds from request arrival to the first generated token."),
+                    ("raconteur_token_latency_seconds", "histogram", "Seconds between consecutive generated tokens of one sequence."),
+                    ("raconteur_batch_sequences", "histogram", "Sequences computed together in one scheduler step."),
+                    ("raconteur_batch_adapter_mixtures", "histogram",
+                     "Different adapter mixtures (the base model counts as one) computed together in one scheduler step."),
+                    ("raconteur_mixed_adapter_steps_total", "counter",
+                     "Scheduler steps whose one batched forward pass served at least two different adapter mixtures."),
+                    ("raconteur_step_seconds", "histogram", "Seconds per scheduler step (one batched forward pass)."),
+                    ("raconteur_queue_depth", "gauge", "Requests waiting for a batch slot."),
+                    ("raconteur_active_sequences", "gauge", "Sequences being generated."),
+                    ("raconteur_model_loaded", "gauge", "1 once the model is loaded and serving."),
+                ]
+                for family in families {
+                    #expect(text.contains("# HELP \(family.name) \(family.help)\n"), "HELP of \(family.name)")
+                    #expect(text.contains("# TYPE \(family.name) \(family.type)\n"), "TYPE of \(family.name)")
+                }
+                let buckets: [String: [Double]] = [
+                    "raconteur_time_to_first_token_seconds": [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+                    "raconteur_token_latency_seconds": [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+                    "raconteur_batch_sequences": [1, 2, 3, 4, 6, 8, 12, 16, 32, 64],
+                    "raconteur_batch_adapter_mixtures": [1, 2, 3, 4, 6, 8, 12, 16],
+                    "raconteur_step_seconds": [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+                ]
+                var series = [#"raconteur_http_requests_total{route="/v1/completions",method="POST",status="200"}"#,
+                              "raconteur_prompt_tokens_total", "raconteur_generated_tokens_total",
+                              "raconteur_mixed_adapter_steps_total", "raconteur_queue_depth", "raconteur_active_sequences",
+                              "raconteur_model_loaded"]
+                for (name, bounds) in buckets {
+                    series += bounds.map { "\(name)_bucket{le=\"\($0)\"}" } + ["\(name)_bucket{le=\"+Inf\"}", "\(name)_sum", "\(name)_count"]
+                }
+                for name in series { #expect(samples[name] != nil, "no series \(name) in\n\(text)") }
+                #expect(samples[#"raconteur_batch_sequences_bucket{le="1.0"}"#] == 3)
+                #expect(samples["raconteur_generated_tokens_total"] == 3)
+                #expect(samples["raconteur_model_loaded"] == 1)
+            }
+        }
+
         @Test func metricsCountRequestsTokensAndLatencies() async throws {
             try await withServer { client in
                 _ = try await client.post("/v1/completions", ["prompt": "Hello", "max_tokens": 5, "ignore_eos": true])
