@@ -1,3 +1,4 @@
+import Feedback
 import Tokenizers
 
 /// The body of `POST /v1/chat/completions`, rendered with the model's chat template. The fields completions shares
@@ -36,6 +37,10 @@ public struct ChatCompletionRequest: Decodable, Sendable, IntegerFields {
         public var role: String
         public var content: MessageContent?
         public var name: String?
+        /// Tool calls are not supported yet; a message that carries them is refused, not silently shortened.
+        var toolCalls: JSONValue?
+
+        private enum CodingKeys: String, CodingKey { case role, content, name, toolCalls = "tool_calls" }
     }
 
     /// A message's content: a string, or OpenAI's list of parts of which only text parts are supported.
@@ -73,9 +78,16 @@ public struct ChatCompletionRequest: Decodable, Sendable, IntegerFields {
             switch message.role {
             case "system", "developer": role = "system"
             case "user", "assistant": role = message.role
+            case "tool":
+                throw APIError.invalidValue("messages.\(index).role", "Messages with role 'tool' are not supported by this server yet.",
+                                            code: "unsupported_parameter")
             default:
                 throw APIError.invalidValue("messages.\(index).role",
                                             "Invalid 'messages.\(index).role': '\(message.role)' is not one of system, developer, user, assistant.")
+            }
+            if let calls = message.toolCalls, calls != .null, calls != .array([]) {
+                throw APIError.invalidValue("messages.\(index).tool_calls", "'tool_calls' in messages are not supported by this server yet.",
+                                            code: "unsupported_parameter")
             }
             var text = ""
             switch message.content {

@@ -1,4 +1,5 @@
 import Engine
+import Feedback
 
 /// The fields /v1/completions and /v1/chat/completions share: model, sampling, stopping and streaming. Both request
 /// types decode it from the same JSON object, so a field added here (a trade-off, adapters) reaches both routes.
@@ -26,6 +27,14 @@ public struct GenerationOptions: Decodable, Sendable {
     public var tradeoff: [String: Double]?
     /// An explicit mixture of loaded adapters.
     public var adapters: [AdapterChoice]?
+    // Structured output and tool calls are not implemented yet: a request that asks for them is refused rather than
+    // answered with free text (`refuseUnsupportedFields`).
+    var responseFormat: JSONValue?
+    var tools: JSONValue?
+    var toolChoice: JSONValue?
+    var parallelToolCalls: JSONValue?
+    var grammar: JSONValue?
+    var jsonSchema: JSONValue?
 
     public struct AdapterChoice: Decodable, Sendable {
         public var id: String
@@ -44,6 +53,8 @@ public struct GenerationOptions: Decodable, Sendable {
         case repeatPenalty = "repeat_penalty"
         case logitBias = "logit_bias"
         case tradeoff, adapters
+        case responseFormat = "response_format", tools, toolChoice = "tool_choice", parallelToolCalls = "parallel_tool_calls"
+        case grammar, jsonSchema = "json_schema"
     }
 
     static let integerFields = ["n", "seed", "top_k"]
@@ -80,11 +91,37 @@ public struct GenerationOptions: Decodable, Sendable {
         if let logitBias, !logitBias.isEmpty {
             throw APIError.invalidValue("logit_bias", "'logit_bias' is not supported.", code: "unsupported_parameter")
         }
+        try refuseUnsupportedFields()
         let stops = stop?.values ?? []
         if stops.count > 4 {
             throw APIError.invalidValue("stop", "Invalid 'stop': at most 4 stop sequences are allowed, got \(stops.count).")
         }
         return stops
+    }
+
+    /// 400 `unsupported_parameter` for structured output and tool calls, which this server does not do yet, so that
+    /// a client never takes free text for output that follows its schema. The values that ask for nothing (a `text`
+    /// response format, an empty tool list, `tool_choice: "none"`, null) pass.
+    func refuseUnsupportedFields() throws {
+        func refuse(_ field: String) throws -> Never {
+            throw APIError.invalidValue(field, "'\(field)' is not supported by this server yet.", code: "unsupported_parameter")
+        }
+        switch responseFormat {
+        case nil, .null?: break
+        case .object(let format)? where format["type"] == .string("text") && format.count == 1: break
+        default: try refuse("response_format")
+        }
+        switch tools {
+        case nil, .null?, .array([])?: break
+        default: try refuse("tools")
+        }
+        switch toolChoice {
+        case nil, .null?, .string("none")?: break
+        default: try refuse("tool_choice")
+        }
+        if let parallelToolCalls, parallelToolCalls != .null { try refuse("parallel_tool_calls") }
+        if let grammar, grammar != .null { try refuse("grammar") }
+        if let jsonSchema, jsonSchema != .null { try refuse("json_schema") }
     }
 
     /// `n`, checked against the server's limit on choices per request (n × prompts).

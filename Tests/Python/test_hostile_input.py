@@ -522,6 +522,37 @@ def test_non_standard_json_is_refused(server, path, text):
     assert_envelope(status, payload, 400, code="invalid_json")
 
 
+# Structured output and tool calls are refused until they work, never silently ignored.
+
+@pytest.mark.parametrize("path, extra, param", [
+    ("/v1/chat/completions", {"response_format": {"type": "json_object"}}, "response_format"),
+    ("/v1/chat/completions", {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}}, "response_format"),
+    ("/v1/chat/completions", {"tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}, "tools"),
+    ("/v1/chat/completions", {"tool_choice": "required"}, "tool_choice"),
+    ("/v1/chat/completions", {"parallel_tool_calls": True}, "parallel_tool_calls"),
+    ("/v1/chat/completions", {"grammar": "root ::= \"a\""}, "grammar"),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "tool_calls": [{"id": "c"}]}]},
+     "messages.1.tool_calls"),
+    ("/v1/chat/completions", {"messages": [{"role": "tool", "content": "42", "tool_call_id": "c"}]}, "messages.0.role"),
+    ("/v1/completions", {"response_format": {"type": "json_object"}}, "response_format"),
+    ("/v1/completions", {"grammar": "root ::= \"a\""}, "grammar"),
+    ("/v1/completions", {"json_schema": {"type": "object"}}, "json_schema"),
+])
+def test_structured_output_and_tools_are_refused_until_supported(server, path, extra, param):
+    body = {"model": MODEL_ID, "max_tokens": 2}
+    body.update({"messages": [{"role": "user", "content": "hi"}]} if path.endswith("chat/completions") else {"prompt": "hi"})
+    body.update(extra)
+    status, _, payload = request(server, "POST", path, body)
+    assert_envelope(status, payload, 400, code="unsupported_parameter", param=param)
+
+
+@pytest.mark.parametrize("extra", [{"response_format": {"type": "text"}}, {"tools": []}, {"tool_choice": "none"}])
+def test_the_values_that_ask_for_nothing_pass(server, extra):
+    status, _, payload = request(server, "POST", "/v1/chat/completions",
+                                 {"model": MODEL_ID, "max_tokens": 2, "messages": [{"role": "user", "content": "hi"}], **extra})
+    assert status == 200, payload
+
+
 # After everything: alive, and every acknowledged row unchanged.
 
 def test_zz_the_server_is_alive_and_every_acknowledged_row_is_intact(server):
