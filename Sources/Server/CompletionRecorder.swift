@@ -18,7 +18,7 @@ struct CompletionRecorder: Sendable {
 
     init(store: FeedbackStore?, model: String, endpoint: CompletionEndpoint, mixture: AdapterMixture, plans: [ChoicePlan],
          options: GenerationOptions, logger: Logger) {
-        self.store = store
+        self.store = options.store == false ? nil : store   // `store: false`: nothing of this request is kept
         self.model = model
         self.endpoint = endpoint
         tradeoff = mixture.tradeoff

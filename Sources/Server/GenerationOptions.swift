@@ -27,6 +27,9 @@ public struct GenerationOptions: Decodable, Sendable {
     public var tradeoff: [String: Double]?
     /// An explicit mixture of loaded adapters.
     public var adapters: [AdapterChoice]?
+    /// OpenAI's `store`: false keeps this request's prompt and answers out of the feedback store (feedback can then
+    /// name them only by text, not by completion id).
+    public var store: Bool?
     // Structured output and tool calls are not implemented yet: a request that asks for them is refused rather than
     // answered with free text (`refuseUnsupportedFields`).
     var responseFormat: JSONValue?
@@ -52,7 +55,7 @@ public struct GenerationOptions: Decodable, Sendable {
         case minP = "min_p"
         case repeatPenalty = "repeat_penalty"
         case logitBias = "logit_bias"
-        case tradeoff, adapters
+        case tradeoff, adapters, store
         case responseFormat = "response_format", tools, toolChoice = "tool_choice", parallelToolCalls = "parallel_tool_calls"
         case grammar, jsonSchema = "json_schema"
     }

@@ -553,6 +553,19 @@ def test_the_values_that_ask_for_nothing_pass(server, extra):
     assert status == 200, payload
 
 
+def test_store_false_keeps_the_request_out_of_the_store(server):
+    for path, body in [("/v1/completions", {"prompt": "Keep this private", "max_tokens": 2}),
+                       ("/v1/chat/completions", {"messages": [{"role": "user", "content": "Keep this private"}], "max_tokens": 2})]:
+        status, _, kept = request(server, "POST", path, {"model": MODEL_ID, "temperature": 0, **body})
+        status, _, private = request(server, "POST", path, {"model": MODEL_ID, "temperature": 0, "store": False, **body})
+        assert status == 200, private
+        status, _, payload = request(server, "POST", "/v1/feedback", {
+            "chosen_id": kept["choices"][0]["completion_id"], "rejected_id": private["choices"][0]["completion_id"],
+            "labels": {"concise": 1}})
+        assert_envelope(status, payload)
+        assert private["choices"][0]["completion_id"] in payload["error"]["message"]
+
+
 # After everything: alive, and every acknowledged row unchanged.
 
 def test_zz_the_server_is_alive_and_every_acknowledged_row_is_intact(server):
