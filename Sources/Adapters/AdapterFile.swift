@@ -57,8 +57,8 @@ public enum AdapterFile {
             throw AdapterError.notAnAdapter(path: path, reason: "general.type/adapter.type are not adapter/lora")
         }
         let arch = (try? file.architecture) ?? "?"
-        guard arch == config.architecture.rawValue else {
-            throw AdapterError.architectureMismatch(adapter: arch, model: config.architecture.rawValue)
+        guard arch == config.architecture.name else {
+            throw AdapterError.architectureMismatch(adapter: arch, model: config.architecture.name)
         }
         let metadata = AdapterMetadata(
             objectives: (try? file.stringArray(Key.objectives)) ?? [],

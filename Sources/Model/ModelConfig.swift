@@ -1,20 +1,5 @@
 import GGUF
 
-/// The architectures the engine runs, keyed by `general.architecture`.
-public enum Architecture: String, Sendable, CaseIterable {
-    case llama, gemma3, qwen3
-}
-
-/// How RoPE pairs the dimensions of a head.
-public enum RopeStyle: Sendable {
-    /// (x[2i], x[2i+1]): llama.cpp's "normal" mode, used for llama GGUFs (the converter permuted q/k for it).
-    case adjacentPairs
-    /// (x[i], x[i + n/2]): llama.cpp's "neox" mode (qwen3, gemma3).
-    case halves
-}
-
-public enum FeedForwardActivation: Sendable { case silu, geluTanh }
-
 /// Hyper-parameters of a decoder-only transformer, read from GGUF metadata with explicit keys.
 public struct ModelConfig: Sendable, Equatable {
     public var architecture: Architecture
@@ -37,16 +22,17 @@ public struct ModelConfig: Sendable, Equatable {
     public var globalLayerPeriod: Int?
     public var normEpsilon: Float
 
-    public var ropeStyle: RopeStyle { architecture == .llama ? .adjacentPairs : .halves }
-    public var hasQKNorm: Bool { architecture != .llama }
-    public var hasPostNorms: Bool { architecture == .gemma3 }
-    public var activation: FeedForwardActivation { architecture == .gemma3 ? .geluTanh : .silu }
-    /// Gemma multiplies the embeddings by √d_model.
-    public var embeddingScale: Float { architecture == .gemma3 ? Float(embeddingLength).squareRoot() : 1 }
+    // The family's choices, stored in `architecture` since load (see Architecture).
+    public var ropeStyle: RopeStyle { architecture.ropeStyle }
+    public var hasQKNorm: Bool { architecture.hasQKNorm }
+    public var hasPostNorms: Bool { architecture.hasPostNorms }
+    public var activation: FeedForwardActivation { architecture.activation }
+    public var embeddingScale: Float {
+        architecture.embeddingScaling == .squareRootOfWidth ? Float(embeddingLength).squareRoot() : 1
+    }
     public var attentionScale: Float { 1 / Float(headDim).squareRoot() }
-    /// Whether llama.cpp's graph multiplies the query by `attentionScale` before attention (gemma3) rather than
-    /// the scores after it: the same in exact arithmetic, not after the query is rounded to F16.
-    public var scalesQueryBeforeAttention: Bool { architecture == .gemma3 }
+    /// See `Architecture.scalesQueryBeforeAttention`.
+    public var scalesQueryBeforeAttention: Bool { architecture.scalesQueryBeforeAttention }
     public var queryDim: Int { headCount * headDim }
     public var kvDim: Int { headCountKV * headDim }
     public var kvValueDim: Int { headCountKV * valueDim }
@@ -84,10 +70,12 @@ public struct ModelConfig: Sendable, Equatable {
         self.normEpsilon = normEpsilon
     }
 
-    /// Reads `{arch}.*` keys; a missing required key or an inconsistent value throws.
+    /// Reads `{arch}.*` keys, as the family registered under `general.architecture` names them
+    /// (`ArchitectureRegistry`); a missing required key or an inconsistent value throws.
     public init(gguf file: GGUFFile) throws {
         let name = try file.architecture
-        guard let arch = Architecture(rawValue: name) else { throw ModelError.unsupportedArchitecture(name) }
+        guard let arch = ArchitectureRegistry.architecture(named: name) else { throw ModelError.unsupportedArchitecture(name) }
+        let keys = arch.keys, tensors = arch.tensors
         func key(_ suffix: String) -> String { "\(name).\(suffix)" }
         // Every size is bounded before anything multiplies or allocates with it (`Limits`), and checked against the
         // tensors the file holds where they say the same thing.
@@ -109,55 +97,54 @@ public struct ModelConfig: Sendable, Equatable {
             guard v.isFinite, v > 0 else { throw ModelError.invalidMetadata(key: key(suffix), reason: "\(v) must be a finite number > 0") }
             return v
         }
-        guard let embd = file.tensor("token_embd.weight"), embd.dimensions.count == 2 else {
-            throw ModelError.missingTensor("token_embd.weight")
+        guard let embd = file.tensor(tensors.tokenEmbedding), embd.dimensions.count == 2 else {
+            throw ModelError.missingTensor(tensors.tokenEmbedding)
         }
-        let dim = try required("embedding_length")
+        let dim = try required(keys.embeddingLength)
         guard dim == embd.dimensions[0] else {
-            throw ModelError.invalidMetadata(key: key("embedding_length"),
-                                             reason: "\(dim) disagrees with token_embd.weight's width \(embd.dimensions[0])")
+            throw ModelError.invalidMetadata(key: key(keys.embeddingLength),
+                                             reason: "\(dim) disagrees with \(tensors.tokenEmbedding)'s width \(embd.dimensions[0])")
         }
-        let blocks = try required("block_count", limit: Limits.blocks)
+        let blocks = try required(keys.blockCount, limit: Limits.blocks)
         // The layers' tensors must be there before an array of `blocks` layers (and caches) is made for them.
-        let lastBlock = "blk.\(blocks - 1).attn_norm.weight"
+        let lastBlock = tensors.block(blocks - 1, tensors.attentionNorm)
         guard file.tensor(lastBlock) != nil else {
-            throw ModelError.invalidMetadata(key: key("block_count"), reason: "\(blocks) blocks, but the file has no tensor '\(lastBlock)'")
+            throw ModelError.invalidMetadata(key: key(keys.blockCount), reason: "\(blocks) blocks, but the file has no tensor '\(lastBlock)'")
         }
-        let heads = try required("attention.head_count")
-        let headsKV = try optional("attention.head_count_kv", default: heads)
-        let headDim = try optional("attention.key_length", default: dim / heads)
-        let valueDim = try optional("attention.value_length", default: headDim)
-        let vocab = try optional("vocab_size", default: embd.dimensions[1], limit: Limits.vocabulary)
+        let heads = try required(keys.headCount)
+        let headsKV = try optional(keys.headCountKV, default: heads)
+        let headDim = try optional(keys.keyLength, default: dim / heads)
+        let valueDim = try optional(keys.valueLength, default: headDim)
+        let vocab = try optional(keys.vocabularySize, default: embd.dimensions[1], limit: Limits.vocabulary)
         guard vocab == embd.dimensions[1] else {
-            throw ModelError.invalidMetadata(key: key("vocab_size"),
-                                             reason: "\(vocab) disagrees with token_embd.weight's \(embd.dimensions[1]) rows")
+            throw ModelError.invalidMetadata(key: key(keys.vocabularySize),
+                                             reason: "\(vocab) disagrees with \(tensors.tokenEmbedding)'s \(embd.dimensions[1]) rows")
         }
-        let eps = try positiveFloat("attention.layer_norm_rms_epsilon", default: nil)
-        let ropeDimensions = try file.optionalInt(key("rope.dimension_count")) ?? headDim
+        let eps = try positiveFloat(keys.normEpsilon, default: nil)
+        let ropeDimensions = try file.optionalInt(key(keys.ropeDimensionCount)) ?? headDim
         guard (0...Limits.dimension).contains(ropeDimensions) else {
-            throw ModelError.invalidMetadata(key: key("rope.dimension_count"), reason: "\(ropeDimensions) is outside 0...\(Limits.dimension)")
+            throw ModelError.invalidMetadata(key: key(keys.ropeDimensionCount), reason: "\(ropeDimensions) is outside 0...\(Limits.dimension)")
         }
 
         self.init(
             architecture: arch,
             embeddingLength: dim,
             blockCount: blocks,
-            feedForwardLength: try required("feed_forward_length"),
+            feedForwardLength: try required(keys.feedForwardLength),
             headCount: heads,
             headCountKV: headsKV,
             headDim: headDim,
             valueDim: valueDim,
-            contextLength: try required("context_length", limit: Limits.context),
+            contextLength: try required(keys.contextLength, limit: Limits.context),
             vocabularySize: vocab,
             ropeDimensionCount: ropeDimensions,
-            ropeFreqBase: try positiveFloat("rope.freq_base", default: 10_000),
+            ropeFreqBase: try positiveFloat(keys.ropeFreqBase, default: 10_000),
             normEpsilon: eps
         )
-        if arch == .gemma3 {
-            // llama.cpp's gemma3: local layers (window, RoPE base 10 000) with every period-th layer global.
-            slidingWindow = try required("attention.sliding_window", limit: Limits.context)
-            globalLayerPeriod = try optional("attention.sliding_window_pattern", default: 6, limit: Limits.blocks)
-            ropeFreqBaseLocal = try positiveFloat("rope.freq_base_swa", default: 10_000)
+        if let local = arch.slidingWindow {
+            slidingWindow = try required(local.windowKey, limit: Limits.context)
+            globalLayerPeriod = try optional(local.periodKey, default: local.defaultPeriod, limit: Limits.blocks)
+            ropeFreqBaseLocal = try positiveFloat(local.localRopeBaseKey, default: local.defaultLocalRopeBase)
         }
         try validate()
     }
@@ -173,15 +160,15 @@ public struct ModelConfig: Sendable, Equatable {
 
     func validate() throws {
         guard headCountKV > 0, headCount % headCountKV == 0 else {
-            throw ModelError.invalidMetadata(key: "\(architecture.rawValue).attention.head_count_kv",
+            throw ModelError.invalidMetadata(key: "\(architecture.name).\(architecture.keys.headCountKV)",
                                              reason: "\(headCountKV) does not divide head_count \(headCount)")
         }
         guard ropeDimensionCount <= headDim, ropeDimensionCount % 2 == 0 else {
-            throw ModelError.invalidMetadata(key: "\(architecture.rawValue).rope.dimension_count",
+            throw ModelError.invalidMetadata(key: "\(architecture.name).\(architecture.keys.ropeDimensionCount)",
                                              reason: "\(ropeDimensionCount) must be even and at most the head size \(headDim)")
         }
         guard headDim % 2 == 0, vocabularySize > 0 else {
-            throw ModelError.invalidMetadata(key: "\(architecture.rawValue).attention.key_length", reason: "head size \(headDim) must be even")
+            throw ModelError.invalidMetadata(key: "\(architecture.name).\(architecture.keys.keyLength)", reason: "head size \(headDim) must be even")
         }
     }
 }

@@ -13,7 +13,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .unsupportedArchitecture(let a):
-            return "unsupported model architecture '\(a)' (supported: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))"
+            return "unsupported model architecture '\(a)' (supported: \(ArchitectureRegistry.names.joined(separator: ", ")))"
         case .missingMetadata(let k): return "model metadata lacks '\(k)'"
         case .invalidMetadata(let k, let why): return "model metadata '\(k)' is invalid: \(why)"
         case .missingTensor(let n): return "model file lacks tensor '\(n)'"

@@ -14,14 +14,14 @@ struct LayerWeights: @unchecked Sendable {
     var key: QuantizedMatrix            // [kvDim × d_model]
     var value: QuantizedMatrix          // [kvValueDim × d_model]
     var output: QuantizedMatrix         // [d_model × headCount·valueDim]
-    var queryNorm: VectorWeight?        // [headDim], qwen3 / gemma3
+    var queryNorm: VectorWeight?        // [headDim] (Architecture.hasQKNorm)
     var keyNorm: VectorWeight?          // [headDim]
-    var postAttentionNorm: VectorWeight? // [d_model], gemma3
+    var postAttentionNorm: VectorWeight? // [d_model] (Architecture.hasPostNorms)
     var feedForwardNorm: VectorWeight
     var gate: QuantizedMatrix           // [ffn × d_model]
     var up: QuantizedMatrix             // [ffn × d_model]
     var down: QuantizedMatrix           // [d_model × ffn]
-    var postFeedForwardNorm: VectorWeight? // [d_model], gemma3
+    var postFeedForwardNorm: VectorWeight? // [d_model] (Architecture.hasPostNorms)
 
     /// The projection a LoRA adapter targets, by llama.cpp's tensor base name.
     func projection(_ p: Projection) -> QuantizedMatrix {
@@ -72,27 +72,30 @@ struct ModelWeights: @unchecked Sendable {
             return VectorWeight(data: file.data(for: t).assumingMemoryBound(to: Float.self), count: count)
         }
 
-        let d = c.embeddingLength
-        tokenEmbedding = try matrix("token_embd.weight", rows: c.vocabularySize, cols: d)
-        outputNorm = try vector("output_norm.weight", d)
-        outputHead = file.tensor("output.weight") == nil
-            ? tokenEmbedding : try matrix("output.weight", rows: c.vocabularySize, cols: d)
+        let d = c.embeddingLength, names = c.architecture.tensors
+        tokenEmbedding = try matrix(names.tokenEmbedding, rows: c.vocabularySize, cols: d)
+        outputNorm = try vector(names.outputNorm, d)
+        outputHead = file.tensor(names.output) == nil
+            ? tokenEmbedding : try matrix(names.output, rows: c.vocabularySize, cols: d)
         layers = try (0..<c.blockCount).map { l in
-            let p = "blk.\(l)."
+            func block(_ suffix: String) -> String { names.block(l, suffix) }
+            func projection(_ p: Projection, rows: Int, cols: Int) throws -> QuantizedMatrix {
+                try matrix(names.projection(p, layer: l), rows: rows, cols: cols)
+            }
             return LayerWeights(
-                attentionNorm: try vector(p + "attn_norm.weight", d),
-                query: try matrix(p + "attn_q.weight", rows: c.queryDim, cols: d),
-                key: try matrix(p + "attn_k.weight", rows: c.kvDim, cols: d),
-                value: try matrix(p + "attn_v.weight", rows: c.kvValueDim, cols: d),
-                output: try matrix(p + "attn_output.weight", rows: d, cols: c.headCount * c.valueDim),
-                queryNorm: c.hasQKNorm ? try vector(p + "attn_q_norm.weight", c.headDim) : nil,
-                keyNorm: c.hasQKNorm ? try vector(p + "attn_k_norm.weight", c.headDim) : nil,
-                postAttentionNorm: c.hasPostNorms ? try vector(p + "post_attention_norm.weight", d) : nil,
-                feedForwardNorm: try vector(p + "ffn_norm.weight", d),
-                gate: try matrix(p + "ffn_gate.weight", rows: c.feedForwardLength, cols: d),
-                up: try matrix(p + "ffn_up.weight", rows: c.feedForwardLength, cols: d),
-                down: try matrix(p + "ffn_down.weight", rows: d, cols: c.feedForwardLength),
-                postFeedForwardNorm: c.hasPostNorms ? try vector(p + "post_ffw_norm.weight", d) : nil
+                attentionNorm: try vector(block(names.attentionNorm), d),
+                query: try projection(.query, rows: c.queryDim, cols: d),
+                key: try projection(.key, rows: c.kvDim, cols: d),
+                value: try projection(.value, rows: c.kvValueDim, cols: d),
+                output: try projection(.output, rows: d, cols: c.headCount * c.valueDim),
+                queryNorm: c.hasQKNorm ? try vector(block(names.queryNorm), c.headDim) : nil,
+                keyNorm: c.hasQKNorm ? try vector(block(names.keyNorm), c.headDim) : nil,
+                postAttentionNorm: c.hasPostNorms ? try vector(block(names.postAttentionNorm), d) : nil,
+                feedForwardNorm: try vector(block(names.feedForwardNorm), d),
+                gate: try projection(.gate, rows: c.feedForwardLength, cols: d),
+                up: try projection(.up, rows: c.feedForwardLength, cols: d),
+                down: try projection(.down, rows: d, cols: c.feedForwardLength),
+                postFeedForwardNorm: c.hasPostNorms ? try vector(block(names.postFeedForwardNorm), d) : nil
             )
         }
     }

@@ -2,12 +2,15 @@ import GGUF
 import Tokenizers
 
 extension TokenizerVocabulary {
-    /// The `tokenizer.ggml.*` section of a model file.
+    /// The `tokenizer.ggml.*` section of a model file, with the conversation format of its family
+    /// (`general.architecture` in `ArchitectureRegistry`) when that is known.
     public init(gguf file: GGUFFile) throws {
         let kind = try file.string("tokenizer.ggml.model")
         guard let model = Model(rawValue: kind) else {
             throw ModelError.invalidMetadata(key: "tokenizer.ggml.model", reason: "'\(kind)' is not a supported tokenizer (gpt2, llama)")
         }
+        // A vocabulary-only file may lack the key; its tokenizer then has no family.
+        let family = ((try? file.optionalString("general.architecture")) ?? nil).flatMap(ArchitectureRegistry.architecture(named:))
         func optional<T>(_ key: String, _ read: (String) throws -> T) throws -> T? {
             file.metadata[key] == nil ? nil : try read(key)
         }
@@ -26,7 +29,9 @@ extension TokenizerVocabulary {
             addBOS: try file.optionalBool("tokenizer.ggml.add_bos_token") ?? (model == .llama),
             addEOS: try file.optionalBool("tokenizer.ggml.add_eos_token") ?? false,
             addSpacePrefix: try file.optionalBool("tokenizer.ggml.add_space_prefix") ?? (model == .llama),
-            chatTemplate: try file.optionalString("tokenizer.chat_template")
+            chatTemplate: try file.optionalString("tokenizer.chat_template"),
+            chatTemplateFallback: family?.chatTemplateFallback,
+            endOfTurnTexts: family?.endOfTurnTokens
         )
     }
 }

@@ -21,8 +21,9 @@ public enum ChatTemplate: Sendable, Equatable {
     /// generation prompt `<start_of_turn>model\n`. No BOS: the tokenizer adds it.
     case gemma
 
-    /// Picks the template from the model's chat_template string (nil or unknown → chatml with no
-    /// default system for gpt2-style vocabularies, gemma for vocabularies that have <start_of_turn>).
+    /// Picks the template from the model's chat_template string; when it is nil or unknown, the model family's
+    /// fallback (`Tokenizer.chatTemplateFallback`), and without a family gemma for vocabularies that have
+    /// <start_of_turn>, chatml with no default system otherwise.
     public static func detect(chatTemplate: String?, tokenizer: Tokenizer) -> ChatTemplate {
         if let template = chatTemplate {
             if template.contains("<start_of_turn>") { return .gemma }
@@ -30,6 +31,7 @@ public enum ChatTemplate: Sendable, Equatable {
                 return .chatml(defaultSystem: defaultSystemPrompt(in: template))
             }
         }
+        if let fallback = tokenizer.chatTemplateFallback { return fallback }
         if tokenizer.tokenID("<start_of_turn>") != nil { return .gemma }
         return .chatml(defaultSystem: nil)
     }

@@ -8,6 +8,9 @@ enum EndOfGeneration {
         "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
         "<｜end▁of▁sentence｜>", "[e~[",
     ]
+    /// The turn closers of the chat formats Raconteur renders (ChatML, Gemma) and of Llama 3, in that order: a
+    /// turn's end when the model family does not name its own.
+    static let turnClosers = ["<|im_end|>", "<end_of_turn>", "<|eot_id|>"]
     /// FIM pad, repo and file-separator tokens, which llama.cpp also counts as end of generation.
     static let fimEndTexts: [[String]] = [
         ["<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"],
@@ -21,14 +24,16 @@ enum EndOfGeneration {
         "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>", "<|middle|>",
     ]
 
-    /// `lookup` gives a text's token id or a negative number.
-    static func ids(lookup: (String) -> Int32, eosID: Int?) -> (ids: Set<Int>, markedControl: Set<Int>) {
+    /// `lookup` gives a text's token id or a negative number; the model family's end-of-turn texts
+    /// (`familyEndOfTurn`) end a generation too.
+    static func ids(lookup: (String) -> Int32, eosID: Int?, familyEndOfTurn: [String] = [])
+        -> (ids: Set<Int>, markedControl: Set<Int>) {
         func find(_ text: String) -> Int? {
             let id = lookup(text)
             return id >= 0 ? Int(id) : nil
         }
         var ids = Set<Int>()
-        for text in endOfTurnTexts {
+        for text in endOfTurnTexts + familyEndOfTurn {
             if let id = find(text) { ids.insert(id) }
         }
         for group in fimEndTexts {

@@ -25,6 +25,11 @@ public final class Tokenizer: Sendable {
     public let eosID: Int?
     /// Ids that end a generation: eos plus end-of-turn tokens such as <|im_end|>, <end_of_turn>, <|endoftext|>.
     public let endOfGenerationIDs: Set<Int>
+    /// The token that closes an assistant turn: the first of the family's end-of-turn texts that the vocabulary
+    /// has (`TokenizerVocabulary.endOfTurnTexts`, or `EndOfGeneration.turnClosers` when the family is unknown).
+    public let endOfTurnID: Int?
+    /// See `TokenizerVocabulary.chatTemplateFallback`.
+    public let chatTemplateFallback: ChatTemplate?
 
     let table: ByteStringTable
     let attributes: [UInt8]
@@ -86,12 +91,18 @@ public final class Tokenizer: Sendable {
                 }
             }
         }
-        let endOfGeneration = EndOfGeneration.ids(lookup: { table.lookup(Array($0.utf8)) }, eosID: vocabulary.eosID)
+        let endOfGeneration = EndOfGeneration.ids(lookup: { table.lookup(Array($0.utf8)) }, eosID: vocabulary.eosID,
+                                                  familyEndOfTurn: vocabulary.endOfTurnTexts ?? [])
         for id in endOfGeneration.ids.union(endOfGeneration.markedControl) {
             attributes[id] |= Attribute.control
         }
         self.attributes = attributes
         endOfGenerationIDs = endOfGeneration.ids
+        endOfTurnID = (vocabulary.endOfTurnTexts ?? EndOfGeneration.turnClosers).lazy.compactMap { text -> Int? in
+            let id = table.lookup(Array(text.utf8))
+            return id >= 0 ? Int(id) : nil
+        }.first
+        chatTemplateFallback = vocabulary.chatTemplateFallback
 
         var candidates: [(id: Int, bytes: [UInt8], alwaysParsed: Bool)] = []
         for id in 0..<count where attributes[id] & Attribute.special != 0 {

@@ -31,6 +31,12 @@ public struct TokenizerVocabulary: Sendable {
     public var addSpacePrefix: Bool
     /// `tokenizer.chat_template` (a Jinja template), if the model has one.
     public var chatTemplate: String?
+    /// The model family's conversation format, for a file without a `chatTemplate` Raconteur recognises
+    /// (`ChatTemplate.detect`); nil when the loader does not know the family.
+    public var chatTemplateFallback: ChatTemplate?
+    /// Texts of the model family's end-of-turn tokens, most specific first; nil when the loader does not know
+    /// the family.
+    public var endOfTurnTexts: [String]?
 
     public init(
         model: Model,
@@ -46,7 +52,9 @@ public struct TokenizerVocabulary: Sendable {
         addBOS: Bool = false,
         addEOS: Bool = false,
         addSpacePrefix: Bool = false,
-        chatTemplate: String? = nil
+        chatTemplate: String? = nil,
+        chatTemplateFallback: ChatTemplate? = nil,
+        endOfTurnTexts: [String]? = nil
     ) {
         self.model = model
         self.pre = pre
@@ -62,6 +70,8 @@ public struct TokenizerVocabulary: Sendable {
         self.addEOS = addEOS
         self.addSpacePrefix = addSpacePrefix
         self.chatTemplate = chatTemplate
+        self.chatTemplateFallback = chatTemplateFallback
+        self.endOfTurnTexts = endOfTurnTexts
     }
 }
 

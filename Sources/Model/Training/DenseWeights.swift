@@ -4,10 +4,10 @@ import Kernels
 final class DenseLayer<T: TrainingScalar>: @unchecked Sendable {
     let attentionNorm: TrainingBuffer<T>          // [d]
     let projections: [TrainingBuffer<T>]          // by Projection.index: [outputs × inputs] (config.projectionShape)
-    let queryNorm, keyNorm: TrainingBuffer<T>?    // [headDim] (qwen3, gemma3)
-    let postAttentionNorm: TrainingBuffer<T>?     // [d] (gemma3)
+    let queryNorm, keyNorm: TrainingBuffer<T>?    // [headDim] (Architecture.hasQKNorm)
+    let postAttentionNorm: TrainingBuffer<T>?     // [d] (Architecture.hasPostNorms)
     let feedForwardNorm: TrainingBuffer<T>        // [d]
-    let postFeedForwardNorm: TrainingBuffer<T>?   // [d] (gemma3)
+    let postFeedForwardNorm: TrainingBuffer<T>?   // [d] (Architecture.hasPostNorms)
 
     init(attentionNorm: TrainingBuffer<T>, projections: [TrainingBuffer<T>], queryNorm: TrainingBuffer<T>?,
          keyNorm: TrainingBuffer<T>?, postAttentionNorm: TrainingBuffer<T>?, feedForwardNorm: TrainingBuffer<T>,
