@@ -45,8 +45,11 @@ struct TinyModelTests {
         w.setValue("tokenizer.ggml.model", .string("gpt2"))
 
         let d = s.dim, q = s.heads * s.headDim, kv = s.kvHeads * s.headDim
-        let gemma = s.architecture == .gemma3, qkNorm = s.architecture != .llama
-        try w.addTensor(name: "token_embd.weight", dimensions: [d, s.vocab], floats: random(d * s.vocab, scale: gemma ? 0.1 : 1))
+        // The tensors the family's description asks for (a registered test family is written the same way).
+        let postNorms = s.architecture.hasPostNorms, qkNorm = s.architecture.hasQKNorm
+        let scaledEmbedding = s.architecture.embeddingScaling == .squareRootOfWidth
+        try w.addTensor(name: "token_embd.weight", dimensions: [d, s.vocab],
+                        floats: random(d * s.vocab, scale: scaledEmbedding ? 0.1 : 1))
         try w.addTensor(name: "output_norm.weight", dimensions: [d], floats: norm(d))
         if !s.tiedOutput { try w.addTensor(name: "output.weight", dimensions: [d, s.vocab], floats: random(d * s.vocab, scale: 0.2)) }
         for l in 0..<s.layers {
@@ -60,12 +63,12 @@ struct TinyModelTests {
                 try w.addTensor(name: p + "attn_q_norm.weight", dimensions: [s.headDim], floats: norm(s.headDim))
                 try w.addTensor(name: p + "attn_k_norm.weight", dimensions: [s.headDim], floats: norm(s.headDim))
             }
-            if gemma { try w.addTensor(name: p + "post_attention_norm.weight", dimensions: [d], floats: norm(d)) }
+            if postNorms { try w.addTensor(name: p + "post_attention_norm.weight", dimensions: [d], floats: norm(d)) }
             try w.addTensor(name: p + "ffn_norm.weight", dimensions: [d], floats: norm(d))
             try w.addTensor(name: p + "ffn_gate.weight", dimensions: [d, s.ffn], floats: random(d * s.ffn, scale: 0.3))
             try w.addTensor(name: p + "ffn_up.weight", dimensions: [d, s.ffn], floats: random(d * s.ffn, scale: 0.3))
             try w.addTensor(name: p + "ffn_down.weight", dimensions: [s.ffn, d], floats: random(s.ffn * d, scale: 0.2))
-            if gemma { try w.addTensor(name: p + "post_ffw_norm.weight", dimensions: [d], floats: norm(d)) }
+            if postNorms { try w.addTensor(name: p + "post_ffw_norm.weight", dimensions: [d], floats: norm(d)) }
         }
         let path = directory.appendingPathComponent("tiny-\(a).gguf").path
         try w.write(to: path)
