@@ -21,9 +21,8 @@ struct PreferenceDataset {
 
     init(records: [PreferenceRecord], objectives: [String], tokenizer: Tokenizer, vocabularySize: Int,
          hyperparameters: AlignmentHyperparameters) throws {
-        // The response ends with the end-of-turn token so that the policy also learns where to stop.
-        let endOfTurn = ["<|im_end|>", "<end_of_turn>", "<|eot_id|>"].lazy.compactMap { tokenizer.tokenID($0) }.first
-            ?? tokenizer.eosID
+        // The response ends with the family's end-of-turn token so that the policy also learns where to stop.
+        let endOfTurn = tokenizer.endOfTurnID ?? tokenizer.eosID
         let maxTokens = hyperparameters.maxTokensPerSequence
         var encoded = [EncodedRow](), skipped = 0
         for (index, record) in records.enumerated() {
