@@ -59,7 +59,7 @@ func buildRouter(_ configuration: ServerConfiguration, host: ModelHost, metrics:
     router.add(middleware: ErrorEnvelopeMiddleware(maxBodyBytes: configuration.maxBodyBytes))
     router.addRoutes(OperationsController(host: host, metrics: metrics).endpoints)
 
-    let api = router.group("v1").add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
+    let api = router.group("v1").add(middleware: APIKeyAuthenticator(keys: configuration.apiKeys))
     api.addRoutes(ModelsController(host: host, configuration: configuration, started: unixTime()).endpoints)
     api.addRoutes(AdaptersController(host: host, configuration: configuration).endpoints)
     api.addRoutes(CompletionsController(host: host, configuration: configuration, metrics: metrics, store: store, logger: logger).endpoints)

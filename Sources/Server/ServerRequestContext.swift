@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdAuth
 import NIOCore
 import Synchronization
 
@@ -9,13 +10,16 @@ protocol ConnectionAwareContext: RequestContext {
     var connection: (any Channel)? { get }
 }
 
-/// The server's request context: Hummingbird's basic storage plus the connection.
-struct ServerRequestContext: ConnectionAwareContext {
+/// The server's request context: Hummingbird's basic storage, the connection, and the API key presented (nil when
+/// the server is open or outside `/v1`).
+struct ServerRequestContext: ConnectionAwareContext, AuthRequestContext {
     var coreContext: CoreRequestContextStorage
     let connection: (any Channel)?
+    var identity: APIKeyIdentity?
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        identity = nil
         // Only a live connection is watched (a test's in-memory channel is never active).
         connection = source.channel.isActive ? source.channel : nil
     }
