@@ -9,7 +9,7 @@ import Testing
 
 /// Adapters over HTTP: listing, loading, replacing and unloading them, and choosing a mixture per request by
 /// trade-off, by explicit list, or by `model: "<model>:<adapter>"`.
-@Suite(.serialized)
+@Suite(.serialized, .enabled(if: TestModel.isAvailable, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf (scripts/setup.sh fetches it)"))
 struct AdapterRouteTests {
     /// A directory with two trade-off grid adapters (w = (1, 0) and (0, 1)) and one plain adapter.
     static func adapterDirectory() throws -> String {
@@ -48,7 +48,6 @@ struct AdapterRouteTests {
     }
 
     @Test func listsTheAdaptersOfTheDirectoryAndAsModels() async throws {
-        guard TestModel.isAvailable else { return }
         let dir = try Self.adapterDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await withServer(Self.configuration(dir)) { client in
@@ -72,7 +71,6 @@ struct AdapterRouteTests {
     }
 
     @Test func aTradeoffResolvesToTheGridAndTheResponseReportsTheMixture() async throws {
-        guard TestModel.isAvailable else { return }
         let dir = try Self.adapterDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await withServer(Self.configuration(dir)) { client in
@@ -106,7 +104,6 @@ struct AdapterRouteTests {
     }
 
     @Test func explicitAdaptersAndModelSuffixPickAdaptersAndChangeTheOutput() async throws {
-        guard TestModel.isAvailable else { return }
         let dir = try Self.adapterDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await withServer(Self.configuration(dir)) { client in
@@ -137,7 +134,6 @@ struct AdapterRouteTests {
     }
 
     @Test func fourTradeoffsInOneBatchEachEqualTheirRunAlone() async throws {
-        guard TestModel.isAvailable else { return }
         let dir = try Self.adapterDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await withServer(Self.configuration(dir)) { client in
@@ -168,7 +164,6 @@ struct AdapterRouteTests {
     }
 
     @Test func withoutTrainedAdaptersATradeoffIsServedByTheBaseModelAndSaysSo() async throws {
-        guard TestModel.isAvailable else { return }
         try await withServer(Self.configuration(nil)) { client in
             let response = try await client.post("/v1/completions", Self.completion(["tradeoff": ["concise": 1, "detailed": 1]]))
             #expect(response.status == .ok)
@@ -201,7 +196,6 @@ struct AdapterRouteTests {
         (#"{"prompt":"x","model":"other:plain"}"#, 404, "model", "model_not_found"),
     ])
     func badAdapterChoicesAreClearErrors(body: String, status: Int, param: String, code: String) async throws {
-        guard TestModel.isAvailable else { return }
         let dir = try Self.adapterDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await withServer(Self.configuration(dir)) { client in
@@ -218,7 +212,6 @@ struct AdapterRouteTests {
     }
 
     @Test func loadReplaceAndUnloadAtRunTime() async throws {
-        guard TestModel.isAvailable else { return }
         let dir = try Self.adapterDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await withServer(Self.configuration(dir)) { client in
@@ -245,7 +238,6 @@ struct AdapterRouteTests {
     }
 
     @Test func badLoadsAreClearErrorsAndLeaveTheServedVersionAlone() async throws {
-        guard TestModel.isAvailable else { return }
         let dir = try Self.adapterDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // Half of a valid adapter file, and a file that is not GGUF at all.

@@ -7,7 +7,7 @@ import Testing
 
 /// Feedback over HTTP: pairs by completion ids or by texts, every refusal, paging, the JSONL export, and the
 /// realignment routes' refusals and one small real job.
-@Suite(.serialized)
+@Suite(.serialized, .enabled(if: TestModel.isAvailable, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf (scripts/setup.sh fetches it)"))
 struct FeedbackRouteTests {
     /// Two completions of one prompt (n = 2, sampled): their completion ids.
     /// Polls `GET /v1/realign/{id}` until the job has left queued and running (up to two minutes); its last state.
@@ -31,7 +31,6 @@ struct FeedbackRouteTests {
     }
 
     @Test func aPairByCompletionIdsIsStoredListedAndExported() async throws {
-        guard TestModel.isAvailable else { return }
         try await withServer { client in
             let (a, b) = try await Self.twoCompletions(client)
             let created = try await client.post("/v1/feedback", ["chosen_id": a, "rejected_id": b, "labels": ["concise": 1, "detailed": -1]])
@@ -66,7 +65,6 @@ struct FeedbackRouteTests {
     }
 
     @Test func badFeedbackIsAClearErrorAndStoresNothing() async throws {
-        guard TestModel.isAvailable else { return }
         try await withServer { client in
             let (a, b) = try await Self.twoCompletions(client)
             let (other, _) = try await Self.twoCompletions(client, prompt: "Tell me about dogs.")
@@ -108,7 +106,6 @@ struct FeedbackRouteTests {
     }
 
     @Test func realignRefusesBadRequestsAndTooLittleFeedback() async throws {
-        guard TestModel.isAvailable else { return }
         try await withServer { client in
             let cases: [(String, Int, String?, String)] = [
                 (#"{"method":"sgd"}"#, 400, "method", "invalid_value"),
@@ -137,7 +134,6 @@ struct FeedbackRouteTests {
     }
 
     @Test func aSmallRealignJobTrainsPromotesAndSwapsInTheGridAdapters() async throws {
-        guard TestModel.isAvailable else { return }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("raconteur-realign-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await withServer(.testing { $0.adaptersDirectory = dir }) { client in
@@ -182,7 +178,6 @@ struct FeedbackRouteTests {
     /// `realign.auto_after_pairs`: a job starts by itself once that many new pairs arrived, with the `[realign]`
     /// defaults, and the count starts again from that job's data.
     @Test func thePolicyStartsAJobAfterEnoughNewPairs() async throws {
-        guard TestModel.isAvailable else { return }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("raconteur-policy-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let configuration = ServerConfiguration.testing {
