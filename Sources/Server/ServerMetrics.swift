@@ -18,39 +18,44 @@ final class ServerMetrics: Sendable {
     private let activeSequences: Gauge
     private let modelLoaded: Gauge
 
-    private static let requestsName = "raconteur_http_requests_total"
-    private static let requestsHelp = "HTTP requests answered, by route, method and status."
-
     init() {
-        promptTokens = registry.makeCounter(name: "raconteur_prompt_tokens_total", help: "Prompt tokens of generations that finished.")
-        generatedTokens = registry.makeCounter(name: "raconteur_generated_tokens_total", help: "Tokens generated.")
+        promptTokens = registry.makeCounter(descriptor: Self.named("prompt_tokens", "total",
+                                                                   help: "Prompt tokens of generations that finished."))
+        generatedTokens = registry.makeCounter(descriptor: Self.named("generated_tokens", "total", help: "Tokens generated."))
         timeToFirstToken = registry.makeValueHistogram(
-            name: "raconteur_time_to_first_token_seconds", buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-            help: "Seconds from request arrival to the first generated token.")
+            descriptor: Self.named("time_to_first_token", "seconds", help: "Seconds from request arrival to the first generated token."),
+            buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
         tokenLatency = registry.makeValueHistogram(
-            name: "raconteur_token_latency_seconds", buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
-            help: "Seconds between consecutive generated tokens of one sequence.")
+            descriptor: Self.named("token_latency", "seconds", help: "Seconds between consecutive generated tokens of one sequence."),
+            buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1])
         batchSequences = registry.makeValueHistogram(
-            name: "raconteur_batch_sequences", buckets: [1, 2, 3, 4, 6, 8, 12, 16, 32, 64],
-            help: "Sequences computed together in one scheduler step.")
+            descriptor: Self.named("batch_sequences", help: "Sequences computed together in one scheduler step."),
+            buckets: [1, 2, 3, 4, 6, 8, 12, 16, 32, 64])
         batchMixtures = registry.makeValueHistogram(
-            name: "raconteur_batch_adapter_mixtures", buckets: [1, 2, 3, 4, 6, 8, 12, 16],
-            help: "Different adapter mixtures (the base model counts as one) computed together in one scheduler step.")
-        mixedMixtureSteps = registry.makeCounter(
-            name: "raconteur_mixed_adapter_steps_total",
-            help: "Scheduler steps whose one batched forward pass served at least two different adapter mixtures.")
+            descriptor: Self.named("batch_adapter_mixtures",
+                                   help: "Different adapter mixtures (the base model counts as one) computed together in one scheduler step."),
+            buckets: [1, 2, 3, 4, 6, 8, 12, 16])
+        mixedMixtureSteps = registry.makeCounter(descriptor: Self.named(
+            "mixed_adapter_steps", "total",
+            help: "Scheduler steps whose one batched forward pass served at least two different adapter mixtures."))
         stepSeconds = registry.makeValueHistogram(
-            name: "raconteur_step_seconds", buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
-            help: "Seconds per scheduler step (one batched forward pass).")
-        queueDepth = registry.makeGauge(name: "raconteur_queue_depth", help: "Requests waiting for a batch slot.")
-        activeSequences = registry.makeGauge(name: "raconteur_active_sequences", help: "Sequences being generated.")
-        modelLoaded = registry.makeGauge(name: "raconteur_model_loaded", help: "1 once the model is loaded and serving.")
+            descriptor: Self.named("step", "seconds", help: "Seconds per scheduler step (one batched forward pass)."),
+            buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1])
+        queueDepth = registry.makeGauge(descriptor: Self.named("queue_depth", help: "Requests waiting for a batch slot."))
+        activeSequences = registry.makeGauge(descriptor: Self.named("active_sequences", help: "Sequences being generated."))
+        modelLoaded = registry.makeGauge(descriptor: Self.named("model_loaded", help: "1 once the model is loaded and serving."))
+    }
+
+    /// `raconteur_<name>[_<unit>]` with its HELP text (the descriptor form is the registry's non-deprecated API;
+    /// an empty unit is left out of the name).
+    private static func named(_ name: String, _ unit: String = "", help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "raconteur", metricName: name, unitName: unit, helpText: help)
     }
 
     func recordRequest(route: String, method: String, status: Int) {
         // The registry returns the existing series for a label set it has seen (PrometheusCollectorRegistry.makeCounter).
-        registry.makeCounter(name: Self.requestsName, labels: [("route", route), ("method", method), ("status", String(status))],
-                             help: Self.requestsHelp).increment()
+        registry.makeCounter(descriptor: Self.named("http_requests", "total", help: "HTTP requests answered, by route, method and status."),
+                             labels: [("route", route), ("method", method), ("status", String(status))]).increment()
     }
 
     /// The prompt of a finished choice.
