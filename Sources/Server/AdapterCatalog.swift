@@ -43,7 +43,7 @@ final class AdapterCatalog: Sendable {
 
     /// The file in `directory` a client named: a plain relative path that stays inside the directory.
     func resolveFile(_ path: String) throws -> String {
-        guard let directory else {
+        guard directory != nil else {
             throw APIError(status: .forbidden, message: "This server has no adapters directory configured, so it loads no adapter files.",
                            type: "invalid_request_error", param: "path", code: "adapter_loading_disabled")
         }
