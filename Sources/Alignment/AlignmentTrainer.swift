@@ -81,7 +81,8 @@ public final class AlignmentTrainer: @unchecked Sendable {
         }
     }
 
-    /// `w` divided by its sum. Throws for a wrong count, a negative or non-finite entry, or a zero sum.
+    /// `w` divided by its sum. Throws for a wrong count, a negative or non-finite entry, or a sum that is zero or
+    /// not finite (finite weights can sum past the largest Double, 1e308 twice; w / ∞ would be a zero vector).
     public static func normalised(weights w: [Double], objectiveCount k: Int) throws -> [Double] {
         guard w.count == k else { throw AlignmentTrainingError.invalidWeights("\(w.count) weights for \(k) objectives") }
         guard w.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
@@ -89,6 +90,7 @@ public final class AlignmentTrainer: @unchecked Sendable {
         }
         let sum = w.reduce(0, +)
         guard sum > 0 else { throw AlignmentTrainingError.invalidWeights("\(w) sums to 0") }
+        guard sum.isFinite else { throw AlignmentTrainingError.invalidWeights("\(w) sums to more than the largest number") }
         return w.map { $0 / sum }
     }
 

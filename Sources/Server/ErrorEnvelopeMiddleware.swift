@@ -21,16 +21,12 @@ struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
             // The head parsed but the body did not (a chunk size that is not hex, say): the client's fault.
             return try APIError(status: .badRequest, message: "The request body is not valid HTTP/1.1: \(error).",
                                 type: "invalid_request_error", code: "malformed_body").response(from: request, context: context)
-        } catch let error as FeedbackStoreError {
-            if case let .corruptRow(table, key, _) = error {
-                // One stored row cannot be read (edited outside the server): say which, rather than a bare 500.
-                context.logger.error("request failed on a stored row: \(error)")
-                return try APIError(status: .internalServerError,
-                                    message: "The stored \(table) row '\(key)' cannot be read; the server log says why.",
-                                    type: "server_error", code: "corrupt_row").response(from: request, context: context)
-            }
-            context.logger.error("request failed: \(String(reflecting: error))")
-            return try APIError.internalError("The server failed to handle the request.").response(from: request, context: context)
+        } catch FeedbackStoreError.corruptRow(let table, let key, let reason) {
+            // One stored row cannot be read (edited outside the server): say which, rather than a bare 500.
+            context.logger.error("request failed on stored \(table) row '\(key)': \(reason)")
+            return try APIError(status: .internalServerError,
+                                message: "The stored \(table) row '\(key)' cannot be read; the server log says why.",
+                                type: "server_error", code: "corrupt_row").response(from: request, context: context)
         } catch is CancellationError {
             // The client closed its connection while its answer was being generated: nobody will read this.
             context.logger.debug("client disconnected: \(request.method) \(request.uri.path) cancelled")

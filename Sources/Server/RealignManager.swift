@@ -71,19 +71,16 @@ final class RealignManager: @unchecked Sendable {
         guard !weights.isEmpty, weights.count <= 16 else {
             throw APIError.invalidValue("weights", "Invalid 'weights': give 1 to 16 weight vectors.")
         }
-        for (i, w) in weights.enumerated() {
-            guard w.count == objectives.count else {
-                throw APIError.invalidValue("weights.\(i)", "Invalid 'weights.\(i)': \(w.count) weights for \(objectives.count) objectives (\(objectives.joined(separator: ", "))).")
-            }
-            guard w.allSatisfy({ $0.isFinite && $0 >= 0 }), w.reduce(0, +) > 0 else {
-                throw APIError.invalidValue("weights.\(i)", "Invalid 'weights.\(i)': weights must be ≥ 0 and not all zero.")
-            }
-            // Finite weights can sum past the largest Double (1e308 twice); w / ∞ would be a zero vector.
-            guard w.reduce(0, +).isFinite else {
-                throw APIError.invalidValue("weights.\(i)", "Invalid 'weights.\(i)': the weights' sum is not a finite number.")
+        // The trainer's own rule (count, finite non-negative entries, a positive finite sum), answered as a 400.
+        let normalised = try weights.enumerated().map { i, w in
+            do {
+                return try AlignmentTrainer.normalised(weights: w, objectiveCount: objectives.count)
+            } catch {
+                throw APIError.invalidValue("weights.\(i)",
+                                            "Invalid 'weights.\(i)': \(error) (objectives: \(objectives.joined(separator: ", "))).")
             }
         }
-        return (s, weights.map { w in let t = w.reduce(0, +); return w.map { $0 / t } })
+        return (s, normalised)
     }
 
     /// Queues a job and starts it; 409 when one is active or there is too little feedback.

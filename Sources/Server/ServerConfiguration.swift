@@ -161,13 +161,11 @@ public struct ServerConfiguration: Sendable, Equatable {
         try require(corsOrigins.allSatisfy { $0 == "*" || OriginPolicy.isSerialisedOrigin($0) },
                     "server.cors_origins: each entry is an origin such as https://app.example.com (scheme, host, optional port) or *")
         try realign.validate()
-        let names = objectives.map(\.name)
-        try require(Set(names).count == names.count, "objective names must be unique")
-        try require(!names.contains(""), "an objective needs a name")
-        try require(names.allSatisfy(Self.isValidObjectiveName), "objective names are letters, digits, '-' and '_' (at most 64)")
+        // The one rule adapters and the trainer apply too; a server may have no objectives at all.
+        if !objectives.isEmpty, let problem = ObjectiveName.problem(with: objectives.map(\.name)) {
+            throw ConfigurationError("objectives: \(problem)")
+        }
     }
-
-    static func isValidObjectiveName(_ name: String) -> Bool { ObjectiveName.isValid(name) }
 
     /// The largest values the configuration accepts.
     enum Limits {
