@@ -12,12 +12,15 @@ enum StrictJSON {
         var description: String { "\(message) at byte \(offset)" }
     }
 
+    /// Reads the bytes in place when they are contiguous (a request body's buffer is), copying them only otherwise.
     static func validate(_ bytes: some Collection<UInt8>, maxDepth: Int = StrictJSON.maxDepth) throws(SyntaxError) {
-        let array = Array(bytes)
-        try array.withUnsafeBufferPointer { (buffer) throws(SyntaxError) in
+        func scan(_ buffer: UnsafeBufferPointer<UInt8>) -> SyntaxError? {
             var scanner = Scanner(bytes: buffer, maxDepth: maxDepth)
-            try scanner.document()
+            do throws(SyntaxError) { try scanner.document() } catch { return error }
+            return nil
         }
+        let failure: SyntaxError? = bytes.withContiguousStorageIfAvailable(scan) ?? Array(bytes).withUnsafeBufferPointer(scan)
+        if let failure { throw failure }
     }
 
     private struct Scanner {
