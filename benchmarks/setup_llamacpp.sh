@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Sets up llama.cpp for the side-by-side benchmarks, outside the repository:
 #   1. a virtualenv with llama-cpp-python (compare_llamacpp.py runs under its python);
-#   2. llama.cpp's llama-server binary (loadgen_compare.sh), built from the vendored llama.cpp
-#      inside the llama-cpp-python sdist from PyPI (same llama.cpp revision as the Python binding).
+#   2. llama.cpp's own tools, llama-server (serving), llama-bench (warm prompt and generation speed)
+#      and llama-perplexity, built from the vendored llama.cpp inside the llama-cpp-python sdist from
+#      PyPI (same llama.cpp revision as the Python binding).
 # Each step is skipped when its result is already present. Everything comes from PyPI.
 #
 # Environment:
 #   RACONTEUR_BENCH_VENV    venv path        (default ~/.cache/raconteur/llama-venv)
-#   RACONTEUR_LLAMA_SERVER  server build dir (default ~/.cache/raconteur/llama-server)
+#   RACONTEUR_LLAMA_SERVER  tools build dir (default ~/.cache/raconteur/llama-server; binaries in bin/)
 #   LLAMA_CPP_VERSION       llama-cpp-python version (default 0.3.36)
 #   JOBS                    parallel compile jobs (default 2)
 # Options: --venv-only | --server-only
@@ -47,11 +48,15 @@ if [ "$DO_VENV" = 1 ]; then
   fi
 fi
 
-# --- 2. llama-server -------------------------------------------------------------------------
+# --- 2. llama.cpp tools -----------------------------------------------------------------------
 if [ "$DO_SERVER" = 1 ]; then
-  BIN="$SERVER_DIR/bin/llama-server"
-  if [ -x "$BIN" ] && "$BIN" --version >/dev/null 2>&1; then
-    log "llama-server already built: $BIN"
+  TOOLS="llama-server llama-bench llama-perplexity"
+  missing=""
+  for tool in $TOOLS; do
+    [ -x "$SERVER_DIR/bin/$tool" ] || missing="$missing $tool"
+  done
+  if [ -z "$missing" ]; then
+    log "llama.cpp tools already built in $SERVER_DIR/bin"
     exit 0
   fi
   ensure_venv
@@ -78,13 +83,17 @@ if [ "$DO_SERVER" = 1 ]; then
   log "configuring llama.cpp (vendored in the sdist)"
   "$CMAKE" -S "$SRC/vendor/llama.cpp" -B "$SERVER_DIR/build" \
     -DCMAKE_BUILD_TYPE=Release -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DLLAMA_BUILD_TESTS=OFF -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF
-  log "building llama-server with -j$JOBS"
-  "$CMAKE" --build "$SERVER_DIR/build" --target llama-server -j "$JOBS"
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=ON -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+    -DBUILD_SHARED_LIBS=OFF
+  log "building$missing with -j$JOBS"
+  # shellcheck disable=SC2086
+  "$CMAKE" --build "$SERVER_DIR/build" --target $missing -j "$JOBS"
   mkdir -p "$SERVER_DIR/bin"
-  built="$(find "$SERVER_DIR/build" -type f -name llama-server -perm -u+x | head -n1)"
-  [ -n "$built" ] || { log "llama-server binary not found after the build"; exit 1; }
-  cp "$built" "$BIN"
-  "$BIN" --version >&2 || true
-  log "llama-server ready: $BIN"
+  for tool in $missing; do
+    built="$(find "$SERVER_DIR/build" -type f -name "$tool" -perm -u+x | head -n1)"
+    [ -n "$built" ] || { log "$tool not found after the build"; exit 1; }
+    cp "$built" "$SERVER_DIR/bin/$tool"
+  done
+  "$SERVER_DIR/bin/llama-server" --version >&2 || true
+  log "llama.cpp tools ready in $SERVER_DIR/bin"
 fi

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 export OPENBLAS_NUM_THREADS=1   # numpy in the fixture scripts: small matrices on a shared machine
 python3 Tests/Fixtures/make_fixtures.py
+# llama.cpp's tokenizer test cases and chat templates, from the llama-cpp-python sdist on PyPI (hash-pinned).
+python3 Tests/Fixtures/fetch_llamacpp_references.py
 swift build --build-tests
 mkdir -p .build
 swift test --skip-build 2>&1 | tee .build/swift-test.log
