@@ -1,33 +1,39 @@
 /// GPT-2's byte-level BPE: every byte of a word starts as the token of its GPT-2 "byte character",
 /// then the adjacent pair with the best (lowest) merge rank is merged until none is left, the
-/// leftmost pair winning ties (llama.cpp's `llm_tokenizer_bpe_session`).
+/// leftmost pair winning ties (llama.cpp's `llm_tokenizer_bpe_session`). Merges are keyed by
+/// the ids of their two tokens; a vocabulary whose merges name or make a text that is not a
+/// token is refused (`TokenizerError.mergeTokenMissing`; none of llama.cpp's test vocabularies has one).
 struct ByteLevelBPE: Sendable {
     /// The token of each byte's GPT-2 character.
     let byteTokens: [Int32]
     /// (left id << 32 | right id) → (rank << 32 | merged id).
     let merges: [UInt64: UInt64]
 
-    init(tokens: [String], merges mergeStrings: [String], table: ByteStringTable) throws {
+    /// Whether a word that is a token as a whole is taken as that token without merging
+    /// (llama.cpp's `ignore_merges`, set for Llama 3 vocabularies).
+    let ignoresMerges: Bool
+    /// The UTF-8 of each byte's GPT-2 character, back to back (1 or 2 bytes each), for `ignoresMerges`.
+    let byteCharacters: [UInt8]
+    let byteCharacterStarts: [Int32]
+
+    init(merges mergeStrings: [String], table: ByteStringTable, ignoresMerges: Bool = false) throws {
         var byteTokens = [Int32](repeating: -1, count: 256)
+        var byteCharacters: [UInt8] = []
+        var byteCharacterStarts: [Int32] = [0]
         for byte in 0..<256 {
+            let character = Array(String(GPT2Bytes.character(for: UInt8(byte))).utf8)
             // -1 where the vocabulary has no token for the byte
-            byteTokens[byte] = table.lookup(Array(String(GPT2Bytes.character(for: UInt8(byte))).utf8))
+            byteTokens[byte] = table.lookup(character)
+            byteCharacters.append(contentsOf: character)
+            byteCharacterStarts.append(Int32(byteCharacters.count))
         }
         var merges = [UInt64: UInt64](minimumCapacity: mergeStrings.count)
+        // The merged text, without the separator; reused so that 150k merges allocate nothing each.
+        var joined = [UInt8](repeating: 0, count: 64)
         for (rank, merge) in mergeStrings.enumerated() {
-            let bytes = Array(merge.utf8)
-            // The separator is the first space after the first byte, as llama.cpp reads it.
-            guard bytes.count >= 3, let space = bytes[1...].firstIndex(of: 0x20) else {
-                throw TokenizerError.malformedMerge(index: rank, merge: merge)
-            }
-            let left = table.lookup(Array(bytes[..<space]))
-            let right = table.lookup(Array(bytes[(space + 1)...]))
-            var joined = Array(bytes[..<space])
-            joined.append(contentsOf: bytes[(space + 1)...])
-            let merged = table.lookup(joined)
-            guard left >= 0, right >= 0, merged >= 0 else {
-                throw TokenizerError.mergeTokenMissing(index: rank, merge: merge)
-            }
+            let parsed = try merge.utf8.withContiguousStorageIfAvailable { try Self.parse($0, rank, merge, table, &joined) }
+            let (left, right, merged) = try parsed
+                ?? Array(merge.utf8).withUnsafeBufferPointer { try Self.parse($0, rank, merge, table, &joined) }
             let key = UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))
             if merges[key] == nil {  // the first (best) rank of a repeated pair counts
                 merges[key] = UInt64(rank) << 32 | UInt64(UInt32(merged))
@@ -35,13 +41,58 @@ struct ByteLevelBPE: Sendable {
         }
         self.byteTokens = byteTokens
         self.merges = merges
+        self.ignoresMerges = ignoresMerges
+        self.byteCharacters = byteCharacters
+        self.byteCharacterStarts = byteCharacterStarts
+    }
+
+    /// The ids of a merge's left part, right part and result. The separator is the first space
+    /// after the first byte, as llama.cpp reads it.
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, _ rank: Int, _ merge: String,
+                              _ table: ByteStringTable, _ joined: inout [UInt8]) throws -> (Int32, Int32, Int32) {
+        guard bytes.count >= 3, let base = bytes.baseAddress,
+              let space = bytes[1...].firstIndex(of: 0x20), space + 1 < bytes.count else {
+            throw TokenizerError.malformedMerge(index: rank, merge: merge)
+        }
+        let rightCount = bytes.count - space - 1
+        let left = table.lookup(base, space)
+        let right = table.lookup(base + space + 1, rightCount)
+        if joined.count < bytes.count { joined = [UInt8](repeating: 0, count: bytes.count * 2) }
+        let merged = joined.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            guard let target = buffer.baseAddress else { return -1 }
+            target.update(from: base, count: space)
+            (target + space).update(from: base + space + 1, count: rightCount)
+            return table.lookup(UnsafePointer(target), bytes.count - 1)
+        }
+        guard left >= 0, right >= 0, merged >= 0 else {
+            throw TokenizerError.mergeTokenMissing(index: rank, merge: merge)
+        }
+        return (left, right, merged)
+    }
+
+    /// The token whose text is the word's GPT-2 characters, if there is one.
+    private func wholeWordToken(_ word: UnsafeBufferPointer<UInt8>, table: ByteStringTable) -> Int32 {
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity(word.count * 2)
+        for byte in word {
+            let start = Int(byteCharacterStarts[Int(byte)]), end = Int(byteCharacterStarts[Int(byte) + 1])
+            encoded.append(contentsOf: byteCharacters[start..<end])
+        }
+        return table.lookup(encoded)
     }
 
     /// Appends the tokens of one pre-tokenized word (its raw bytes). A byte without a token
     /// (SmolLM2 has none for some control characters) is left out, as llama.cpp does.
-    func encode(_ word: UnsafeBufferPointer<UInt8>, into output: inout [Int]) {
+    func encode(_ word: UnsafeBufferPointer<UInt8>, table: ByteStringTable, into output: inout [Int]) {
         let n = word.count
         if n == 0 { return }
+        if ignoresMerges {
+            let whole = wholeWordToken(word, table: table)
+            if whole >= 0 {
+                output.append(Int(whole))
+                return
+            }
+        }
         if n == 1 {
             let id = byteTokens[Int(word[0])]
             if id >= 0 { output.append(Int(id)) }

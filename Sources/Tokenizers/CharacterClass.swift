@@ -1,21 +1,47 @@
-/// The character classes that the pre-tokenizer regexes test (`\p{L}`, `\p{N}`, `\s`), as bits.
+/// The character classes that the pre-tokenizer expressions test (`\p{L}`, `\p{N}`, `\p{P}`,
+/// `\p{S}`, `\p{M}`, `\s`), as bits.
 ///
-/// Letters and numbers are the Unicode general categories L* and N*; whitespace is the Unicode
-/// White_Space property (the same set llama.cpp uses). Every scalar also has `defined` set, so a
-/// zero value means "past the end of the chunk", which matches no class (as llama.cpp's
-/// out-of-range flags do).
+/// Letters, numbers, punctuation, symbols and marks are the Unicode general categories L*, N*, P*,
+/// S* and M*; whitespace is the Unicode White_Space property (the same sets llama.cpp's tables
+/// hold: for ASCII, 09–0D and 20 only). A whitespace character has no other class bit, as in
+/// llama.cpp, whose regex fallback turns every non-ASCII blank into U+000B before matching.
+/// Every scalar also has `defined` set, so a zero value means "past the end of the piece", which
+/// matches no class (as llama.cpp's out-of-range flags do).
 enum CharacterClass {
     static let letter: UInt8 = 1
     static let number: UInt8 = 2
     static let whitespace: UInt8 = 4
     static let defined: UInt8 = 8
+    static let punctuation: UInt8 = 16
+    static let symbol: UInt8 = 32
+    static let mark: UInt8 = 64
 
     private static let ascii: [UInt8] = (0..<128).map { (c: Int) -> UInt8 in
-        switch c {
-        case 0x41...0x5A, 0x61...0x7A: return letter | defined
-        case 0x30...0x39: return number | defined
-        case 0x09...0x0D, 0x20: return whitespace | defined
-        default: return defined
+        classify(Unicode.Scalar(UInt8(c)))
+    }
+
+    private static func classify(_ value: Unicode.Scalar) -> UInt8 {
+        let properties = value.properties
+        if value.value < 128 {
+            // ASCII blanks are exactly \t \n \v \f \r and space (0x1C–0x1F are not, unlike Python's \s).
+            if (0x09...0x0D).contains(value.value) || value.value == 0x20 { return whitespace | defined }
+        } else if properties.isWhitespace {
+            return whitespace | defined
+        }
+        switch properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
+            return letter | defined
+        case .decimalNumber, .letterNumber, .otherNumber:
+            return number | defined
+        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+             .initialPunctuation, .finalPunctuation, .otherPunctuation:
+            return punctuation | defined
+        case .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol:
+            return symbol | defined
+        case .nonspacingMark, .spacingMark, .enclosingMark:
+            return mark | defined
+        default:
+            return defined
         }
     }
 
@@ -23,15 +49,6 @@ enum CharacterClass {
     static func of(_ scalar: UInt32) -> UInt8 {
         if scalar < 128 { return ascii[Int(scalar)] }
         guard let value = Unicode.Scalar(scalar) else { return defined }
-        let properties = value.properties
-        if properties.isWhitespace { return whitespace | defined }
-        switch properties.generalCategory {
-        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
-            return letter | defined
-        case .decimalNumber, .letterNumber, .otherNumber:
-            return number | defined
-        default:
-            return defined
-        }
+        return classify(value)
     }
 }

@@ -5,7 +5,8 @@
 /// Tokens of equal length are taken in id order.
 ///
 /// Control and unknown tokens are matched only when special tokens are parsed; user-defined
-/// tokens always are (as in llama.cpp and Hugging Face tokenizers).
+/// tokens always are (as in llama.cpp and Hugging Face tokenizers). A token may remove the blanks
+/// next to it (llama.cpp's LSTRIP/RSTRIP), as far as the text no other token has claimed.
 struct SpecialTokenMatcher: Sendable {
     enum Piece: Equatable {
         case text(Range<Int>)
@@ -16,6 +17,8 @@ struct SpecialTokenMatcher: Sendable {
         var id: Int32
         var length: Int32
         var alwaysParsed: Bool  // user-defined
+        var stripsBefore: Bool
+        var stripsAfter: Bool
     }
 
     /// Entries in priority order (longest first, then by id).
@@ -27,7 +30,9 @@ struct SpecialTokenMatcher: Sendable {
     private let firstBytes: [Bool]
 
     /// `candidates`: (token id, its text bytes, whether it is matched even when special tokens are not parsed).
-    init(candidates: [(id: Int, bytes: [UInt8], alwaysParsed: Bool)]) {
+    /// `stripsBefore` / `stripsAfter`: the ids that remove the blanks before / after them.
+    init(candidates: [(id: Int, bytes: [UInt8], alwaysParsed: Bool)],
+         stripsBefore: Set<Int> = [], stripsAfter: Set<Int> = []) {
         let ordered = candidates.filter { !$0.bytes.isEmpty }.sorted {
             $0.bytes.count != $1.bytes.count ? $0.bytes.count > $1.bytes.count : $0.id < $1.id
         }
@@ -53,7 +58,9 @@ struct SpecialTokenMatcher: Sendable {
             if terminal[node] < 0 {
                 terminal[node] = Int32(entries.count)
                 entries.append(Entry(id: Int32(candidate.id), length: Int32(candidate.bytes.count),
-                                     alwaysParsed: candidate.alwaysParsed))
+                                     alwaysParsed: candidate.alwaysParsed,
+                                     stripsBefore: stripsBefore.contains(candidate.id),
+                                     stripsAfter: stripsAfter.contains(candidate.id)))
             }
             firstBytes[Int(candidate.bytes[0])] = true
         }
@@ -102,7 +109,8 @@ struct SpecialTokenMatcher: Sendable {
         }
         // perEntry[e] is now the end of entry e's run in `ordered`.
         var claimed = [Bool](repeating: false, count: n)
-        var accepted: [(position: Int, length: Int, id: Int)] = []
+        // The span of each accepted token with the blanks it removed.
+        var accepted: [(start: Int, end: Int, id: Int)] = []
         var runStart = 0
         for (e, entry) in entries.enumerated() {
             let runEnd = Int(perEntry[e])
@@ -119,17 +127,32 @@ struct SpecialTokenMatcher: Sendable {
                 }
                 guard free else { continue }
                 for p in start..<end { claimed[p] = true }
-                accepted.append((start, length, Int(entry.id)))
+                // C's isspace, as llama.cpp tests the bytes
+                func isBlank(_ p: Int) -> Bool { bytes[p] == 0x20 || (0x09...0x0D).contains(bytes[p]) }
+                var spanStart = start, spanEnd = end
+                if entry.stripsBefore {
+                    while spanStart > 0 && !claimed[spanStart - 1] && isBlank(spanStart - 1) {
+                        spanStart -= 1
+                        claimed[spanStart] = true
+                    }
+                }
+                if entry.stripsAfter {
+                    while spanEnd < n && !claimed[spanEnd] && isBlank(spanEnd) {
+                        claimed[spanEnd] = true
+                        spanEnd += 1
+                    }
+                }
+                accepted.append((spanStart, spanEnd, Int(entry.id)))
             }
         }
-        accepted.sort { $0.position < $1.position }
+        accepted.sort { $0.start < $1.start }
         var pieces: [Piece] = []
         pieces.reserveCapacity(accepted.count * 2 + 1)
         var cursor = 0
         for match in accepted {
-            if match.position > cursor { pieces.append(.text(cursor..<match.position)) }
+            if match.start > cursor { pieces.append(.text(cursor..<match.start)) }
             pieces.append(.token(match.id))
-            cursor = match.position + match.length
+            cursor = match.end
         }
         if cursor < n { pieces.append(.text(cursor..<n)) }
         return pieces

@@ -108,16 +108,18 @@ public final class Tokenizer: Sendable {
         for id in 0..<count where attributes[id] & Attribute.special != 0 {
             candidates.append((id, utf8[id], attributes[id] & Attribute.skippable == 0))
         }
-        specialTokens = SpecialTokenMatcher(candidates: candidates)
+        let stripping = Tokenizer.blankStrippingTokens(vocabulary, specialIDs: candidates.map(\.id), lookup: { table.lookup(Array($0.utf8)) })
+        specialTokens = SpecialTokenMatcher(candidates: candidates, stripsBefore: stripping.before,
+                                            stripsAfter: stripping.after)
 
         switch vocabulary.model {
         case .gpt2:
             guard let merges = vocabulary.merges, !merges.isEmpty else { throw TokenizerError.missingMerges }
-            guard let preTokenizer = PreTokenizer(pre: vocabulary.pre) else {
+            guard let profile = PreTokenizer.profile(pre: vocabulary.pre) else {
                 throw TokenizerError.unsupportedPreTokenizer(vocabulary.pre ?? "")
             }
-            self.preTokenizer = preTokenizer
-            byteLevel = try ByteLevelBPE(tokens: tokens, merges: merges, table: table)
+            preTokenizer = PreTokenizer(stages: profile.stages)
+            byteLevel = try ByteLevelBPE(merges: merges, table: table, ignoresMerges: profile.ignoresMerges)
             sentencePiece = nil
         case .llama:
             preTokenizer = nil
@@ -127,6 +129,36 @@ public final class Tokenizer: Sendable {
         }
 
         (pieceBytes, pieceStarts) = Tokenizer.pieces(utf8, attributes: attributes, model: vocabulary.model)
+    }
+
+    /// The special tokens that remove the blanks before / after them in the text: llama.cpp's
+    /// LSTRIP / RSTRIP attributes, which it sets by model and pre-tokenizer name
+    /// (`llama_vocab::impl::load`): every special token of a model named like Phi-3 strips after
+    /// it, except <unk>, <s> and <|endoftext|>; <mask> of the jina-v2 vocabularies and [MASK] of
+    /// ModernBERT strip before them.
+    static func blankStrippingTokens(_ vocabulary: TokenizerVocabulary, specialIDs: [Int],
+                                     lookup: (String) -> Int32) -> (before: Set<Int>, after: Set<Int>) {
+        func id(_ text: String) -> Int? {
+            let id = lookup(text)
+            return id >= 0 ? Int(id) : nil
+        }
+        let name = (vocabulary.modelName ?? "").lowercased()
+        let pre = vocabulary.pre ?? ""
+        if ["jina-v2-de", "jina-v2-es", "jina-v2-code"].contains(where: { pre.contains($0) }) {
+            return (Set([id("<mask>")].compactMap { $0 }), [])
+        }
+        if name.contains("phi-3") || name.contains("phi3") {
+            var after = Set(specialIDs)
+            if let end = id("</s>") { after.insert(end) }
+            for text in ["<unk>", "<s>", "<|endoftext|>"] {
+                if let kept = id(text) { after.remove(kept) }
+            }
+            return ([], after)
+        }
+        if name.contains("modern-bert") {
+            return (Set([id("[MASK]")].compactMap { $0 }), [])
+        }
+        return ([], [])
     }
 
     /// What each token stands for, as llama.cpp's `token_to_piece` with special pieces rendered.
@@ -205,7 +237,7 @@ public final class Tokenizer: Sendable {
             case let .text(range):
                 let fragment = UnsafeBufferPointer(rebasing: bytes[range])
                 preTokenizer.split(fragment) { word in
-                    byteLevel.encode(UnsafeBufferPointer(rebasing: fragment[word]), into: &output)
+                    byteLevel.encode(UnsafeBufferPointer(rebasing: fragment[word]), table: table, into: &output)
                 }
             }
         }

@@ -30,7 +30,7 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .mergeTokenMissing(index, merge):
             return "merge \(index) (\(merge.debugDescription)) uses or makes a token that is not in the vocabulary"
         case let .unsupportedPreTokenizer(pre):
-            return "unsupported pre-tokenizer \(pre.debugDescription) (supported: \(PreTokenizer.supportedNames.sorted().joined(separator: ", ")))"
+            return "unsupported pre-tokenizer (tokenizer.ggml.pre) \(pre.debugDescription): Raconteur would split its text differently from the model's own tokenizer (supported: \(PreTokenizer.supportedNames.joined(separator: ", ")))"
         }
     }
 }

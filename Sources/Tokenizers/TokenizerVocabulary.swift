@@ -1,20 +1,22 @@
 /// Everything a tokenizer needs, as a model file describes it (GGUF's `tokenizer.*` keys).
 ///
 /// Tokenizers does not read files: a loader (the GGUF module, a JSON fixture) fills this in.
-/// A loader should pass llama.cpp's defaults for keys the file lacks: `Model.defaultAddBOS`,
+/// A loader should pass llama.cpp's defaults for keys the file lacks: `Model.defaultAddBOS(pre:)`,
 /// `defaultAddEOS`, `defaultAddSpacePrefix` (a `llama` vocabulary adds BOS and a space prefix
 /// unless told otherwise; the initializer's own defaults are all `false`).
 public struct TokenizerVocabulary: Sendable {
     /// `tokenizer.ggml.model`.
     public enum Model: String, Sendable {
-        /// Byte-level BPE with ranked merges (GPT-2, SmolLM2; see `PreTokenizer` for the `pre` values supported).
+        /// Byte-level BPE with ranked merges (GPT-2, SmolLM2, Qwen2, Llama 3, …; `pre` chooses the
+        /// pre-tokenizer, docs/TOKENIZERS.md lists the values supported).
         case gpt2
         /// SentencePiece-style BPE: merges chosen by token score, byte fallback tokens `<0xNN>` (Llama 2, Gemma).
         case llama
     }
 
     public var model: Model
-    /// `tokenizer.ggml.pre`: the pre-tokenizer of a `gpt2` vocabulary (for example `smollm`).
+    /// `tokenizer.ggml.pre`: the pre-tokenizer of a `gpt2` vocabulary (for example `smollm`, `qwen2`,
+    /// `llama-bpe`); nil means llama.cpp's "default". Unused by `llama` vocabularies.
     public var pre: String?
     public var tokens: [String]
     public var scores: [Float]?
@@ -37,6 +39,9 @@ public struct TokenizerVocabulary: Sendable {
     /// Texts of the model family's end-of-turn tokens, most specific first; nil when the loader does not know
     /// the family.
     public var endOfTurnTexts: [String]?
+    /// `general.name`: llama.cpp gives some models' special tokens the attribute of removing the
+    /// blanks next to them in the text by this name (Phi-3's; see `Tokenizer.blankStrippingTokens`).
+    public var modelName: String?
 
     public init(
         model: Model,
@@ -54,7 +59,8 @@ public struct TokenizerVocabulary: Sendable {
         addSpacePrefix: Bool = false,
         chatTemplate: String? = nil,
         chatTemplateFallback: ChatTemplate? = nil,
-        endOfTurnTexts: [String]? = nil
+        endOfTurnTexts: [String]? = nil,
+        modelName: String? = nil
     ) {
         self.model = model
         self.pre = pre
@@ -72,12 +78,22 @@ public struct TokenizerVocabulary: Sendable {
         self.chatTemplate = chatTemplate
         self.chatTemplateFallback = chatTemplateFallback
         self.endOfTurnTexts = endOfTurnTexts
+        self.modelName = modelName
     }
 }
 
 extension TokenizerVocabulary.Model {
-    /// llama.cpp's value when a GGUF file has no `tokenizer.ggml.add_bos_token`.
+    /// llama.cpp's value when a GGUF file has no `tokenizer.ggml.add_bos_token` and the
+    /// pre-tokenizer does not change it (see `defaultAddBOS(pre:)`).
     public var defaultAddBOS: Bool { self == .llama }
+    /// llama.cpp's value when a GGUF file has no `tokenizer.ggml.add_bos_token`: on for `llama`, and
+    /// for the `gpt2` pre-tokenizers that turn it on (Llama 3's `llama-bpe` and its aliases).
+    public func defaultAddBOS(pre: String?) -> Bool {
+        switch self {
+        case .llama: return true
+        case .gpt2: return PreTokenizer.profile(pre: pre)?.addsBOSByDefault ?? false
+        }
+    }
     /// llama.cpp's value when a GGUF file has no `tokenizer.ggml.add_eos_token`.
     public var defaultAddEOS: Bool { false }
     /// llama.cpp's value when a GGUF file has no `tokenizer.ggml.add_space_prefix`.

@@ -28,7 +28,7 @@ import Testing
     }
 
     /// A byte-level vocabulary: the 256 byte characters, then "he", "hel", "ll", "hell", "hello" and two controls.
-    static func byteLevel(pre: String? = "gpt2") -> TokenizerVocabulary {
+    static func byteLevel(pre: String? = "gpt-2") -> TokenizerVocabulary {
         var tokens = (0..<256).map { String(GPT2Bytes.character(for: UInt8($0))) }
         tokens += ["he", "hel", "ll", "hell", "hello", "<|endoftext|>", "<|im_end|>"]
         var types = [Int32](repeating: 1, count: tokens.count)
@@ -113,10 +113,21 @@ import Testing
             }
             return out
         }
-        #expect(words("Hello world's 123  x\n\n y!!", "gpt2") == ["Hello", " world", "'s", " 123", " ", " x", "\n\n", " y", "!!"])
+        #expect(words("Hello world's 123  x\n\n y!!", "gpt-2") == ["Hello", " world", "'s", " 123", " ", " x", "\n\n", " y", "!!"])
         #expect(words("In 1969,  a  1", "smollm") == ["In", " ", "1", "9", "6", "9", ",", " ", " a", "  ", "1"])
         #expect(words("don't DON'T", "smollm") == ["don", "'t", " DON", "'", "T"])
-        #expect(words("x   ", "gpt2") == ["x", "   "])
+        #expect(words("x   ", "gpt-2") == ["x", "   "])
+        // Qwen2: every digit alone; a blank goes before a letter run but not before a digit
+        #expect(words("Hello world's 123", "qwen2") == ["Hello", " world", "'s", " ", "1", "2", "3"])
+        // Llama 3: digits in threes, contractions in any case, line breaks kept together
+        #expect(words("12345 DON'T", "llama-bpe") == ["123", "45", " DON", "'T"])
+        #expect(words("a\n\n  b", "llama-bpe") == ["a", "\n\n", " ", " b"])
+        // DeepSeek Coder: line breaks, letter runs, punctuation runs, CJK runs, then single digits
+        #expect(words("Hi 42!\n", "deepseek-coder") == ["Hi", " ", "4", "2", "!", "\n"])
+        // Falcon: punctuation runs first, GPT-2 inside the rest, then ASCII digits in threes
+        #expect(words("x=1234!", "falcon") == ["x", "=", "123", "4", "!"])
+        // A byte-level vocabulary without `pre` gets llama.cpp's "default"
+        #expect(PreTokenizer(pre: nil)?.stages == PreTokenizer(pre: "default")?.stages)
     }
 
     @Test func badVocabulariesAreRejected() {
@@ -145,15 +156,18 @@ import Testing
         var b = Self.byteLevel()
         b.merges = nil
         #expect(error(b) == .missingMerges)
-        b = Self.byteLevel(pre: "qwen2")
-        #expect(error(b) == .unsupportedPreTokenizer("qwen2"))
+        b = Self.byteLevel(pre: "gpt-4o")
+        #expect(error(b) == .unsupportedPreTokenizer("gpt-4o"))
+        // llama.cpp knows GPT-2's pre-tokenizer as "gpt-2" only, and refuses "gpt2"
+        b = Self.byteLevel(pre: "gpt2")
+        #expect(error(b) == .unsupportedPreTokenizer("gpt2"))
         b = Self.byteLevel()
         b.merges = ["he"]
         #expect(error(b) == .malformedMerge(index: 0, merge: "he"))
         b = Self.byteLevel()
         b.merges = ["q z"]
         #expect(error(b) == .mergeTokenMissing(index: 0, merge: "q z"))
-        #expect(TokenizerError.unsupportedPreTokenizer("qwen2").description.contains("smollm"))
+        #expect(TokenizerError.unsupportedPreTokenizer("gpt-4o").description.contains("qwen2"))
     }
 
     /// A byte without a token is left out, as llama.cpp does (SmolLM2 lacks some control bytes).
