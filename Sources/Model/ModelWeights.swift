@@ -22,6 +22,21 @@ struct LayerWeights: @unchecked Sendable {
     var up: QuantizedMatrix             // [ffn × d_model]
     var down: QuantizedMatrix           // [d_model × ffn]
     var postFeedForwardNorm: VectorWeight? // [d_model] (Architecture.hasPostNorms)
+    /// Biases of the query, key and value projections, when the file has them (qwen2): added to each row after
+    /// the product and its LoRA terms, once whatever the row's mixture.
+    var queryBias: VectorWeight?        // [queryDim]
+    var keyBias: VectorWeight?          // [kvDim]
+    var valueBias: VectorWeight?        // [kvValueDim]
+
+    /// The bias of projection `p` (nil: none; only q, k and v may have one, `Projection.biased`).
+    func bias(_ p: Projection) -> VectorWeight? {
+        switch p {
+        case .query: return queryBias
+        case .key: return keyBias
+        case .value: return valueBias
+        case .output, .gate, .up, .down: return nil
+        }
+    }
 
     /// The projection a LoRA adapter targets, by llama.cpp's tensor base name.
     func projection(_ p: Projection) -> QuantizedMatrix {
@@ -41,6 +56,9 @@ struct LayerWeights: @unchecked Sendable {
 public enum Projection: String, CaseIterable, Sendable {
     case query = "attn_q", key = "attn_k", value = "attn_v", output = "attn_output"
     case gate = "ffn_gate", up = "ffn_up", down = "ffn_down"
+
+    /// The projections whose bias a file may hold (`TensorNames.projectionBias`), as llama.cpp reads them: q, k, v.
+    public static let biased: [Projection] = [.query, .key, .value]
 }
 
 struct ModelWeights: @unchecked Sendable {
@@ -55,19 +73,24 @@ struct ModelWeights: @unchecked Sendable {
             guard t.dimensions == [cols, rows] else {
                 throw ModelError.shapeMismatch(tensor: name, expected: [cols, rows], found: t.dimensions)
             }
-            guard let type = QuantType(rawValue: t.type.rawValue), type != .q8_1, type != .q8_K,
+            guard let type = QuantType(t.type), type != .q8_1, type != .q8_K,
                   cols % type.blockSize == 0 else {
                 throw ModelError.unsupportedTensorType(tensor: name, type: "\(t.type)")
             }
             return QuantizedMatrix(type: type, rows: rows, cols: cols, data: file.data(for: t))
         }
         func vector(_ name: String, _ count: Int) throws -> VectorWeight {
-            guard let t = file.tensor(name) else { throw ModelError.missingTensor(name) }
+            guard let v = try optionalVector(name, count) else { throw ModelError.missingTensor(name) }
+            return v
+        }
+        /// A 1-D F32 tensor of `count` values, or nil when the file has no tensor of that name.
+        func optionalVector(_ name: String, _ count: Int) throws -> VectorWeight? {
+            guard let t = file.tensor(name) else { return nil }
             guard t.dimensions == [count] else {
                 throw ModelError.shapeMismatch(tensor: name, expected: [count], found: t.dimensions)
             }
-            guard t.type.rawValue == QuantType.f32.rawValue else {
-                throw ModelError.unsupportedTensorType(tensor: name, type: "\(t.type) (norms must be F32)")
+            guard t.type == .f32 else {
+                throw ModelError.unsupportedTensorType(tensor: name, type: "\(t.type) (norms and biases must be F32)")
             }
             return VectorWeight(data: file.data(for: t).assumingMemoryBound(to: Float.self), count: count)
         }
@@ -95,7 +118,10 @@ struct ModelWeights: @unchecked Sendable {
                 gate: try projection(.gate, rows: c.feedForwardLength, cols: d),
                 up: try projection(.up, rows: c.feedForwardLength, cols: d),
                 down: try projection(.down, rows: d, cols: c.feedForwardLength),
-                postFeedForwardNorm: c.hasPostNorms ? try vector(block(names.postFeedForwardNorm), d) : nil
+                postFeedForwardNorm: c.hasPostNorms ? try vector(block(names.postFeedForwardNorm), d) : nil,
+                queryBias: try optionalVector(names.projectionBias(.query, layer: l), c.queryDim),
+                keyBias: try optionalVector(names.projectionBias(.key, layer: l), c.kvDim),
+                valueBias: try optionalVector(names.projectionBias(.value, layer: l), c.kvValueDim)
             )
         }
     }

@@ -2,7 +2,7 @@ import Foundation
 import GGUF
 import Kernels
 
-/// A decoder-only transformer (llama, gemma3, qwen3) computing from the quantized weights of a GGUF file.
+/// A decoder-only transformer (llama, gemma3, qwen3, qwen2) computing from the quantized weights of a GGUF file.
 ///
 /// Forward passes run one at a time (they share preallocated activations); concurrent callers wait.
 public final class TransformerModel: @unchecked Sendable {
@@ -86,6 +86,11 @@ public final class TransformerModel: @unchecked Sendable {
             project(w.query, .query, layer: l, x: s.xn, y: s.q, rows: rows, lora: lora)
             project(w.key, .key, layer: l, x: s.xn, y: s.k, rows: rows, lora: lora)
             project(w.value, .value, layer: l, x: s.xn, y: s.v, rows: rows, lora: lora)
+            // Biases after the product and its LoRA terms (llama.cpp's build_qkv adds them to build_lora_mm's
+            // result): once per row, whatever the row's mixture.
+            addBias(w.queryBias, to: s.q, rows: rows)
+            addBias(w.keyBias, to: s.k, rows: rows)
+            addBias(w.valueBias, to: s.v, rows: rows)
             if let qn = w.queryNorm, let kn = w.keyNorm {
                 for h in 0..<(rows * c.headCount) {
                     VectorOps.rmsNorm(s.q + h * c.headDim, qn.data, s.q + h * c.headDim, c.headDim, epsilon: c.normEpsilon)
@@ -154,6 +159,12 @@ public final class TransformerModel: @unchecked Sendable {
                         lookahead: { lora.lookahead(layer: layer, projection: projection, columns: $0, share: $1, into: &$2) }) {
             lora.addUp(layer: layer, projection: projection.index, outputs: w.rows, y: y, columns: $0)
         }
+    }
+
+    /// y[r] += b for every row of y [R × b.count].
+    private func addBias(_ bias: VectorWeight?, to y: UnsafeMutablePointer<Float>, rows: Int) {
+        guard let bias else { return }
+        for r in 0..<rows { VectorOps.add(bias.data, into: y + r * bias.count, bias.count) }
     }
 
     /// attn[r, h] = softmax(q·Kᵀ · scale) · V over the row's visible positions, one (row, head) per task

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent numpy (float64) reference forward pass for GGUF llama / qwen3 / gemma3 models.
+"""Independent numpy (float64) reference forward pass for GGUF llama / qwen2 / qwen3 / gemma3 models.
 
 README
 ------
@@ -60,6 +60,11 @@ llama (LLM_ARCH_LLAMA, e.g. SmolLM2):
   RoPE: NORM (adjacent pairs) on the GGUF weights (the HF->GGUF converter permuted q/k rows).
   VERIFIED: with NEOX instead the SmolLM2 agreement collapses (see measurements).
   Scale 1/sqrt(head_dim) (or `llama.attention.scale` if the file has it).
+
+qwen2 (LLM_ARCH_QWEN2, Qwen2.5): llama's block plus biases on q, k and v (blk.N.attn_{q,k,v}.bias,
+  added after the projection, before RoPE; llama.cpp's build_qkv adds them for every family when the
+  file has them, and so does this module); RoPE NEOX (llama_model_rope_type: QWEN2 -> NEOX); base from
+  rope.freq_base (1e6 for Qwen2.5); output.weight when present (Qwen2.5-0.5B's Coder file has one).
 
 qwen3 (LLM_ARCH_QWEN3): llama plus per-head RMSNorm of q and k (attn_q_norm / attn_k_norm,
   [head_dim], same eps) applied after the projection and BEFORE RoPE; RoPE NEOX; head_dim =
@@ -157,7 +162,7 @@ except ImportError as e:  # pragma: no cover
     raise SystemExit("reference_model.py needs the `gguf` package (pip install gguf==0.19.0)") from e
 
 
-SUPPORTED_ARCHS = ("llama", "qwen3", "gemma3")
+SUPPORTED_ARCHS = ("llama", "qwen3", "gemma3", "qwen2")
 BIG_TENSORS = ("token_embd.weight", "output.weight")  # kept as float32, widened in chunks
 VOCAB_CHUNK = 16384
 
@@ -186,6 +191,7 @@ class Config:
     embed_scale: float = 1.0
     qk_norm: bool = False
     post_norms: bool = False          # gemma3: post_attention_norm, post_ffw_norm
+    qkv_bias: bool = True             # add blk.N.attn_{q,k,v}.bias when the file has them (off: ablation)
     activation: str = "silu"          # "silu" or "gelu_tanh"
     sliding_window: int = 0           # 0: none
     is_swa: list = field(default_factory=list)          # per layer
@@ -536,14 +542,22 @@ class ReferenceModel:
             x = _VEC_DOT[self.types[name]](x)
         return x @ self.w(name).T
 
+    def mm_bias(self, x: np.ndarray, base: str) -> np.ndarray:
+        """x @ W.T + b for `base`.weight and, when the file has it, `base`.bias (llama.cpp's build_qkv reads the
+        q/k/v biases of every family when present; qwen2's files have them)."""
+        y = self.mm(x, base + ".weight")
+        if self.config.qkv_bias and base + ".bias" in self.tensors:
+            y = y + self.tensors[base + ".bias"]
+        return y
+
     # -- blocks ---------------------------------------------------------------------------------
     def attention(self, il: int, n: np.ndarray, pos: np.ndarray) -> np.ndarray:
         c = self.config
         T = n.shape[0]
         p = f"blk.{il}."
-        q = self.mm(n, p + "attn_q.weight").reshape(T, c.n_head, c.head_dim_k)
-        k = self.mm(n, p + "attn_k.weight").reshape(T, c.n_head_kv, c.head_dim_k)
-        v = self.mm(n, p + "attn_v.weight").reshape(T, c.n_head_kv, c.head_dim_v)
+        q = self.mm_bias(n, p + "attn_q").reshape(T, c.n_head, c.head_dim_k)
+        k = self.mm_bias(n, p + "attn_k").reshape(T, c.n_head_kv, c.head_dim_k)
+        v = self.mm_bias(n, p + "attn_v").reshape(T, c.n_head_kv, c.head_dim_v)
         if c.qk_norm:
             q = rms_norm(q, self.w(p + "attn_q_norm.weight"), c.eps)
             k = rms_norm(k, self.w(p + "attn_k_norm.weight"), c.eps)

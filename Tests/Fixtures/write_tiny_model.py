@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Writes tiny random-weight GGUF models (llama, qwen3, gemma3) and their reference logits.
+"""Writes tiny random-weight GGUF models (llama, qwen3, gemma3, qwen2) and their reference logits.
 
     python3 Tests/Fixtures/write_tiny_model.py Tests/Fixtures/generated \\
-        [--arch llama,qwen3,gemma3] [--wtype f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1] [--seed 0]
+        [--arch llama,qwen3,gemma3,qwen2] [--wtype f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1] [--seed 0]
         [--tokens 1,17,...] [--greedy 8]
 
 For each architecture it writes, into the output directory (keep it out of git;
@@ -29,6 +29,9 @@ The shapes (chosen to catch the usual mistakes; all three share vocab 64, n_embd
     qwen3   2 layers, head_dim 16 (attention.key_length = value_length = 16 != n_embd / n_head,
             so Wq is [64, 32] and Wo is [32, 64] in numpy (out, in) terms), q/k RMSNorm, RoPE
             base 1e6, eps 1e-6, UNTIED output.weight, gpt2 BPE vocab with pre = qwen2.
+    qwen2   2 layers, head_dim 8, biases on q, k and v (N(0, 0.8^2), F32 like every 1-D tensor),
+            RoPE NEOX, base 1e6, eps 1e-6, UNTIED output.weight, gpt2 BPE vocab with pre = qwen2
+            (the Qwen2.5 layout; "sensitivity" also records dropping the biases).
     gemma3  3 layers, head_dim 16 (key_length 16), sliding_window 4 and an EXPLICIT
             `gemma3.attention.sliding_window_pattern` = 3 (uint32): layer il is local iff
             il % 3 < 2, so layers 0, 1 are sliding-window (RoPE base 10000, the default, as
@@ -97,6 +100,10 @@ ARCH_SPECS = {
     "qwen3": dict(n_vocab=64, n_embd=32, n_layer=2, n_head=4, n_head_kv=2, head_dim=16,
                   write_key_length=True, n_ff=48, rope_base=1000000.0, eps=1e-6, ctx=256,
                   tied=False, qk_norm=True, post_norms=False, embed_std=0.5, out_std=2.0),
+    "qwen2": dict(n_vocab=64, n_embd=32, n_layer=2, n_head=4, n_head_kv=2, head_dim=8,
+                  write_key_length=False, n_ff=48, rope_base=1000000.0, eps=1e-6, ctx=256,
+                  tied=False, qk_norm=False, post_norms=False, embed_std=0.5, out_std=2.0,
+                  qkv_bias=True),
     "gemma3": dict(n_vocab=64, n_embd=32, n_layer=3, n_head=4, n_head_kv=2, head_dim=16,
                    write_key_length=True, n_ff=48, rope_base=1000000.0, eps=1e-6, ctx=256,
                    tied=True, qk_norm=True, post_norms=True, embed_std=0.25, out_std=0.0,
@@ -180,6 +187,10 @@ def make_weights(arch: str, s: dict, rng: np.random.Generator) -> dict:
         w[p + "attn_q.weight"] = lin(qd, E)
         w[p + "attn_k.weight"] = lin(kvd, E)
         w[p + "attn_v.weight"] = lin(kvd, E)
+        if s.get("qkv_bias"):
+            w[p + "attn_q.bias"] = rng.normal(0.0, 0.8, size=qd)
+            w[p + "attn_k.bias"] = rng.normal(0.0, 0.8, size=kvd)
+            w[p + "attn_v.bias"] = rng.normal(0.0, 0.8, size=kvd)
         if s["qk_norm"]:
             w[p + "attn_q_norm.weight"] = norm(hd)
             w[p + "attn_k_norm.weight"] = norm(hd)
@@ -242,7 +253,7 @@ def write_model(path: str, arch: str, wtype: str = "f32", seed: int = 0, spec_ov
     w.add_file_type(int(ftype))
     w.add_quantization_version(gguf.GGML_QUANT_VERSION)
 
-    if arch in ("llama", "qwen3"):
+    if arch in ("llama", "qwen3", "qwen2"):
         specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
         tokens, types, merges = gpt2_vocab(s["n_vocab"], specials)
         w.add_tokenizer_model("gpt2")
@@ -302,6 +313,8 @@ def sensitivity(m: rm.ReferenceModel, tokens: list[int], logits: np.ndarray) -> 
         cases["no_embedding_scale"] = {"embed_scale": 1.0}
     if c.qk_norm:
         cases["no_qk_norm"] = {"qk_norm": False}
+    if any(n.endswith("attn_q.bias") for n in m.tensors):
+        cases["no_qkv_bias"] = {"qkv_bias": False}
     out = {}
     for label, ov in cases.items():
         c.__dict__.update(ov)
@@ -330,7 +343,7 @@ def reference_outputs(path: str, tokens: list[int], n_greedy: int) -> dict:
             "sensitivity": sens}
 
 
-def generate(out_dir: str, archs=("llama", "qwen3", "gemma3"), wtype: str = "f32", seed: int = 0,
+def generate(out_dir: str, archs=("llama", "qwen3", "gemma3", "qwen2"), wtype: str = "f32", seed: int = 0,
              tokens: list[int] | None = None, n_greedy: int = 8, spec_overrides: dict | None = None,
              verbose: bool = True) -> list[str]:
     """Write every tiny model and its reference outputs into out_dir; returns the GGUF paths."""
@@ -369,7 +382,7 @@ def generate(out_dir: str, archs=("llama", "qwen3", "gemma3"), wtype: str = "f32
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out_dir", help="output directory (e.g. Tests/Fixtures/generated)")
-    ap.add_argument("--arch", default="llama,qwen3,gemma3")
+    ap.add_argument("--arch", default="llama,qwen3,gemma3,qwen2")
     ap.add_argument("--wtype", default="f32", choices=sorted(WTYPES))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tokens", help="comma-separated token ids (default: a fixed 12-token list)")

@@ -8,6 +8,10 @@ enum Paths {
     static func model(_ file: String) -> String { root.appendingPathComponent("models/\(file)").path }
     static let smolLM2 = model("SmolLM2-135M-Instruct.Q4_1.gguf")
     static let gemma3 = model("gemma-3-270m-q4_k_m.gguf")
+    /// Fetched for the test command (scripts/setup.sh), not for the run command: tests that need it are enabled
+    /// only when it is present (a skip, which CI refuses).
+    static let qwen2 = model("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+    static var hasQwen2: Bool { FileManager.default.fileExists(atPath: qwen2) }
     /// llama.cpp's reference outputs, committed under Tests/Fixtures/reference (its README says how they were made).
     static func reference(_ name: String) -> URL { root.appendingPathComponent("Tests/Fixtures/reference/\(name)") }
 }
@@ -17,13 +21,21 @@ final class LoadedModel: @unchecked Sendable {
     let model: TransformerModel
     let tokenizer: Tokenizer
 
-    init(path: String) throws {
-        model = try TransformerModel(path: path, threads: 2)
+    convenience init(path: String) throws {
+        try self.init(model: TransformerModel(path: path, threads: 2))
+    }
+
+    init(model: TransformerModel) throws {
+        self.model = model
         tokenizer = try Tokenizer(gguf: model.file)
     }
 
     static let smolLM2 = Result { try LoadedModel(path: Paths.smolLM2) }
     static let gemma3 = Result { try LoadedModel(path: Paths.gemma3) }
+    /// Qwen2.5-Coder-0.5B without its tokenizer (tests that need one tokenise through `LoadedModel(path:)`).
+    static let qwen2Model = Result { try TransformerModel(path: Paths.qwen2, threads: 2) }
+    /// The same model with its tokenizer.
+    static let qwen2 = Result { try LoadedModel(model: qwen2Model.get()) }
 }
 
 /// The llama.cpp reference file's shape (Tests/Fixtures/reference/greedy_*.json).

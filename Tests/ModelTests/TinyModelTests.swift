@@ -12,6 +12,8 @@ struct TinyModelTests {
         var vocab = 64, dim = 32, layers = 2, heads = 4, kvHeads = 2, headDim = 8, ffn = 48
         var slidingWindow: Int? = nil, pattern: Int? = nil
         var tiedOutput = true
+        /// Write `blk.N.attn_{q,k,v}.bias` (qwen2's files have them).
+        var attentionBiases = false
     }
 
     static let shapes: [Shape] = [
@@ -19,6 +21,8 @@ struct TinyModelTests {
         // key_length ≠ dim / heads exercises the separate head size; an untied output head.
         Shape(architecture: .qwen3, headDim: 16, tiedOutput: false),
         Shape(architecture: .gemma3, layers: 3, headDim: 16, slidingWindow: 4, pattern: 3),
+        // Q/K/V biases and an untied output head, as Qwen2.5's files.
+        Shape(architecture: .qwen2, tiedOutput: false, attentionBiases: true),
     ]
 
     /// Writes the model with deterministic normal-ish weights and returns its path.
@@ -59,6 +63,12 @@ struct TinyModelTests {
             try w.addTensor(name: p + "attn_k.weight", dimensions: [d, kv], floats: random(d * kv, scale: 0.3))
             try w.addTensor(name: p + "attn_v.weight", dimensions: [d, kv], floats: random(d * kv, scale: 0.3))
             try w.addTensor(name: p + "attn_output.weight", dimensions: [q, d], floats: random(q * d, scale: 0.2))
+            if s.attentionBiases {
+                // Large enough to matter (Qwen2.5's key biases reach tens): a wrong or doubled bias moves the logits.
+                try w.addTensor(name: p + "attn_q.bias", dimensions: [q], floats: random(q, scale: 0.8))
+                try w.addTensor(name: p + "attn_k.bias", dimensions: [kv], floats: random(kv, scale: 0.8))
+                try w.addTensor(name: p + "attn_v.bias", dimensions: [kv], floats: random(kv, scale: 0.8))
+            }
             if qkNorm {
                 try w.addTensor(name: p + "attn_q_norm.weight", dimensions: [s.headDim], floats: norm(s.headDim))
                 try w.addTensor(name: p + "attn_k_norm.weight", dimensions: [s.headDim], floats: norm(s.headDim))

@@ -135,7 +135,7 @@ struct TrainingForwardTests {
 
     /// The Float path (sgemm, Float specialisations) gives the Double path's gradient to Float precision.
     /// Every architecture: llama and qwen3 exercise the Float SiLU loop (polynomial exp), gemma3 the GELU one.
-    @Test(arguments: [0, 1, 2])
+    @Test(arguments: TinyModelTests.shapes.indices)
     func floatGradientMatchesDouble(shapeIndex: Int) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("raconteur-train-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

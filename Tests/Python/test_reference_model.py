@@ -89,7 +89,7 @@ def tiny_dir(tmp_path_factory):
     return str(out)
 
 
-@pytest.mark.parametrize("arch", ["llama", "qwen3", "gemma3"])
+@pytest.mark.parametrize("arch", ["llama", "qwen3", "gemma3", "qwen2"])
 @pytest.mark.parametrize("wtype", ["f32", "q8_0"])
 def test_tiny_model_files(tiny_dir, arch, wtype):
     path = os.path.join(tiny_dir, f"tiny-{arch}-{wtype}.gguf")
@@ -115,6 +115,8 @@ def test_tiny_model_files(tiny_dir, arch, wtype):
         assert c.head_dim_k == 16 and "output.weight" in fast.tensors
     if arch == "llama":
         assert c.head_dim_k == 8 and "output.weight" not in fast.tensors and not c.rope_neox
+    if arch == "qwen2":
+        assert c.rope_neox and "output.weight" in fast.tensors and "blk.1.attn_k.bias" in fast.tensors
 
 
 def test_sliding_window_mask_is_local(tmp_path):

@@ -55,7 +55,7 @@ public struct Architecture: Sendable, Equatable {
 public enum RopeStyle: Sendable {
     /// (x[2i], x[2i+1]): llama.cpp's "normal" mode, used for llama GGUFs (the converter permuted q/k for it).
     case adjacentPairs
-    /// (x[i], x[i + n/2]): llama.cpp's "neox" mode (qwen3, gemma3).
+    /// (x[i], x[i + n/2]): llama.cpp's "neox" mode (qwen2, qwen3, gemma3).
     case halves
 }
 
@@ -104,6 +104,10 @@ public struct TensorNames: Sendable, Equatable {
 
     public func block(_ layer: Int, _ suffix: String) -> String { "blk.\(layer).\(suffix)" }
     public func projection(_ p: Projection, layer: Int) -> String { block(layer, p.rawValue + ".weight") }
+    /// A projection's bias (`blk.N.attn_q.bias`), added after the product and any LoRA terms. As llama.cpp's
+    /// `create_tensor_qkv` does for every family, the query, key and value biases are optional tensors read when
+    /// the file has them (Qwen2's files do); `Projection.biased` lists the projections that may have one.
+    public func projectionBias(_ p: Projection, layer: Int) -> String { block(layer, p.rawValue + ".bias") }
 }
 
 /// Where a family with local attention layers keeps their window, the period of its global layers and the RoPE

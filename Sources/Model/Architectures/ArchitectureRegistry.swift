@@ -11,6 +11,7 @@ public enum ArchitectureRegistry {
         .llama,
         .gemma3,
         .qwen3,
+        .qwen2,
     ]
 
     public enum RegistrationError: Error, Equatable, CustomStringConvertible {

@@ -8,10 +8,12 @@ final class DenseLayer<T: TrainingScalar>: @unchecked Sendable {
     let postAttentionNorm: TrainingBuffer<T>?     // [d] (Architecture.hasPostNorms)
     let feedForwardNorm: TrainingBuffer<T>        // [d]
     let postFeedForwardNorm: TrainingBuffer<T>?   // [d] (Architecture.hasPostNorms)
+    /// By Projection.index: the projection's frozen bias [outputs], or nil (only q, k, v may have one).
+    let biases: [TrainingBuffer<T>?]
 
     init(attentionNorm: TrainingBuffer<T>, projections: [TrainingBuffer<T>], queryNorm: TrainingBuffer<T>?,
          keyNorm: TrainingBuffer<T>?, postAttentionNorm: TrainingBuffer<T>?, feedForwardNorm: TrainingBuffer<T>,
-         postFeedForwardNorm: TrainingBuffer<T>?) {
+         postFeedForwardNorm: TrainingBuffer<T>?, biases: [TrainingBuffer<T>?]) {
         self.attentionNorm = attentionNorm
         self.projections = projections
         self.queryNorm = queryNorm
@@ -19,9 +21,11 @@ final class DenseLayer<T: TrainingScalar>: @unchecked Sendable {
         self.postAttentionNorm = postAttentionNorm
         self.feedForwardNorm = feedForwardNorm
         self.postFeedForwardNorm = postFeedForwardNorm
+        self.biases = biases
     }
 
     func projection(_ p: Projection) -> UnsafeMutablePointer<T> { projections[p.index].pointer }
+    func bias(_ p: Projection) -> UnsafeMutablePointer<T>? { biases[p.index]?.pointer }
 }
 
 /// The model's frozen weights dequantised once into dense T copies, so that forward and backward are BLAS
@@ -66,7 +70,8 @@ final class DenseWeights<T: TrainingScalar>: @unchecked Sendable {
                 queryNorm: w.queryNorm.map(vector), keyNorm: w.keyNorm.map(vector),
                 postAttentionNorm: w.postAttentionNorm.map(vector),
                 feedForwardNorm: vector(w.feedForwardNorm),
-                postFeedForwardNorm: w.postFeedForwardNorm.map(vector))
+                postFeedForwardNorm: w.postFeedForwardNorm.map(vector),
+                biases: Projection.allCases.map { w.bias($0).map(vector) })
         }
         outputNorm = vector(weights.outputNorm)
         outputHead = dense(weights.outputHead)

@@ -44,7 +44,7 @@ struct BatchRope<T: TrainingScalar> {
     }
 }
 
-/// The decoder (llama, qwen3, gemma3) as forward/backward op pairs over dense frozen weights, differentiated with
+/// The decoder (llama, qwen3, gemma3, qwen2) as forward/backward op pairs over dense frozen weights, differentiated with
 /// respect to the LoRA parameters only. The same code path serves every architecture through the config's traits.
 final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
     let config: ModelConfig
@@ -81,6 +81,10 @@ final class TrainingGraph<T: TrainingScalar>: @unchecked Sendable {
                 LinearOp.forward(x: input.pointer, w: w.projection(p), y: output, rows: rows, inputs: inputs,
                                  outputs: outputs, lora: lora?.weights(layer: l, p), u: a.u[p.index].pointer,
                                  pool: pool)
+                // The frozen bias (qwen2's q, k, v): a constant per output, so backward passes dy through unchanged.
+                if let bias = w.bias(p) {
+                    for r in 0..<rows { add(bias, into: output + r * outputs, outputs) }
+                }
             }
             // ── attention ──
             RMSNormOp.forward(x: x, weight: w.attentionNorm.pointer, y: a.xnAttention.pointer,
