@@ -3,9 +3,10 @@ import Engine
 import Feedback
 import Hummingbird
 import Logging
+import Tokenizers
 
-/// `POST /v1/chat/completions`: a conversation rendered with the model's chat template (ChatML for SmolLM2,
-/// Gemma's turns for Gemma), then completed like a prompt.
+/// `POST /v1/chat/completions`: a conversation rendered with the model's own chat template (its Jinja
+/// `tokenizer.chat_template`, or the hand-written fallback for a file without one), then completed like a prompt.
 struct ChatCompletionsController<Context: ConnectionAwareContext>: Sendable {
     let host: ModelHost
     let configuration: ServerConfiguration
@@ -32,7 +33,14 @@ struct ChatCompletionsController<Context: ConnectionAwareContext>: Sendable {
 
         let engine = try host.engine()
         let mixture = try engine.adapters.mixture(adapterFromModel: adapterFromModel, options: body.options)
-        let rendered = engine.served.chatTemplate.render(messages, addGenerationPrompt: true)
+        let rendered: String
+        do {
+            rendered = try engine.served.chatTemplate.prompt(messages)
+        } catch let error as TemplateError {
+            // The template refused this conversation (its raise_exception, e.g. roles that do not alternate) or hit a bound.
+            throw APIError.invalidValue("messages", "The model's chat template cannot render these messages: \(error.message)",
+                                        code: "chat_template_error")
+        }
         let prompt = PreparedPrompt(tokens: engine.tokenizer.encode(rendered), text: rendered)
         let maxTokens = try validatedMaxTokens(body.maxCompletionTokens ?? body.maxTokens,
                                                param: body.maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens",

@@ -11,7 +11,7 @@ extension ModelRouteTests {
 
         @Test func greedyChatHasOpenAIsShapeAndFollowsTheChatTemplate() async throws {
             let served = try TestModel.served()
-            let rendered = served.chatTemplate.render([ChatMessage(role: "user", content: "What is the capital of France?")])
+            let rendered = try served.chatTemplate.prompt([ChatMessage(role: "user", content: "What is the capital of France?")])
             #expect(rendered.contains("<|im_start|>assistant\n"))
             try await withServer { client in
                 let response = try await client.post("/v1/chat/completions", [

@@ -19,7 +19,7 @@ enum TestModel {
 
     private static let loaded: Result<ServedModel, any Error> = Result {
         let model = try TransformerModel(path: path, threads: 1)
-        return ServedModel(id: id, model: model, tokenizer: try Tokenizer(gguf: model.file))
+        return try ServedModel(id: id, model: model, tokenizer: try Tokenizer(gguf: model.file))
     }
 
     static func served() throws -> ServedModel { try loaded.get() }
