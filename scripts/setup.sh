@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Raconteur needs on a fresh Debian machine and skips what is already there:
 # Debian packages, the Python test packages, and the models (verified by SHA-256).
+#
+#   scripts/setup.sh           the default model only (what ./scripts/run.sh serves)
+#   scripts/setup.sh --test    every model of the catalogue (models/manifest.json), which the tests compare with
+#                              llama.cpp (SmolLM2, Gemma 3, Qwen2.5-Coder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,4 +24,8 @@ if ! python3 -c 'import gguf, numpy, openai, pytest, jinja2' 2>/dev/null; then
     python3 -m pip install -q --disable-pip-version-check -r clients/python/requirements.txt
 fi
 
-python3 models/fetch.py
+if [ "${1:-}" = "--test" ]; then
+    python3 models/fetch.py
+else
+    python3 models/fetch.py --default
+fi

@@ -4,7 +4,7 @@
 # skips are listed at the end, and when CI=true any skip fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+./scripts/setup.sh --test
 export OPENBLAS_NUM_THREADS=1   # numpy in the fixture scripts: small matrices on a shared machine
 python3 Tests/Fixtures/make_fixtures.py
 # llama.cpp's tokenizer test cases and chat templates, from the llama-cpp-python sdist on PyPI (hash-pinned).

@@ -7,7 +7,8 @@ import Tokenizers
 
 /// Options every command that loads a model shares (the product's `raconteur` and the lab's `raconteur-bench`).
 public struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Path to a GGUF model file.")
+    public static let modelHelp: ArgumentHelp = "A GGUF model file, or a catalogue name (`raconteur models` lists them)."
+    @Option(name: .long, help: modelHelp)
     public var model: String = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
     @Option(name: .long, help: "Worker threads (default: all cores).")
@@ -21,13 +22,17 @@ public struct ModelOptions: ParsableArguments {
 
     public func load() throws -> (TransformerModel, Tokenizer) {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        let path = try modelPath()
         do {
-            let m = try TransformerModel(path: model, threads: threads, storage: mmap ? .mapped : .resident)
+            let m = try TransformerModel(path: path, threads: threads, storage: mmap ? .mapped : .resident)
             return (m, try Tokenizer(gguf: m.file))
         } catch {
-            throw CommandFailure("cannot load \(model): \(error)")
+            throw CommandFailure("cannot load \(path): \(error)")
         }
     }
+
+    /// `--model` as a file path (a catalogue name resolved, `ModelCatalogue.resolve`).
+    public func modelPath() throws -> String { try ModelCatalogue.resolve(model) }
 }
 
 /// `--adapter FILE[:SCALE]`, repeatable: a LoRA mixture for one generation.

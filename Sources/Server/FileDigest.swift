@@ -2,10 +2,10 @@ import Crypto
 import Foundation
 
 /// SHA-256 of a file, for the store's record of which adapter file a version was.
-enum FileDigest {
+public enum FileDigest {
     /// Lower-case hex SHA-256 of the file at `path`, read `chunkSize` bytes at a time so memory stays flat
     /// whatever the file's size (swift-crypto's `HashFunction.update(data:)` takes the message in parts).
-    static func sha256Hex(path: String, chunkSize: Int = 1 << 20) throws -> String {
+    public static func sha256Hex(path: String, chunkSize: Int = 1 << 20) throws -> String {
         precondition(chunkSize > 0)
         let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
         defer { try? file.close() }

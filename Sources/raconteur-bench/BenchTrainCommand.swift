@@ -27,8 +27,9 @@ struct BenchTrainCommand: ParsableCommand {
         }
         guard modelOptions.threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         let model: TransformerModel
-        do { model = try TransformerModel(path: modelOptions.model, threads: 1) } catch {
-            throw CommandFailure("cannot load \(modelOptions.model): \(error)")
+        let path = try modelOptions.modelPath()
+        do { model = try TransformerModel(path: path, threads: 1) } catch {
+            throw CommandFailure("cannot load \(path): \(error)")
         }
         let config = model.config
         let loadStart = Date()

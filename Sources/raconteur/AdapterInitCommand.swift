@@ -1,4 +1,5 @@
 import Adapters
+import CommandLineSupport
 import ArgumentParser
 import Foundation
 import Engine
@@ -13,7 +14,7 @@ struct AdapterInitCommand: ParsableCommand {
         abstract: "Write a fresh LoRA adapter file (llama.cpp's GGUF layout) for a model."
     )
 
-    @Option(help: "Base model GGUF file.") var model: String
+    @Option(help: "Base model: a GGUF file or a catalogue name.") var model: String
     @Option(help: "Output adapter file.") var out: String
     @Option(help: "LoRA rank (1...64).") var rank: Int = 8
     @Option(help: "LoRA alpha (the delta is scaled by alpha / rank).") var alpha: Float?
@@ -32,7 +33,7 @@ struct AdapterInitCommand: ParsableCommand {
             guard let p = Projection(rawValue: String(name)) else { throw ValidationError("unknown projection '\(name)'") }
             return p
         }
-        let file = try GGUFFile(path: model)
+        let file = try GGUFFile(path: ModelCatalogue.resolve(model))
         let config = try ModelConfig(gguf: file)
         let adapter = LoRAAdapter.initialised(config: config, rank: rank, alpha: alpha ?? Float(rank),
                                               projections: targets, seed: seed)

@@ -13,7 +13,7 @@ struct AlignCommand: ParsableCommand {
         abstract: "Train LoRA adapters on preference data with RACO (one per weight vector) and write them with report.json."
     )
 
-    @Option(help: "Base model GGUF file.") var model: String = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    @Option(help: "Base model: a GGUF file or a catalogue name.") var model: String = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
     @Option(help: "Preference rows, JSONL: {\"prompt\", \"chosen\", \"rejected\", \"labels\": {objective: 1|-1|0}}.")
     var data: String
     @Option(help: "Objective names, comma-separated, in the order of the weights (e.g. concise,detailed).")
@@ -100,17 +100,22 @@ struct AlignCommand: ParsableCommand {
         do { records = try PreferenceRecord.readJSONL(path: data) } catch {
             throw CommandFailure("\(data): \(error)")
         }
-        let transformer: TransformerModel, tokenizer: Tokenizer
+        let transformer: TransformerModel, tokenizer: Tokenizer, chatTemplate: ChatTemplate
+        let model = try ModelCatalogue.resolve(self.model)
         do {
             transformer = try TransformerModel(path: model, threads: 1)
             tokenizer = try Tokenizer(gguf: transformer.file)
+            // The model's own template decides the token that closes each response (docs/TOKENIZERS.md, "Chat templates").
+            chatTemplate = try ChatTemplate.load(chatTemplate: try transformer.file.optionalString("tokenizer.chat_template"),
+                                                 tokenizer: tokenizer)
         } catch {
             throw CommandFailure("cannot load \(model): \(error)")
         }
         let trainer: AlignmentTrainer
         do {
             trainer = try AlignmentTrainer(model: transformer, tokenizer: tokenizer, objectives: plan.objectives,
-                                           method: plan.method, hyperparameters: plan.hyperparameters, records: records)
+                                           method: plan.method, hyperparameters: plan.hyperparameters, records: records,
+                                           chatTemplate: chatTemplate)
         } catch {
             throw CommandFailure("\(error)")
         }

@@ -13,7 +13,7 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "Configuration file (TOML); flags override its values.")
     var config: String = "configs/raconteur.toml"
-    @Option(help: "Path to a GGUF model file.") var model: String?
+    @Option(help: ModelOptions.modelHelp) var model: String?
     @Option(help: "Address to listen on (loopback only when no API keys are configured).") var host: String?
     @Option(help: "Port to listen on; 0 picks a free one (the chosen port is logged).") var port: Int?
     @Option(help: "Worker threads for the forward pass; 0 uses every core.") var threads: Int?
@@ -26,6 +26,8 @@ struct ServeCommand: ParsableCommand {
     var adapters: String?
     @Option(help: "Feedback store (SQLite file).") var store: String?
     @Option(help: "Alignment objectives, comma-separated (e.g. concise,detailed).") var objectives: String?
+    @Option(name: .customLong("chat-template"), help: "Jinja chat template file used instead of the model file's own.")
+    var chatTemplate: String?
 
     func run() throws {
         let settings = try loadConfiguration()
@@ -59,7 +61,7 @@ struct ServeCommand: ParsableCommand {
             if FileManager.default.fileExists(atPath: config) || explicitlyNamed {
                 settings = try ServerConfiguration(contentsOfFile: config)
             }
-            if let model { settings.modelPath = model; settings.modelName = nil }
+            if let model { settings.modelPath = try ModelCatalogue.resolve(model); settings.modelName = nil }
             if let host { settings.host = host }
             if let port { settings.port = port }
             if let threads { settings.threads = threads }
@@ -70,6 +72,7 @@ struct ServeCommand: ParsableCommand {
             if let apiKeys { settings.apiKeysFile = apiKeys }
             if let adapters { settings.adaptersDirectory = adapters }
             if let store { settings.storePath = store }
+            if let chatTemplate { settings.chatTemplatePath = chatTemplate }
             if let objectives {
                 settings.objectives = objectives.split(separator: ",").map {
                     ServerConfiguration.Objective(name: $0.trimmingCharacters(in: .whitespaces))
@@ -77,6 +80,7 @@ struct ServeCommand: ParsableCommand {
             }
             try settings.validate()
             try settings.loadAPIKeys()
+            try settings.loadChatTemplate()
         } catch let error as ConfigurationError {
             throw CommandFailure(error.description)
         }

@@ -5,7 +5,7 @@ struct Raconteur: ParsableCommand {
         commandName: "raconteur",
         abstract: "A CPU inference server for quantized transformers, steerable per request and re-aligned by RACO.",
         subcommands: [ServeCommand.self, GenerateCommand.self, ScoreCommand.self, PerplexityCommand.self,
-                      InspectCommand.self, AdapterInitCommand.self, AlignCommand.self]
+                      InspectCommand.self, AdapterInitCommand.self, AlignCommand.self, ModelsCommand.self, PullCommand.self]
     )
 }
 
