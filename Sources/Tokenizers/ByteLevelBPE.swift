@@ -193,26 +193,34 @@ enum GPT2Bytes {
         return result
     }()
 
-    /// Unicode scalar value → byte, for the 256 characters of the map.
-    static let bytes: [UInt32: UInt8] = {
-        var result = [UInt32: UInt8]()
-        for (byte, scalar) in characters.enumerated() { result[scalar.value] = UInt8(byte) }
+    /// Unicode scalar value → byte, or -1, for the scalars below U+0144 (the map's characters all are).
+    static let bytes: [Int16] = {
+        var result = [Int16](repeating: -1, count: 0x144)
+        for (byte, scalar) in characters.enumerated() { result[Int(scalar.value)] = Int16(byte) }
         return result
     }()
 
     static func character(for byte: UInt8) -> Unicode.Scalar { characters[Int(byte)] }
 
-    /// The bytes a byte-level token stands for; characters outside the map are kept as UTF-8.
-    static func decode(_ text: String) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            if let byte = bytes[scalar.value] {
-                out.append(byte)
-            } else {
-                out.append(contentsOf: String(scalar).utf8)
+    /// Appends the bytes a byte-level token (its text's UTF-8) stands for; characters outside the
+    /// map are kept as UTF-8. Straight from the UTF-8: 150k tokens are decoded per model load.
+    static func appendDecoded(_ utf8: [UInt8], to out: inout [UInt8]) {
+        var i = 0
+        while i < utf8.count {
+            let lead = utf8[i]
+            let length = min(UTF8Scalars.sequenceLength(lead: lead), utf8.count - i)
+            var scalar = -1
+            if length == 1 {
+                scalar = Int(lead)
+            } else if length == 2 {
+                scalar = Int(lead & 0x1F) << 6 | Int(utf8[i + 1] & 0x3F)
             }
+            if scalar >= 0 && scalar < bytes.count && bytes[scalar] >= 0 {
+                out.append(UInt8(bytes[scalar]))
+            } else {
+                out.append(contentsOf: utf8[i..<(i + length)])
+            }
+            i += length
         }
-        return out
     }
 }

@@ -178,7 +178,7 @@ public final class Tokenizer: Sendable {
             } else if attribute & (Attribute.normal | Attribute.byte) != 0 {
                 switch model {
                 case .gpt2:
-                    bytes.append(contentsOf: GPT2Bytes.decode(String(decoding: text, as: UTF8.self)))
+                    GPT2Bytes.appendDecoded(text, to: &bytes)
                 case .llama:
                     var i = 0
                     while i < text.count {
