@@ -34,7 +34,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .target(name: "CSupport"),
         .target(name: "GGUF", swiftSettings: fast),
-        .target(name: "Kernels", dependencies: ["CBLAS", "CSupport"], swiftSettings: optimised),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CSupport", "GGUF"], swiftSettings: optimised),
         .target(name: "Tokenizers", swiftSettings: fast),
         .target(name: "Model", dependencies: ["GGUF", "Kernels", "Tokenizers"], swiftSettings: optimised),
         .target(name: "Engine", dependencies: ["Model", "Tokenizers"], swiftSettings: fast),

@@ -1,6 +1,8 @@
 // The tensor element formats a GGUF file can name, numbered as ggml numbers them (the ids on disk).
 // Ids 4, 5, 31–33 and 36–38 belonged to formats ggml has removed; a file using them is rejected.
-// Block sizes and bytes per block are checked against gguf-py 0.19.0's GGML_QUANT_SIZES.
+// Block sizes and bytes per block are ggml's (`type_traits` in ggml.c); they equal GGML_QUANT_SIZES of the gguf-py
+// vendored with llama.cpp (llama-cpp-python 0.3.36), except that gguf-py 0.19.0 on PyPI still lists Q8_1 at its
+// old 40 bytes (f32 d and s), where ggml's block_q8_1 is two fp16 and 32 int8: 36 bytes.
 
 public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case f32 = 0
@@ -64,7 +66,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         case .q5_0: return 22
         case .q5_1: return 24
         case .q8_0: return 34
-        case .q8_1: return 40
+        case .q8_1: return 36
         case .q2_K: return 84
         case .q3_K: return 110
         case .q4_K: return 144

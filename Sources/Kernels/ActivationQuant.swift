@@ -21,71 +21,62 @@ import _Builtin_intrinsics.intel
 public enum ActivationQuant {
     /// The activation format that dot products with weights of `type` consume (nil: a float dot product).
     public static func format(pairedWith type: QuantType) -> QuantType? {
-        switch type {
-        case .q4_0, .q5_0, .q8_0: return .q8_0
-        case .q4_1, .q5_1: return .q8_1
-        case .q4_K, .q5_K, .q6_K: return .q8_K
-        case .f32, .f16, .bf16, .q8_1, .q8_K: return nil
-        }
+        type.format.dot?.activation
     }
 
     /// Quantises `count` floats (a multiple of the format's block size) into `dst` as `format`
     /// (.q8_0, .q8_1 or .q8_K); dst must hold format.byteCount(for: count) bytes.
     public static func quantize(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int,
                                 as format: QuantType) {
-        switch format {
-        case .q8_0: quantizeQ8_0(x, into: dst, count: count)
-        case .q8_1: quantizeQ8_1(x, into: dst, count: count)
-        case .q8_K: quantizeQ8_K(x, into: dst, count: count)
-        default: preconditionFailure("\(format) is not an activation format")
+        guard let quantizer = format.format.quantizeActivations else {
+            preconditionFailure("\(format) is not an activation format")
         }
+        quantizer(x, dst, count)
     }
 
     // MARK: Q8_0 and Q8_1 (blocks of 32)
 
     public static func quantizeQ8_0(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int) {
         precondition(count % 32 == 0, "Q8_0 needs a multiple of 32 values")
-        for b in 0..<count / 32 {
-            let block = dst + 34 * b
-            #if arch(x86_64)
-            let (d, _) = quantizeBlock32AVX2(x + 32 * b, qs: block + 2)
-            #else
-            let (d, _) = quantizeBlock32Reference(x + 32 * b, qs: block + 2)
-            #endif
-            block.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
-        }
+        #if arch(x86_64)
+        blocks32(x, into: dst, count: count, withSums: false, quantizeBlock32AVX2)
+        #else
+        blocks32(x, into: dst, count: count, withSums: false, quantizeBlock32Reference)
+        #endif
     }
 
     public static func quantizeQ8_1(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int) {
         precondition(count % 32 == 0, "Q8_1 needs a multiple of 32 values")
-        for b in 0..<count / 32 {
-            let block = dst + 36 * b
-            #if arch(x86_64)
-            let (d, sum) = quantizeBlock32AVX2(x + 32 * b, qs: block + 4)
-            #else
-            let (d, sum) = quantizeBlock32Reference(x + 32 * b, qs: block + 4)
-            #endif
-            block.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
-            block.storeBytes(of: Float16(d * Float(sum)).bitPattern, toByteOffset: 2, as: UInt16.self)
-        }
+        #if arch(x86_64)
+        blocks32(x, into: dst, count: count, withSums: true, quantizeBlock32AVX2)
+        #else
+        blocks32(x, into: dst, count: count, withSums: true, quantizeBlock32Reference)
+        #endif
     }
 
     /// Scalar reference of Q8_0 (same blocks as quantizeQ8_0 on every architecture).
     static func quantizeQ8_0Reference(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int) {
-        for b in 0..<count / 32 {
-            let block = dst + 34 * b
-            let (d, _) = quantizeBlock32Reference(x + 32 * b, qs: block + 2)
-            block.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
-        }
+        blocks32(x, into: dst, count: count, withSums: false, quantizeBlock32Reference)
     }
 
     /// Scalar reference of Q8_1.
     static func quantizeQ8_1Reference(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int) {
+        blocks32(x, into: dst, count: count, withSums: true, quantizeBlock32Reference)
+    }
+
+    /// Q8_0 blocks (d, qs: 34 bytes) or, `withSums`, Q8_1 blocks (d, s = d·Σq, qs: 36 bytes), each block's quants
+    /// written by `quantizeBlock` (which returns d and Σq).
+    @inline(__always)
+    static func blocks32(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int, withSums: Bool,
+                         _ quantizeBlock: (UnsafePointer<Float>, UnsafeMutableRawPointer) -> (Float, Int32)) {
+        let blockBytes = withSums ? 36 : 34
         for b in 0..<count / 32 {
-            let block = dst + 36 * b
-            let (d, sum) = quantizeBlock32Reference(x + 32 * b, qs: block + 4)
+            let block = dst + blockBytes * b
+            let (d, sum) = quantizeBlock(x + 32 * b, block + (withSums ? 4 : 2))
             block.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
-            block.storeBytes(of: Float16(d * Float(sum)).bitPattern, toByteOffset: 2, as: UInt16.self)
+            if withSums {
+                block.storeBytes(of: Float16(d * Float(sum)).bitPattern, toByteOffset: 2, as: UInt16.self)
+            }
         }
     }
 

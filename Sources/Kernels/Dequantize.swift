@@ -7,11 +7,11 @@
 
 public enum Dequantize {
     /// Writes `count` floats decoded from `src` (blocks of `type`; count a multiple of the block size).
-    /// Uses a SIMD fast path where one exists, else the scalar reference; both give the same floats.
+    /// Uses the format's SIMD decoder where this machine has one, else the scalar reference; both give the same floats.
     public static func row(_ type: QuantType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ count: Int) {
-        precondition(count % type.blockSize == 0, "\(count) values is not a whole number of \(type) blocks")
-        if fastRow(type, src, dst, count) { return }
-        referenceRow(type, src, dst, count)
+        let format = type.format
+        precondition(count % format.blockSize == 0, "\(count) values is not a whole number of \(type) blocks")
+        (format.decodeFast ?? format.decodeReference)(src, dst, count / format.blockSize)
     }
 
     /// Decodes `rowCount` consecutive rows of `rowLength` values each (a matrix stored row after row,
@@ -25,23 +25,9 @@ public enum Dequantize {
 
     /// The scalar reference decoder: the same contract as `row`, never a SIMD path.
     public static func referenceRow(_ type: QuantType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ count: Int) {
-        precondition(count % type.blockSize == 0, "\(count) values is not a whole number of \(type) blocks")
-        let blocks = count / type.blockSize
-        switch type {
-        case .f32: f32(src, dst, count)
-        case .f16: f16(src, dst, count)
-        case .bf16: bf16(src, dst, count)
-        case .q4_0: q4_0(src, dst, blockCount: blocks)
-        case .q4_1: q4_1(src, dst, blockCount: blocks)
-        case .q5_0: q5_0(src, dst, blockCount: blocks)
-        case .q5_1: q5_1(src, dst, blockCount: blocks)
-        case .q8_0: q8_0(src, dst, blockCount: blocks)
-        case .q8_1: q8_1(src, dst, blockCount: blocks)
-        case .q4_K: q4_K(src, dst, blockCount: blocks)
-        case .q5_K: q5_K(src, dst, blockCount: blocks)
-        case .q6_K: q6_K(src, dst, blockCount: blocks)
-        case .q8_K: q8_K(src, dst, blockCount: blocks)
-        }
+        let format = type.format
+        precondition(count % format.blockSize == 0, "\(count) values is not a whole number of \(type) blocks")
+        format.decodeReference(src, dst, count / format.blockSize)
     }
 
     // MARK: - Plain floats
@@ -159,15 +145,7 @@ public enum Dequantize {
     ///     0       2      d   fp16 scale
     ///     2       32     qs  int8, value j in byte j
     static func q8_0(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blockCount: Int) {
-        for b in 0..<blockCount {
-            let block = src + b * 34
-            let out = dst + b * 32
-            let d = Half.load(block, byteOffset: 0)
-            let qs = (block + 2).assumingMemoryBound(to: Int8.self)
-            for j in 0..<32 {
-                out[j] = Float(qs[j]) * d
-            }
-        }
+        int8Blocks(src, dst, blockCount: blockCount, blockBytes: 34, quantsOffset: 2)
     }
 
     /// Q8_1: 32 values in 36 bytes; x = d · q (s only speeds up dot products with Q4_1 / Q5_1).
@@ -178,11 +156,17 @@ public enum Dequantize {
     ///     2       2      s   fp16 d · Σ q
     ///     4       32     qs  int8, value j in byte j
     static func q8_1(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blockCount: Int) {
+        int8Blocks(src, dst, blockCount: blockCount, blockBytes: 36, quantsOffset: 4)
+    }
+
+    /// Blocks of 32 int8 quants with an fp16 scale d first: x = d · q.
+    private static func int8Blocks(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blockCount: Int,
+                                   blockBytes: Int, quantsOffset: Int) {
         for b in 0..<blockCount {
-            let block = src + b * 36
+            let block = src + b * blockBytes
             let out = dst + b * 32
             let d = Half.load(block, byteOffset: 0)
-            let qs = (block + 4).assumingMemoryBound(to: Int8.self)
+            let qs = (block + quantsOffset).assumingMemoryBound(to: Int8.self)
             for j in 0..<32 {
                 out[j] = Float(qs[j]) * d
             }

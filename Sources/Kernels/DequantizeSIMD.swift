@@ -10,25 +10,15 @@ import _Builtin_intrinsics.intel
 #endif
 
 extension Dequantize {
-    /// Decodes with a SIMD kernel if `type` has one on this machine; returns false otherwise.
-    @inline(__always)
-    static func fastRow(_ type: QuantType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ count: Int) -> Bool {
-        #if arch(x86_64) && os(Linux)
-        let blocks = count / type.blockSize
-        switch type {
-        case .f16: AVX2Dequantize.f16(src, dst, count)
-        case .q4_1: AVX2Dequantize.q4_1(src, dst, blockCount: blocks)
-        case .q5_0: AVX2Dequantize.q5_0(src, dst, blockCount: blocks)
-        case .q8_0: AVX2Dequantize.q8_0(src, dst, blockCount: blocks)
-        case .q4_K: AVX2Dequantize.q4_K(src, dst, blockCount: blocks)
-        case .q6_K: AVX2Dequantize.q6_K(src, dst, blockCount: blocks)
-        default: return false
-        }
-        return true
-        #else
-        return false
-        #endif
-    }
+    /// The SIMD decoders this machine has, by format (read once by the BlockFormat table).
+    #if arch(x86_64) && os(Linux)
+    static let simdDecoders: [QuantType: BlockDecoder] = [
+        .f16: AVX2Dequantize.f16, .q4_1: AVX2Dequantize.q4_1, .q5_0: AVX2Dequantize.q5_0,
+        .q8_0: AVX2Dequantize.q8_0, .q4_K: AVX2Dequantize.q4_K, .q6_K: AVX2Dequantize.q6_K,
+    ]
+    #else
+    static let simdDecoders: [QuantType: BlockDecoder] = [:]
+    #endif
 }
 
 #if arch(x86_64) && os(Linux)

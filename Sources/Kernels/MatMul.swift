@@ -31,7 +31,7 @@ public enum MatMul {
                                 epilogue: (Range<Int>) -> Void = { _ in }) {
         precondition(n >= 0, "negative batch")
         if n == 0 || w.rows == 0 { return }
-        if let kernel = IntegerKernel(w.type) {
+        if let kernel = w.type.format.dot {
             multiplyQuantized(w, kernel, x: x, n: n, y: y, pool: pool, prologueCount: prologueCount, prologue: prologue,
                               chunkAlignment: chunkAlignment, lookahead: lookahead, epilogue: epilogue)
         } else {
@@ -128,38 +128,20 @@ public enum MatMul {
 
     // MARK: Integer path
 
-    /// The dot-product kernel for a weight type and its activation format.
-    struct IntegerKernel {
-        let activation: QuantType
-        let rowDots: (UnsafeRawPointer, Int, UnsafeRawPointer, Int, Int, UnsafeMutablePointer<Float>, Int) -> Void
-
-        init?(_ type: QuantType) {
-            switch type {
-            case .q4_0: rowDots = DotQ4_0.rowDots
-            case .q4_1: rowDots = DotQ4_1.rowDots
-            case .q8_0: rowDots = DotQ8_0.rowDots
-            case .q5_0: rowDots = DotQ5_0.rowDots
-            case .q4_K: rowDots = DotQ4_K.rowDots
-            case .q6_K: rowDots = DotQ6_K.rowDots
-            default: return nil
-            }
-            activation = ActivationQuant.format(pairedWith: type)!
-        }
-    }
-
-    static func multiplyQuantized(_ w: QuantizedMatrix, _ kernel: IntegerKernel, x: UnsafePointer<Float>, n: Int,
+    static func multiplyQuantized(_ w: QuantizedMatrix, _ kernel: IntegerDot, x: UnsafePointer<Float>, n: Int,
                                   y: UnsafeMutablePointer<Float>, pool: ThreadPool, prologueCount: Int,
                                   prologue: (Int) -> Void, chunkAlignment: Int,
                                   lookahead: (Range<Int>, Share?, inout Lookahead) -> Void,
                                   epilogue: (Range<Int>) -> Void) {
         let cols = w.cols, rows = w.rows, blocks = w.blocksPerRow
         let xRowBytes = kernel.activation.byteCount(for: cols)
+        let quantize = kernel.activation.format.quantizeActivations!
         pool.withScratch(bytes: n * xRowBytes) { xq in
             // Quantise x: n rows × xRowBytes.
             let quantizeChunks = n * cols >= 1 << 16 ? min(n, pool.threadCount * 2) : 1
             pool.parallelFor(quantizeChunks) { c in
                 for j in (c * n / quantizeChunks)..<((c + 1) * n / quantizeChunks) {
-                    ActivationQuant.quantize(x + j * cols, into: xq + j * xRowBytes, count: cols, as: kernel.activation)
+                    quantize(x + j * cols, xq + j * xRowBytes, cols)
                 }
             }
             let plan = chunking(rows: rows, work: rows * cols * n, n: n, threads: pool.threadCount, alignment: chunkAlignment)

@@ -6,6 +6,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
     public let cols: Int
     /// rows × rowBytes bytes: row r starts at data + r·rowBytes and holds cols values in `type` blocks.
     public let data: UnsafeRawPointer
+    /// Bytes per row.
+    public let rowBytes: Int
 
     public init(type: QuantType, rows: Int, cols: Int, data: UnsafeRawPointer) {
         precondition(rows >= 0 && cols >= 0, "negative matrix shape")
@@ -14,10 +16,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
         self.rows = rows
         self.cols = cols
         self.data = data
+        rowBytes = type.byteCount(for: cols)
     }
-
-    /// Bytes per row.
-    public var rowBytes: Int { type.byteCount(for: cols) }
 
     /// Blocks per row.
     public var blocksPerRow: Int { cols / type.blockSize }

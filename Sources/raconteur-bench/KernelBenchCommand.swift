@@ -224,7 +224,7 @@ struct BenchModel {
     init(path: String) throws {
         file = try GGUFFile(path: path)
         tensors = file.tensors.compactMap { [file] info in
-            guard info.dimensions.count == 2, let type = QuantType(rawValue: info.type.rawValue) else { return nil }
+            guard info.dimensions.count == 2, let type = QuantType(info.type) else { return nil }
             let matrix = QuantizedMatrix(type: type, rows: info.dimensions[1], cols: info.dimensions[0], data: file.data(for: info))
             return Tensor(name: info.name, matrix: matrix)
         }

@@ -47,7 +47,7 @@ struct DequantFixtureSet {
     }
 
     func quantType(of fixture: DequantFixtureCase) throws -> QuantType {
-        guard let type = QuantType(rawValue: fixture.type_id) else {
+        guard let type = QuantType(ggmlID: fixture.type_id) else {
             throw FixtureError(message: "\(fixture.name): unknown type id \(fixture.type_id) (\(fixture.type))")
         }
         return type

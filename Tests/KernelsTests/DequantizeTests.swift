@@ -76,7 +76,7 @@ func expectBitIdentical(_ actual: [Float], _ expected: [Float], _ name: String) 
     /// Rows of 1, 3 and 7 blocks decode to the first values of a longer row, and write nothing beyond.
     @Test(arguments: QuantType.allCases)
     func partialRowsDecodeTheirPrefix(_ type: QuantType) {
-        var rng = SplitMix64(state: 0x5EED_0000 + UInt64(type.rawValue))
+        var rng = SplitMix64(state: 0x5EED_0000 + UInt64(type.ggmlType.rawValue))
         let bytes = randomBlocks(type, blockCount: 7, using: &rng)
         let whole = decodeGuarded(bytes, count: 7 * type.blockSize, name: "\(type) × 7") {
             Dequantize.referenceRow(type, $0, $1, 7 * type.blockSize)
@@ -98,7 +98,7 @@ func expectBitIdentical(_ actual: [Float], _ expected: [Float], _ name: String) 
     /// Every fast path gives the reference's floats bit for bit, at many lengths and at unaligned addresses.
     @Test(arguments: QuantType.allCases)
     func fastPathEqualsScalarReference(_ type: QuantType) {
-        var rng = SplitMix64(state: 0xFA57_0000 + UInt64(type.rawValue))
+        var rng = SplitMix64(state: 0xFA57_0000 + UInt64(type.ggmlType.rawValue))
         for blocks in [1, 2, 3, 4, 5, 7, 8, 9, 16, 33] {
             let count = blocks * type.blockSize
             for misalignment in [0, 1, 3] {

@@ -4,16 +4,10 @@ import Testing
 @Suite struct DotTests {
     typealias RowDots = (UnsafeRawPointer, Int, UnsafeRawPointer, Int, Int, UnsafeMutablePointer<Float>, Int) -> Void
 
+    /// The scalar reference and the SIMD row kernel of a weight format, from its traits entry.
     func kernels(_ type: QuantType) -> (reference: (UnsafeRawPointer, UnsafeRawPointer, Int) -> Float, rowDots: RowDots) {
-        switch type {
-        case .q4_1: return ({ DotQ4_1.dotReference($0, $1, blocks: $2) }, DotQ4_1.rowDots)
-        case .q8_0: return ({ DotQ8_0.dotReference($0, $1, blocks: $2) }, DotQ8_0.rowDots)
-        case .q5_0: return ({ DotQ5_0.dotReference($0, $1, blocks: $2) }, DotQ5_0.rowDots)
-        case .q4_0: return ({ DotQ4_0.dotReference($0, $1, blocks: $2) }, DotQ4_0.rowDots)
-        case .q4_K: return ({ DotQ4_K.dotReference($0, $1, blocks: $2) }, DotQ4_K.rowDots)
-        case .q6_K: return ({ DotQ6_K.dotReference($0, $1, blocks: $2) }, DotQ6_K.rowDots)
-        default: fatalError()
-        }
+        let dot = type.format.dot!
+        return (dot.reference, dot.rowDots)
     }
 
     func quantize(_ x: [Float], _ type: QuantType) -> [UInt8] {
@@ -28,7 +22,7 @@ import Testing
     /// decoding both sides and summing in Double; and the result is within quantisation error of the float dot.
     @Test(arguments: WeightFormat.all, [1, 3, 7, 40])
     func kernelMatchesReferences(format: WeightFormat, blocks: Int) {
-        var rng = TestRandom(seed: UInt64(blocks) &* 31 &+ UInt64(format.type.rawValue))
+        var rng = TestRandom(seed: UInt64(blocks) &* 31 &+ UInt64(format.type.ggmlType.rawValue))
         let count = blocks * format.type.blockSize
         let w = format.randomRow(blocks: blocks, &rng)
         let wf = format.decode(w, blocks: blocks)
