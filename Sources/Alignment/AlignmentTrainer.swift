@@ -51,9 +51,10 @@ public final class AlignmentTrainer: @unchecked Sendable {
     private var baseReference: [(chosen: Double, rejected: Double)]?
 
     /// Tokenizes and validates the rows, splits them (deterministically by seed) and dequantises the model for
-    /// training (SmolLM2: about 540 MB).
+    /// training (SmolLM2: about 540 MB). `chatTemplate`: the template the prompts were rendered with; each response
+    /// is closed with the token it ends an assistant turn with (`ChatTemplate.endOfTurnID`), else the family's.
     public init(model: TransformerModel, tokenizer: Tokenizer, objectives: [String], method: CombinationMethod,
-                hyperparameters: AlignmentHyperparameters, records: [PreferenceRecord]) throws {
+                hyperparameters: AlignmentHyperparameters, records: [PreferenceRecord], chatTemplate: ChatTemplate? = nil) throws {
         try hyperparameters.validate()
         try Self.validate(objectives: objectives, records: records)
         self.objectives = objectives
@@ -64,7 +65,8 @@ public final class AlignmentTrainer: @unchecked Sendable {
         combiner = try GradientCombiner(method: method, conflictAversion: hyperparameters.conflictAversion)
 
         data = try PreferenceDataset(records: records, objectives: objectives, tokenizer: tokenizer,
-                                     vocabularySize: model.config.vocabularySize, hyperparameters: hyperparameters)
+                                     vocabularySize: model.config.vocabularySize, hyperparameters: hyperparameters,
+                                     endOfTurnID: chatTemplate?.endOfTurnID(tokenizer: tokenizer))
         scorer = SequenceScorer<Float>(model: model, threads: hyperparameters.threads)
         evaluator = PreferenceEvaluator(data: data, scorer: scorer, hyperparameters: hyperparameters, objectiveCount: objectives.count)
     }

@@ -20,9 +20,10 @@ struct PreferenceDataset {
     let skippedRows: Int
 
     init(records: [PreferenceRecord], objectives: [String], tokenizer: Tokenizer, vocabularySize: Int,
-         hyperparameters: AlignmentHyperparameters) throws {
-        // The response ends with the family's end-of-turn token so that the policy also learns where to stop.
-        let endOfTurn = tokenizer.endOfTurnID ?? tokenizer.eosID
+         hyperparameters: AlignmentHyperparameters, endOfTurnID: Int? = nil) throws {
+        // The response ends with the token the chat template closes an assistant turn with (else the family's
+        // end-of-turn token), so that the policy also learns where to stop, as the served model does.
+        let endOfTurn = endOfTurnID ?? tokenizer.endOfTurnID ?? tokenizer.eosID
         let maxTokens = hyperparameters.maxTokensPerSequence
         var encoded = [EncodedRow](), skipped = 0
         for (index, record) in records.enumerated() {

@@ -7,10 +7,12 @@ import NIOCore
 /// The Raconteur HTTP application for `configuration`: it starts answering at once (`/health` says 503) and loads
 /// the model in the background, then serves it.
 public func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = nil) async throws -> some ApplicationProtocol {
+    var configuration = configuration
+    if configuration.chatTemplatePath != nil && configuration.chatTemplateSource == nil { try configuration.loadChatTemplate() }
     let path = configuration.modelPath, threads = configuration.effectiveThreads, id = configuration.servedModelID
-    let storage = configuration.modelStorage
+    let storage = configuration.modelStorage, chatTemplate = configuration.chatTemplateSource
     return try await buildApplication(configuration, logger: logger) {
-        try await ServedModel.load(path: path, threads: threads, id: id, storage: storage)
+        try await ServedModel.load(path: path, threads: threads, id: id, storage: storage, chatTemplateOverride: chatTemplate)
     }
 }
 

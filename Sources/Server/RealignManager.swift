@@ -165,7 +165,8 @@ final class RealignManager: @unchecked Sendable {
             hyper.warmupSteps = min(hyper.warmupSteps, max(0, hyper.steps / 5))
             let method = CombinationMethod(rawValue: settings.method) ?? .raco
             let trainer = try AlignmentTrainer(model: engine.served.model, tokenizer: engine.served.tokenizer, objectives: objectives,
-                                               method: method, hyperparameters: hyper, records: records)
+                                               method: method, hyperparameters: hyper, records: records,
+                                               chatTemplate: engine.served.chatTemplate)
             // Each grid point continues from the adapter it replaces (which is then also its reference policy).
             let names = weights.map { Self.adapterName(objectives: objectives, weights: $0) }
             let initial: [LoRAAdapter?] = names.map { name in

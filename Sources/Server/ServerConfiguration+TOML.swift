@@ -49,6 +49,9 @@ private struct ConfigurationFile: Decodable {
         var threads: Int?
         var context: Int?
         var mmap: Bool?
+        var chatTemplate: String?
+
+        private enum CodingKeys: String, CodingKey { case path, name, threads, context, mmap, chatTemplate = "chat_template" }
     }
     struct ServerSection: Decodable {
         var host: String?
@@ -157,6 +160,7 @@ private struct ConfigurationFile: Decodable {
         if let value = model?.threads { configuration.threads = value }
         if let value = model?.context { configuration.contextLimit = value }
         if let value = model?.mmap { configuration.modelStorage = value ? .mapped : .resident }
+        if let value = model?.chatTemplate { configuration.chatTemplatePath = value }
         if let value = server?.host { configuration.host = value }
         if let value = server?.port { configuration.port = value }
         if let value = server?.apiKeysFile { configuration.apiKeysFile = value.isEmpty ? nil : value }

@@ -1,6 +1,7 @@
 import Foundation
 import Adapters
 import GGUF
+import Tokenizers
 
 /// Everything the server needs to start: read from `configs/raconteur.toml`, then overridden by flags.
 public struct ServerConfiguration: Sendable, Equatable {
@@ -14,6 +15,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var contextLimit: Int
     /// Where the model's weights live: read into memory on huge pages, or a mapping of the file (`FileStorage`).
     public var modelStorage: FileStorage
+    /// A Jinja chat template file that replaces the model file's own `tokenizer.chat_template`.
+    public var chatTemplatePath: String?
+    /// The text of `chatTemplatePath`, read and parsed by `loadChatTemplate()`.
+    public var chatTemplateSource: String?
 
     public var host: String
     public var port: Int
@@ -140,7 +145,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         }
         // Upper bounds too: each value sizes threads, buffers or queues, so a typo must not become an allocation.
         try require(!modelPath.isEmpty, "model path is empty")
-        try require(!modelPath.contains("\0") && !storePath.contains("\0"), "paths must not contain NUL")
+        try require(!modelPath.contains("\0") && !storePath.contains("\0") && !(chatTemplatePath?.contains("\0") ?? false),
+                    "paths must not contain NUL")
+        try require(chatTemplatePath.map { !$0.isEmpty } ?? true, "model.chat_template is empty")
         try require((0...Limits.threads).contains(threads), "threads must be 0 (all cores) to \(Limits.threads)")
         try require((2...Limits.context).contains(contextLimit), "context must be 2 to \(Limits.context) tokens")
         try require((0...65535).contains(port), "port must be in 0...65535")
@@ -177,6 +184,27 @@ public struct ServerConfiguration: Sendable, Equatable {
         static let choices = 128
         static let seconds = 86_400.0
         static let mixture = 16
+    }
+
+    /// Reads `chatTemplatePath` into `chatTemplateSource` and parses it, so that a template the interpreter refuses
+    /// stops the start with the construct named (docs/TOKENIZERS.md, "Chat templates").
+    public mutating func loadChatTemplate() throws {
+        guard let path = chatTemplatePath else {
+            chatTemplateSource = nil
+            return
+        }
+        guard RealPath.isRegularFile(path), let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError("cannot read the chat template file \(path) (it must be a regular file)")
+        }
+        guard data.count <= 1 << 20, let source = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError("the chat template file \(path) must be UTF-8 text of at most 1 MiB")
+        }
+        do {
+            _ = try JinjaTemplate(source: source)
+        } catch let error as TemplateError {
+            throw ConfigurationError("the chat template file \(path) cannot be used: \(error)")
+        }
+        chatTemplateSource = source
     }
 
     /// Reads `apiKeysFile` into `apiKeys`: one key per line; blank lines and lines starting with # are skipped.

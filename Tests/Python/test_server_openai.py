@@ -60,6 +60,54 @@ def test_chat(client):
     assert chat.choices[0].finish_reason in ("stop", "length")
 
 
+def _smollm2_template() -> str:
+    sys.path.insert(0, str(ROOT / "Tests" / "Fixtures"))
+    from gen_template_renderings import gguf_chat_template
+    return gguf_chat_template(str(MODEL_FILE))
+
+
+def test_chat_renders_the_models_own_template(client):
+    """The chat prompt is the file's own Jinja template rendered as jinja2 renders it (transformers' settings)."""
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    messages = [{"role": "system", "content": "Answer in French."}, {"role": "user", "content": "Say « hello » {{ twice }}."}]
+    template = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(_smollm2_template())
+    prompt = template.render(messages=messages, add_generation_prompt=True, bos_token="<|im_start|>", eos_token="<|im_end|>")
+    chat = client.chat.completions.create(model=MODEL_ID, messages=messages, max_tokens=12, temperature=0)
+    completion = client.completions.create(model=MODEL_ID, prompt=prompt, max_tokens=12, temperature=0)
+    assert chat.usage.prompt_tokens == completion.usage.prompt_tokens
+    assert chat.choices[0].message.content == completion.choices[0].text
+
+
+def test_chat_template_option_overrides_the_files_template(tmp_path):
+    template = tmp_path / "plain.jinja"
+    template.write_text("{% for m in messages %}### {{ m.role | upper }}: {{ m.content | trim }}\n{% endfor %}"
+                        "{% if add_generation_prompt %}### ASSISTANT:{% endif %}\n")
+    overridden = Server("--chat-template", str(template))
+    try:
+        client = OpenAI(base_url=overridden.base_url, api_key="none", max_retries=0, timeout=300)
+        chat = client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": " Hi "}],
+                                              max_tokens=6, temperature=0)
+        completion = client.completions.create(model=MODEL_ID, prompt="### USER: Hi\n### ASSISTANT:", max_tokens=6,
+                                               temperature=0)
+        assert chat.usage.prompt_tokens == completion.usage.prompt_tokens
+        assert chat.choices[0].message.content == completion.choices[0].text
+    finally:
+        overridden.stop()
+
+
+def test_a_chat_template_that_cannot_be_used_stops_the_start(tmp_path):
+    bad = tmp_path / "bad.jinja"
+    bad.write_text("{{ messages | wordwrap(20) }}")
+    from raconteur_server import raconteur_binary
+    result = subprocess.run([str(raconteur_binary()), "serve", "--model", str(MODEL_FILE), "--port", "0",
+                             "--store", str(tmp_path / "store.sqlite"), "--adapters", str(tmp_path / "adapters"),
+                             "--chat-template", str(bad)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "unsupported filter 'wordwrap'" in result.stdout + result.stderr
+
+
 def test_streamed_completion_equals_the_whole_one(client):
     arguments = dict(model=MODEL_ID, prompt="Once upon a time", max_tokens=16, temperature=0)
     whole = client.completions.create(**arguments).choices[0].text

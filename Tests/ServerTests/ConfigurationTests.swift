@@ -110,4 +110,34 @@ import Testing
         var configuration = ServerConfiguration(apiKeysFile: "/nonexistent/keys")
         #expect(throws: ConfigurationError.self) { try configuration.loadAPIKeys() }
     }
+
+    /// `[model] chat_template` names a template file that replaces the model's own; it is read, and parsed, before
+    /// the server starts, so that a template the interpreter refuses stops the start with the construct named.
+    @Test func chatTemplateFileIsReadAndParsedBeforeTheStart() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("raconteur-template-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let good = directory.appendingPathComponent("good.jinja"), bad = directory.appendingPathComponent("bad.jinja")
+        try "{% for m in messages %}{{ m.content }}{% endfor %}".write(to: good, atomically: true, encoding: .utf8)
+        try "{{ messages | wordwrap }}".write(to: bad, atomically: true, encoding: .utf8)
+        let toml = directory.appendingPathComponent("raconteur.toml")
+        try "[model]\nchat_template = \"\(good.path)\"\n".write(to: toml, atomically: true, encoding: .utf8)
+        var configuration = try ServerConfiguration(contentsOfFile: toml.path)
+        #expect(configuration.chatTemplatePath == good.path)
+        try configuration.validate()
+        try configuration.loadChatTemplate()
+        #expect(configuration.chatTemplateSource == "{% for m in messages %}{{ m.content }}{% endfor %}")
+
+        configuration.chatTemplatePath = bad.path
+        do {
+            try configuration.loadChatTemplate()
+            Issue.record("a template with an unsupported filter was accepted")
+        } catch let error as ConfigurationError {
+            #expect(error.description.contains("unsupported filter 'wordwrap'"))
+        }
+        configuration.chatTemplatePath = directory.path   // a directory, not a regular file
+        #expect(throws: ConfigurationError.self) { try configuration.loadChatTemplate() }
+        configuration.chatTemplatePath = ""
+        #expect(throws: ConfigurationError.self) { try configuration.validate() }
+    }
 }
