@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Server
 import Testing
 import Tokenizers
@@ -37,6 +38,32 @@ extension ModelRouteTests {
                     "prompt": rendered, "max_tokens": 12, "temperature": 0,
                 ]))
                 #expect(choices(completion).first?["text"] as? String == content)
+            }
+        }
+
+        /// A conversation the template refuses (its raise_exception) is a 400 that carries the template's message.
+        @Test func aConversationTheTemplateRefusesIs400WithItsMessage() async throws {
+            let shared = try TestModel.served()
+            let strict = try ServedModel(id: TestModel.id, model: shared.model, tokenizer: shared.tokenizer, chatTemplateOverride:
+                "{% if messages[0].role == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+                + "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}assistant:")
+            var logger = Logger(label: "raconteur-test")
+            logger.logLevel = .error
+            let app = try await buildApplication(.testing(), logger: logger) { strict }
+            try await app.test(.router) { client in
+                try await waitUntilHealthy(client)
+                let refused = try await client.post("/v1/chat/completions", [
+                    "messages": [["role": "system", "content": "Be brief."], ["role": "user", "content": "Hi"]], "max_tokens": 2,
+                ])
+                #expect(refused.status == .badRequest)
+                let error = try #require(try json(refused)["error"] as? JSONObject)
+                #expect(error["code"] as? String == "chat_template_error")
+                #expect((error["message"] as? String)?.contains("System role not supported") == true)
+                #expect(error["param"] as? String == "messages")
+                let accepted = try await client.post("/v1/chat/completions", [
+                    "messages": [["role": "user", "content": "Hi"]], "max_tokens": 2, "temperature": 0,
+                ])
+                #expect(accepted.status == .ok)
             }
         }
 
