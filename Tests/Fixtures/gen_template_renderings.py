@@ -174,6 +174,11 @@ def environment():
 
 def templates():
     found = []
+    if not glob.glob(os.path.join(HERE, "llamacpp", "templates", "*.jinja")):
+        # make_fixtures.py runs before the test command fetches the references: fetch them here (idempotent, hash-checked).
+        sys.path.insert(0, HERE)
+        import fetch_llamacpp_references
+        fetch_llamacpp_references.main()
     for path in sorted(glob.glob(os.path.join(HERE, "llamacpp", "templates", "*.jinja"))):
         with open(path, encoding="utf-8") as f:
             found.append((os.path.basename(path)[:-len(".jinja")], "llama.cpp", f.read()))
