@@ -105,9 +105,11 @@ struct AlignCommand: ParsableCommand {
         do {
             transformer = try TransformerModel(path: model, threads: 1)
             tokenizer = try Tokenizer(gguf: transformer.file)
-            // The model's own template decides the token that closes each response (docs/TOKENIZERS.md, "Chat templates").
-            chatTemplate = try ChatTemplate.load(chatTemplate: try transformer.file.optionalString("tokenizer.chat_template"),
-                                                 tokenizer: tokenizer)
+            // The model's own template decides the token that closes each response (docs/TOKENIZERS.md, "Chat templates");
+            // one the interpreter refuses leaves that to the family's end-of-turn token, as the fallback format does.
+            let source = try transformer.file.optionalString("tokenizer.chat_template")
+            chatTemplate = (try? ChatTemplate.load(chatTemplate: source, tokenizer: tokenizer))
+                ?? ChatTemplate.detect(chatTemplate: nil, tokenizer: tokenizer)
         } catch {
             throw CommandFailure("cannot load \(model): \(error)")
         }
