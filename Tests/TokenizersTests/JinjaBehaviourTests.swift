@@ -161,6 +161,15 @@ import Testing
         }
     }
 
+    /// A template that grows a string in a loop copies it each time; a long conversation must still render.
+    @Test func accumulatingAStringOverALongConversationRenders() throws {
+        let template = try JinjaTemplate(source: "{% set ns = namespace(text='') %}{% for m in messages %}"
+                                         + "{% set ns.text = ns.text + m.content %}{% endfor %}{{ ns.text | length }}")
+        let chunk = String(repeating: "y", count: 1024)
+        let messages = TemplateValue.array(Array(repeating: .object(["role": "user", "content": .string(chunk)]), count: 1000))
+        #expect(try template.render(context: ["messages": messages]) == "1024000")
+    }
+
     @Test func hostileMessagesAreJustData() throws {
         let template = try JinjaTemplate(source: "{% for m in messages %}{{ m.content }}|{{ m.content | tojson }}{% endfor %}")
         let content = "{{ 7 * 7 }}{% raise %}\u{0}\u{202E}\"\\\n" + String(repeating: "é", count: 10_000)

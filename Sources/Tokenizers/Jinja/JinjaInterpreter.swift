@@ -6,8 +6,11 @@ import Foundation
 /// values it renders are request input.
 final class JinjaInterpreter {
     struct Limits {
-        /// Characters (UTF-8 bytes) rendered in total, captured blocks and macro results included.
+        /// UTF-8 bytes rendered in total (captured blocks and macro results included), and the largest single string.
         var maximumOutputBytes = 8 << 20
+        /// UTF-8 bytes of all strings built by expressions (`+`, `~`, `join`, `tojson`…): templates that accumulate a
+        /// string in a loop copy it each time, so this is larger than the output bound.
+        var maximumWorkBytes = 1 << 30
         /// Statements executed plus loop iterations plus macro calls.
         var maximumSteps = 2_000_000
         /// Macro calls in progress at once.
@@ -20,6 +23,7 @@ final class JinjaInterpreter {
     private var steps = 0
     private var callDepth = 0
     private var producedBytes = 0
+    private var workBytes = 0
 
     /// What executing statements may end with besides falling through.
     enum Signal { case normal, breakLoop, continueLoop }
@@ -52,15 +56,21 @@ final class JinjaInterpreter {
     }
 
     func append(_ text: String, to output: inout String, line: Int?) throws {
-        try charge(text.utf8.count, line: line)
+        producedBytes += text.utf8.count
+        if producedBytes > limits.maximumOutputBytes {
+            throw TemplateError(kind: .limit, message: "the rendering exceeds \(limits.maximumOutputBytes) bytes", line: line)
+        }
         output += text
     }
 
-    /// Counts bytes about to be produced (also by string building inside expressions) against the output bound.
+    /// Counts a string an expression is about to build: it must fit the output bound, and all of them the work bound.
     func charge(_ bytes: Int, line: Int?) throws {
-        producedBytes += bytes
-        if producedBytes > limits.maximumOutputBytes {
-            throw TemplateError(kind: .limit, message: "the rendering exceeds \(limits.maximumOutputBytes) bytes", line: line)
+        if bytes > limits.maximumOutputBytes {
+            throw TemplateError(kind: .limit, message: "a string of the rendering exceeds \(limits.maximumOutputBytes) bytes", line: line)
+        }
+        workBytes += bytes
+        if workBytes > limits.maximumWorkBytes {
+            throw TemplateError(kind: .limit, message: "the rendering builds more than \(limits.maximumWorkBytes) bytes of strings", line: line)
         }
     }
 
