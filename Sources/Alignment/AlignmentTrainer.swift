@@ -22,12 +22,9 @@ public struct AlignmentResult: @unchecked Sendable {
     public let report: AlignmentReport
 }
 
-/// Trains LoRA adapters with RACO (or its baselines) on preference rows, one adapter per weight vector.
-///
-/// Each optimiser step (docs/RACO.md, "One training step"): for every micro-batch one forward of the chosen and
-/// rejected sequences gives the margins Δ; the per-objective ∂L_i/∂Δ weight one backward pass that yields all k
-/// gradients g_i at once; then H = Gram(g), the `GradientCombiner` coefficients, d = Σ coef_i g_i, and AdamW with
-/// warm-up + cosine decay. Reference log-probs are computed once per row.
+/// Trains LoRA adapters with RACO (or its baselines) on preference rows, one adapter per weight vector, from three
+/// parts: the data and its split (`PreferenceDataset`), the optimiser step (`OptimisationStep`) and the held-out
+/// evaluation (`PreferenceEvaluator`). Reference log-probs are computed once per row.
 ///
 /// Not thread-safe: one `train` at a time. Everything is deterministic for a given seed, data and thread count.
 public final class AlignmentTrainer: @unchecked Sendable {
@@ -169,70 +166,15 @@ public final class AlignmentTrainer: @unchecked Sendable {
         // Held-out before training: Δ ≡ 0 (the policy is the reference), so losses are log 2 and accuracy ½.
         let before = try evaluator.evaluate(parameters: nil, layout: layout, reference: reference)
 
-        var optimiser = AdamW(parameterCount: layout.count, weightDecay: h.weightDecay)
-        let schedule = try LearningRateSchedule(peak: h.learningRate, floor: h.minLearningRate,
-                                                warmupSteps: h.warmupSteps, totalSteps: h.steps)
-        // g_i, one [P] vector per objective, allocated once for the run.
-        let gradients = (0..<k).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: layout.count) }
-        defer { gradients.forEach { $0.deallocate() } }
-        var direction = [Float](repeating: 0, count: layout.count)   // [P] d
-
+        let optimisation = try OptimisationStep(weights: w, objectiveCount: k, hyperparameters: h, combiner: combiner,
+                                                scorer: scorer, layout: layout)
         var batches = BatchOrder(indices: trainIndices, seed: h.seed)
-        let stepRows = h.batchSize * h.gradientAccumulation
         var history = [(losses: [Double], accuracy: [Double?], margin: Double)]()
         var trainingSeconds = 0.0, trainingTokens = 0
         for step in 0..<h.steps {
             let stepStart = Date()
-            var stepTokens = 0
-            for g in gradients { g.update(repeating: 0) }
-            var losses = [Double](repeating: 0, count: k), marginSum = 0.0
-            var correct = [Double](repeating: 0, count: k), labelled = [Int](repeating: 0, count: k)
-            for _ in 0..<h.gradientAccumulation {
-                control.pause()
-                if control.isCancelled() { throw AlignmentTrainingError.cancelled }
-                let batchIndices = batches.next(h.batchSize)
-                let batch = batchIndices.map { rows[$0] }
-                // Sequences [A_0, B_0, A_1, B_1, …]
-                let pairs = batch.flatMap { [$0.chosen, $0.rejected] }
-                let logp = try scorer.forward(pairs, parameters: theta, layout: layout, lengthNormalized: h.lengthNormalized)
-                let margins = batch.indices.map { r in
-                    PreferenceLabelBatch.margin(policyLogProbA: logp[2 * r], policyLogProbB: logp[2 * r + 1],
-                                                referenceLogProbA: reference[batchIndices[r]].chosen,
-                                                referenceLogProbB: reference[batchIndices[r]].rejected)
-                }
-                guard margins.allSatisfy(\.isFinite) else { throw AlignmentTrainingError.diverged("non-finite margin at step \(step + 1)") }
-                let labels = try PreferenceLabelBatch(rows: batch.map(\.labels))
-                let evaluation = try labels.evaluate(margins: margins, beta: h.beta)
-                // The step's loss is the mean over all stepRows rows: this micro-batch carries batch.count of them.
-                let share = Double(batch.count) / Double(stepRows)
-                for i in 0..<k { losses[i] += evaluation.losses[i] * share }
-                marginSum += margins.reduce(0, +)
-                for (r, row) in batch.enumerated() {
-                    for i in 0..<k where row.labels[i] != .tie {
-                        labelled[i] += 1
-                        correct[i] += PreferenceEvaluator.agreement(margins[r], row.labels[i])
-                    }
-                }
-                // One backward: seeds ∂Δ/∂logp = +1 (A), −1 (B); objective i scales pair r by ∂L_i/∂Δ_r.
-                let seeds = batch.indices.flatMap { _ in [1.0, -1.0] }
-                let scales = (0..<k).map { i in batch.indices.flatMap { r -> [Double] in
-                    let g = evaluation.marginGradients[i][r] * share
-                    return [g, g]
-                } }
-                try scorer.backward(seeds, scales: scales, into: gradients)
-                stepTokens += batch.reduce(0) { $0 + $1.tokenCount }
-            }
-            // H, the combination coefficients, d = Σ coef_i g_i (accumulated in Float64), one AdamW step.
-            let gram: GramMatrix
-            do {
-                gram = try GramMatrix(gradients: gradients.map { UnsafeBufferPointer($0) })
-            } catch AlignmentError.nonFinite {
-                throw AlignmentTrainingError.diverged("non-finite gradient at step \(step + 1)")
-            }
-            let combination = try combiner.combine(gram: gram, weights: w)
-            Self.combine(gradients, coefficients: combination.coefficients, into: &direction)
-            let learningRate = schedule.learningRate(atStep: step)
-            try optimiser.step(parameters: &theta, gradient: direction, learningRate: learningRate)
+            let outcome = try optimisation.run(step: step, theta: &theta, rows: rows, reference: reference,
+                                               batches: &batches, control: control)
 
             if let directory = checkpointDirectory, h.checkpointEvery > 0, (step + 1) % h.checkpointEvery == 0 {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -244,14 +186,13 @@ public final class AlignmentTrainer: @unchecked Sendable {
 
             let seconds = Date().timeIntervalSince(stepStart)
             trainingSeconds += seconds
-            trainingTokens += stepTokens
-            let accuracy: [Double?] = (0..<k).map { labelled[$0] == 0 ? nil : correct[$0] / Double(labelled[$0]) }
-            history.append((losses, accuracy, marginSum / Double(stepRows)))
+            trainingTokens += outcome.tokens
+            history.append((outcome.losses, outcome.accuracy, outcome.meanMargin))
             progress(AlignmentProgress(
                 weightIndex: index, weightCount: count, weights: w, step: step + 1, totalSteps: h.steps,
-                losses: byObjective(losses), accuracies: byObjective(accuracy), meanMargin: marginSum / Double(stepRows),
-                coefficients: combination.coefficients, learningRate: learningRate,
-                tokensPerSecond: Double(stepTokens) / max(seconds, 1e-9),
+                losses: byObjective(outcome.losses), accuracies: byObjective(outcome.accuracy),
+                meanMargin: outcome.meanMargin, coefficients: outcome.coefficients, learningRate: outcome.learningRate,
+                tokensPerSecond: Double(outcome.tokens) / max(seconds, 1e-9),
                 elapsedSeconds: Date().timeIntervalSince(runStart)))
         }
 
@@ -273,18 +214,6 @@ public final class AlignmentTrainer: @unchecked Sendable {
     }
 
     // MARK: Helpers
-
-
-    /// d = Σ_i coefficients_i g_i, each element summed in Float64 in objective order, rounded once.
-    static func combine(_ gradients: [UnsafeMutableBufferPointer<Float>], coefficients: [Double], into d: inout [Float]) {
-        d.withUnsafeMutableBufferPointer { out in
-            for j in 0..<out.count {
-                var sum = 0.0
-                for (g, c) in zip(gradients, coefficients) { sum += c * Double(g[j]) }
-                out[j] = Float(sum)
-            }
-        }
-    }
 
     private func byObjective(_ values: [Double]) -> [String: Double] {
         Dictionary(uniqueKeysWithValues: zip(objectives, values).map { ($0, $1) })
