@@ -16,6 +16,28 @@ struct TinyModelTests {
         var attentionBiases = false
     }
 
+    /// Biases of the wrong length (a GGUF is hostile input) are refused at load, naming the tensor.
+    @Test func aBiasOfTheWrongShapeIsRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("raconteur-tiny-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = try GGUFFile(path: Self.write(Self.shapes[3], seed: 7, to: dir), storage: .mapped)
+        var w = GGUFWriter()
+        for key in good.metadataKeys { w.setValue(key, good.metadata[key]!) }
+        for t in good.tensors {
+            let floats = Array(UnsafeBufferPointer(start: good.data(for: t).assumingMemoryBound(to: Float.self), count: t.elementCount))
+            // blk.1.attn_k.bias one value short
+            let bad = t.name == "blk.1.attn_k.bias"
+            try w.addTensor(name: t.name, dimensions: bad ? [t.dimensions[0] - 1] : t.dimensions,
+                            floats: bad ? Array(floats.dropLast()) : floats)
+        }
+        let path = dir.appendingPathComponent("bad-bias.gguf").path
+        try w.write(to: path)
+        #expect(throws: ModelError.shapeMismatch(tensor: "blk.1.attn_k.bias", expected: [16], found: [15])) {
+            try TransformerModel(path: path, threads: 1)
+        }
+    }
+
     static let shapes: [Shape] = [
         Shape(architecture: .llama),
         // key_length ≠ dim / heads exercises the separate head size; an untied output head.
