@@ -38,19 +38,21 @@ public enum ActivationQuant {
 
     public static func quantizeQ8_0(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int) {
         precondition(count % 32 == 0, "Q8_0 needs a multiple of 32 values")
-        #if arch(x86_64)
-        blocks32(x, into: dst, count: count, withSums: false, quantizeBlock32AVX2)
-        #else
-        blocks32(x, into: dst, count: count, withSums: false, quantizeBlock32Reference)
-        #endif
+        blocks32(x, into: dst, count: count, withSums: false, quantizeBlock32)
     }
 
     public static func quantizeQ8_1(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int) {
         precondition(count % 32 == 0, "Q8_1 needs a multiple of 32 values")
+        blocks32(x, into: dst, count: count, withSums: true, quantizeBlock32)
+    }
+
+    /// The block quantiser of this machine: AVX2 where there is one, else the scalar reference (the same blocks).
+    @inline(__always)
+    static func quantizeBlock32(_ x: UnsafePointer<Float>, qs: UnsafeMutableRawPointer) -> (Float, Int32) {
         #if arch(x86_64)
-        blocks32(x, into: dst, count: count, withSums: true, quantizeBlock32AVX2)
+        quantizeBlock32AVX2(x, qs: qs)
         #else
-        blocks32(x, into: dst, count: count, withSums: true, quantizeBlock32Reference)
+        quantizeBlock32Reference(x, qs: qs)
         #endif
     }
 
