@@ -57,7 +57,9 @@ import Tokenizers
         }
         print("qwen2.5-coder: file opened (metadata parsed) in \(opening), vocabulary read in \(extraction), "
               + "tokenizer built in \(best) (best of 3)")
-        #expect(best < .milliseconds(500))
+        // A bound that catches quadratic work, not a benchmark: 0.12–0.23 s measured on the loaded 2-core machine,
+        // and a CI host shared with other jobs must not fail it.
+        #expect(best < .seconds(2))
     }
 
     /// The Qwen2 pre-tokenizer and 151k merges on 10 KB of mixed text, and on degenerate runs.
@@ -78,7 +80,7 @@ import Tokenizers
         for sample in texts {
             var best = Duration.seconds(1000)
             for _ in 0..<3 { best = min(best, clock.measure { _ = tokenizer.encode(sample) }) }
-            #expect(best < .milliseconds(50), "\(sample.prefix(4).debugDescription)… took \(best)")
+            #expect(best < .milliseconds(200), "\(sample.prefix(4).debugDescription)… took \(best)")
         }
     }
 }
