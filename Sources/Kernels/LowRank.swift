@@ -1,6 +1,6 @@
 // 8-bit serving copies of LoRA matrices and the two products of y += B (A x).
 //
-// A [rank × inputs] is kept as Q8_0 rows (the block_q8_0 layout of DotQ8_0.swift, inputs a multiple of 32), so
+// A [rank × inputs] is kept as Q8_0 rows (the block_q8_0 layout of QuantizedDot.swift, inputs a multiple of 32), so
 // t = A x is the integer Q8_0 × Q8_0 dot of the base kernels against x quantised once to Q8_0.
 // B [outputs × rank] is kept in blocks of 32 outputs, each block holding its rank columns one after another,
 // so that y += B t over any range of outputs reads one contiguous run of memory (the hardware prefetcher follows
