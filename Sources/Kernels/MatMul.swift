@@ -135,13 +135,12 @@ public enum MatMul {
                                   epilogue: (Range<Int>) -> Void) {
         let cols = w.cols, rows = w.rows, blocks = w.blocksPerRow
         let xRowBytes = kernel.activation.byteCount(for: cols)
-        let quantize = kernel.activation.format.quantizeActivations!
         pool.withScratch(bytes: n * xRowBytes) { xq in
             // Quantise x: n rows × xRowBytes.
             let quantizeChunks = n * cols >= 1 << 16 ? min(n, pool.threadCount * 2) : 1
             pool.parallelFor(quantizeChunks) { c in
                 for j in (c * n / quantizeChunks)..<((c + 1) * n / quantizeChunks) {
-                    quantize(x + j * cols, xq + j * xRowBytes, cols)
+                    ActivationQuant.quantize(x + j * cols, into: xq + j * xRowBytes, count: cols, as: kernel.activation)
                 }
             }
             let plan = chunking(rows: rows, work: rows * cols * n, n: n, threads: pool.threadCount, alignment: chunkAlignment)
