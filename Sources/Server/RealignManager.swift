@@ -55,6 +55,21 @@ final class RealignManager: @unchecked Sendable {
         self.host = host
         self.configuration = configuration
         self.logger = logger
+        waitForTheModelThenStartTheStarter()
+    }
+
+    /// The server listens before the model has loaded; the starter decision needs the model, so it waits for it.
+    /// The wait holds the manager weakly: a server that is torn down before its model loads ends it.
+    private func waitForTheModelThenStartTheStarter() {
+        Task { [weak self] in
+            while let ready = self?.host.isReady {
+                if ready {
+                    await self?.startStarterIfFitting()
+                    return
+                }
+                try? await Task.sleep(nanoseconds: 50_000_000)
+            }
+        }
     }
 
     var objectives: [String] { configuration.objectives.map(\.name) }
@@ -83,6 +98,15 @@ final class RealignManager: @unchecked Sendable {
         return (s, normalised)
     }
 
+    /// What a job trains on.
+    enum TrainingData {
+        /// Every preference pair in the feedback store.
+        case storedFeedback
+        /// A bundled starter set, handed to the trainer directly: users' stored feedback stays theirs alone (the
+        /// export, the pair counts and `auto_after_pairs` never see these rows).
+        case starter(StarterSet)
+    }
+
     /// Queues a job and starts it; 409 when one is active or there is too little feedback.
     func start(_ request: RealignRequest) async throws -> RealignJob {
         let (settings, weights) = try resolve(request)
@@ -92,20 +116,58 @@ final class RealignManager: @unchecked Sendable {
             throw APIError(status: .conflict, message: "Not enough feedback to realign: \(pairs) preference pair(s) stored, the job needs at least \(settings.minPairs) ('min_pairs').",
                            type: "invalid_request_error", param: "min_pairs", code: "not_enough_feedback")
         }
+        return try await launch(request, settings: settings, weights: weights, data: .storedFeedback, engine: engine)
+    }
+
+    /// At start-up, once the model is loaded: a starter job when `StarterGrid.decide` says one fits (nil otherwise,
+    /// with the reason logged). An ordinary job in every other way: stored, listed, cancellable.
+    @discardableResult
+    func startStarterIfFitting() async -> RealignJob? {
+        guard let engine = try? host.engine() else { return nil }
+        let situation = StarterGrid.Situation(enabled: configuration.realign.starter,
+                                              adaptersDirectory: engine.adapters.directory ?? configuration.adaptersDirectory,
+                                              objectives: objectives,
+                                              modelFingerprint: BaseModelFingerprint.of(engine.served.model.file))
+        let (decision, chosen) = StarterGrid.decide(situation)
+        guard case .start = decision, let set = chosen else {
+            if case .skip(let reason) = decision { logger.info("no starter realign job: \(reason)") }
+            return nil
+        }
+        let settings = StarterGrid.settings(from: configuration.realign)
+        let request = RealignRequest(overrides: RealignOverrides(settings))
+        do {
+            let job = try await launch(request, settings: settings, weights: settings.grid(objectives: objectives.count),
+                                       data: .starter(set), engine: engine)
+            logger.notice("starter realign job \(job.id) started on the bundled set \(set.id); until it promotes, trade-offs are answered by the base model (\"base_model_only\": true)")
+            return job
+        } catch {
+            logger.warning("the starter realign job did not start: \(error)")
+            return nil
+        }
+    }
+
+    /// Stores the job with its resolved request (a starter job's also names its set) and runs it on its own thread.
+    private func launch(_ request: RealignRequest, settings: RealignSettings, weights: [[Double]], data: TrainingData,
+                        engine: InferenceEngine) async throws -> RealignJob {
         var resolved = request
         resolved.overrides.method = settings.method
         resolved.weights = weights
         resolved.overrides.steps = settings.training.steps
         resolved.overrides.minPairs = settings.minPairs
+        var stored = try JSONValue(encoding: resolved)
+        if case .starter(let set) = data, case .object(var fields) = stored {
+            fields["starter"] = .string(set.id)
+            stored = .object(fields)
+        }
         let job: RealignJob
         do {
-            job = try await store.createJob(request: try JSONValue(encoding: resolved))
+            job = try await store.createJob(request: stored)
         } catch let error as FeedbackError {
             throw APIError(error)
         }
         let cancel = CancelFlag()
         lock.withLock { current = (job.id, cancel, nil) }
-        let thread = Thread { [self] in run(job: job, settings: settings, weights: weights, engine: engine, cancel: cancel) }
+        let thread = Thread { [self] in run(job: job, settings: settings, weights: weights, data: data, engine: engine, cancel: cancel) }
         thread.name = "raconteur-realign"
         thread.qualityOfService = .utility
         thread.start()
@@ -152,14 +214,23 @@ final class RealignManager: @unchecked Sendable {
 
     // MARK: the job (its own thread)
 
-    private func run(job: RealignJob, settings: RealignSettings, weights: [[Double]], engine: InferenceEngine, cancel: CancelFlag) {
+    private func run(job: RealignJob, settings: RealignSettings, weights: [[Double]], data: TrainingData, engine: InferenceEngine,
+                     cancel: CancelFlag) {
         let started = Date()
         defer { lock.withLock { if current?.id == job.id { current = nil } } }
         do {
-            let pairs = try blocking { try await self.store.allPreferences() }
-            try blocking { try await self.store.markRunning(job.id, pairsUsed: pairs.count, feedbackThroughSequence: pairs.last?.sequence ?? 0) }
-            logger.notice("realign job \(job.id): \(settings.method) on \(pairs.count) pairs, \(weights.count) weight vectors, \(settings.training.steps) steps each")
-            let records = pairs.map { PreferenceRecord(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected, labels: $0.labels) }
+            let records: [PreferenceRecord]
+            switch data {
+            case .storedFeedback:
+                let pairs = try blocking { try await self.store.allPreferences() }
+                try blocking { try await self.store.markRunning(job.id, pairsUsed: pairs.count, feedbackThroughSequence: pairs.last?.sequence ?? 0) }
+                records = pairs.map { PreferenceRecord(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected, labels: $0.labels) }
+            case .starter(let set):
+                records = try set.records()
+                // Through sequence 0: every stored pair still counts as new for `auto_after_pairs`.
+                try blocking { try await self.store.markRunning(job.id, pairsUsed: records.count, feedbackThroughSequence: 0) }
+            }
+            logger.notice("realign job \(job.id): \(settings.method) on \(records.count) pairs, \(weights.count) weight vectors, \(settings.training.steps) steps each")
             var hyper = settings.training
             hyper.alpha = Double(2 * hyper.rank)
             hyper.warmupSteps = min(hyper.warmupSteps, max(0, hyper.steps / 5))

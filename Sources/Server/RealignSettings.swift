@@ -27,6 +27,12 @@ public struct RealignSettings: Sendable, Equatable {
         return h
     }()
 
+    /// Train a starter grid at start-up when the adapters directory is empty and a bundled preference set fits the
+    /// model and objectives (`StarterGrid`; `--no-starter` turns it off).
+    public var starter: Bool = true
+    /// Optimiser steps per weight vector of the starter job (`StarterGrid.settings`).
+    public var starterSteps: Int = StarterGrid.defaultSteps
+
     public init() {}
 
     /// The default grid over `objectives`.
@@ -58,6 +64,7 @@ public struct RealignSettings: Sendable, Equatable {
         try require((1...256).contains(training.threads), "threads must be in 1...256")
         try require(maxPauseSeconds.isFinite && (0...3600).contains(maxPauseSeconds), "max_pause must be in 0...3600 seconds")
         try require((4...65_536).contains(training.maxTokensPerSequence), "max_tokens must be in 4...65536")
+        try require((1...10_000).contains(starterSteps), "starter_steps must be in 1...10000")
     }
 }
 

@@ -120,9 +120,12 @@ private struct ConfigurationFile: Decodable {
         var heldOut: Number?
         var maxTokens: Int?
         var seed: Int?
+        var starter: Bool?
+        var starterSteps: Int?
 
         private enum CodingKeys: String, CodingKey {
-            case method, steps, threads, rank, beta, c, seed
+            case method, steps, threads, rank, beta, c, seed, starter
+            case starterSteps = "starter_steps"
             case gridPoints = "grid_points", minPairs = "min_pairs", autoAfterPairs = "auto_after_pairs"
             case maxPause = "max_pause", learningRate = "learning_rate", batchSize = "batch_size"
             case heldOut = "held_out", maxTokens = "max_tokens"
@@ -143,6 +146,8 @@ private struct ConfigurationFile: Decodable {
             if let threads { r.training.threads = threads }
             if let maxPause { r.maxPauseSeconds = maxPause.value }
             if let maxTokens { r.training.maxTokensPerSequence = maxTokens }
+            if let starter { r.starter = starter }
+            if let starterSteps { r.starterSteps = starterSteps }
         }
     }
 

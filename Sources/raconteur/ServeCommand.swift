@@ -28,6 +28,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Alignment objectives, comma-separated (e.g. concise,detailed).") var objectives: String?
     @Option(name: .customLong("chat-template"), help: "Jinja chat template file used instead of the model file's own.")
     var chatTemplate: String?
+    @Flag(name: .customLong("no-starter"),
+          help: "Do not train the starter adapters at start-up (otherwise: when the adapters directory is empty and a bundled preference set fits the model and objectives).")
+    var noStarter = false
 
     func run() throws {
         let settings = try loadConfiguration()
@@ -73,6 +76,7 @@ struct ServeCommand: ParsableCommand {
             if let adapters { settings.adaptersDirectory = adapters }
             if let store { settings.storePath = store }
             if let chatTemplate { settings.chatTemplatePath = chatTemplate }
+            if noStarter { settings.realign.starter = false }
             if let objectives {
                 settings.objectives = objectives.split(separator: ",").map {
                     ServerConfiguration.Objective(name: $0.trimmingCharacters(in: .whitespaces))

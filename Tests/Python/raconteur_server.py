@@ -2,7 +2,8 @@
 
 The binary is RACONTEUR_BIN when set, else the debug build that `swift build --show-bin-path` names (scripts/test.sh
 builds it first). Each server listens on a free loopback port (it is started with --port 0 and logs the port), with
-its own adapters directory and feedback store in a fresh temporary directory unless the caller names them.
+its own adapters directory and feedback store in a fresh temporary directory unless the caller names them, and
+without the start-up starter job unless the caller asks for it (starter=True).
 """
 import json
 import os
@@ -33,7 +34,7 @@ class Server:
     """A `raconteur serve` process; `base_url` once /health says 200."""
 
     def __init__(self, *extra_args: str, host: str = "127.0.0.1", adapters: Path | None = None,
-                 store: Path | None = None):
+                 store: Path | None = None, starter: bool = False):
         binary = raconteur_binary()
         assert binary.exists(), f"{binary} is missing: build it with `swift build --product raconteur`"
         self.scratch = Path(tempfile.mkdtemp(prefix="raconteur-test-"))
@@ -42,7 +43,10 @@ class Server:
         self.process = subprocess.Popen(
             [str(binary), "serve", "--model", str(MODEL_FILE), "--host", host, "--port", "0",
              "--threads", "2", "--max-batch", "8", "--queue", "32",
-             "--adapters", str(self.adapters), "--store", str(self.store), *extra_args],
+             "--adapters", str(self.adapters), "--store", str(self.store),
+             # Every test server starts with an empty adapters directory: without this flag each would train the
+             # starter grid in the background (docs/ALIGNMENT.md, "Starter grid").
+             *([] if starter else ["--no-starter"]), *extra_args],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.log: list[str] = []
         self.port = self._wait_for_port()

@@ -34,6 +34,7 @@ extension ServerConfiguration {
                                                 storePath: FileManager.default.temporaryDirectory
                                                     .appendingPathComponent("raconteur-store-\(UUID().uuidString).sqlite").path,
                                                 adaptersDirectory: nil)
+        configuration.realign.starter = false  // tests that want the start-up job turn it on
         change(&configuration)
         return configuration
     }
