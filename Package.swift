@@ -56,7 +56,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
-            ]
+            ],
+            resources: [.embedInCode("Console")]   // the web console's files, compiled into the binary
         ),
         .target(
             name: "CommandLineSupport",

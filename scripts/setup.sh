@@ -9,7 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in libopenblas-dev libssl-dev libsqlite3-dev; do
+apt_packages=(libopenblas-dev libssl-dev libsqlite3-dev)
+# The console's browser tests drive Debian's headless Chromium through its chromedriver.
+if [ "${1:-}" = "--test" ]; then apt_packages+=(chromium chromium-driver); fi
+for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -19,7 +22,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import gguf, numpy, openai, pytest, jinja2' 2>/dev/null; then
+if ! python3 -c 'import gguf, numpy, openai, pytest, jinja2, selenium' 2>/dev/null; then
     echo "installing Python test packages"
     python3 -m pip install -q --disable-pip-version-check -r clients/python/requirements.txt
 fi

@@ -60,6 +60,7 @@ func buildRouter(_ configuration: ServerConfiguration, host: ModelHost, metrics:
     router.add(middleware: OriginPolicyMiddleware(policy: OriginPolicy(configuration)))
     router.add(middleware: ErrorEnvelopeMiddleware(maxBodyBytes: configuration.maxBodyBytes))
     router.addRoutes(OperationsController(host: host, metrics: metrics).endpoints)
+    router.addRoutes(ConsoleController().endpoints)
 
     let api = router.group("v1").add(middleware: APIKeyAuthenticator(keys: configuration.apiKeys))
     api.addRoutes(ModelsController(host: host, configuration: configuration, started: unixTime()).endpoints)
@@ -69,5 +70,6 @@ func buildRouter(_ configuration: ServerConfiguration, host: ModelHost, metrics:
                                             logger: logger).endpoints)
     api.addRoutes(FeedbackController(store: store, configuration: configuration, onFeedback: { await realign.feedbackArrived() }).endpoints)
     api.addRoutes(RealignController(manager: realign, configuration: configuration).endpoints)
+    api.addRoutes(StatusController(host: host, metrics: metrics, store: store, configuration: configuration, started: Date()).endpoints)
     return router
 }

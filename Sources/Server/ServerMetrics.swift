@@ -17,6 +17,8 @@ final class ServerMetrics: Sendable {
     private let queueDepth: Gauge
     private let activeSequences: Gauge
     private let modelLoaded: Gauge
+    /// The recent rate `GET /v1/status` reports (a Prometheus counter's rate is the scraper's to compute).
+    let throughput = TokenThroughput()
 
     init() {
         promptTokens = registry.makeCounter(descriptor: Self.named("prompt_tokens", "total",
@@ -66,6 +68,7 @@ final class ServerMetrics: Sendable {
     /// One generated token, counted as it arrives so that cancelled generations count too.
     func recordGeneratedToken() {
         generatedTokens.increment()
+        throughput.record()
     }
 
     /// Seconds from a request's arrival to its first generated token (queueing and prefill included).
