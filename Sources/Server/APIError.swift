@@ -38,18 +38,8 @@ public struct APIError: Error, HTTPResponseError, Equatable, CustomStringConvert
         struct Body: Encodable {
             var message: String
             var type: String
-            var param: String?
-            var code: String?
-
-            func encode(to encoder: any Encoder) throws {
-                // OpenAI sends param and code as null rather than leaving them out.
-                var container = encoder.container(keyedBy: CodingKeys.self)
-                try container.encode(message, forKey: .message)
-                try container.encode(type, forKey: .type)
-                try container.encode(param, forKey: .param)
-                try container.encode(code, forKey: .code)
-            }
-            private enum CodingKeys: String, CodingKey { case message, type, param, code }
+            @EncodedAsNull var param: String?
+            @EncodedAsNull var code: String?
         }
         var error: Body
     }

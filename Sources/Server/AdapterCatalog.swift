@@ -157,7 +157,7 @@ struct MixtureReport: Encodable, Sendable {
         var version: Int
         var scale: Double
     }
-    var tradeoff: [String: Double]?
+    @EncodedAsNull var tradeoff: [String: Double]?
     var adapters: [Entry]
     var baseModelOnly: Bool
     /// Why the base model served a request that asked for a trade-off.
@@ -173,12 +173,4 @@ struct MixtureReport: Encodable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey { case tradeoff, adapters, baseModelOnly = "base_model_only", note }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(tradeoff, forKey: .tradeoff)
-        try container.encode(adapters, forKey: .adapters)
-        try container.encode(baseModelOnly, forKey: .baseModelOnly)
-        try container.encodeIfPresent(note, forKey: .note)
-    }
 }

@@ -73,13 +73,8 @@ struct ChatLogprobs: Encodable, Sendable {
         var bytes: [UInt8]
     }
 
-    private enum CodingKeys: String, CodingKey { case content, refusal }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(content, forKey: .content)
-        try container.encodeNil(forKey: .refusal)
-    }
+    /// Logprobs of refusal tokens: this server never answers with a refusal message.
+    @EncodedAsNull var refusal: [Entry]? = nil
 
     mutating func append(_ report: TokenLogprobs, engine: InferenceEngine) {
         content.append(Entry(

@@ -10,21 +10,11 @@ struct CompletionObject<Choice: Encodable & Sendable>: Encodable, Sendable {
     var usage: UsageBlock?
     /// The adapters that produced the choices (Raconteur's addition).
     var mixture: MixtureReport?
+    /// OpenAI's field, always null here: no fingerprint of a backend configuration is offered.
+    @EncodedAsNull var systemFingerprint: String? = nil
 
     private enum CodingKeys: String, CodingKey {
         case id, object, created, model, choices, usage, mixture, systemFingerprint = "system_fingerprint"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(object, forKey: .object)
-        try container.encode(created, forKey: .created)
-        try container.encode(model, forKey: .model)
-        try container.encodeNil(forKey: .systemFingerprint)
-        try container.encode(choices, forKey: .choices)
-        try container.encodeIfPresent(usage, forKey: .usage)
-        try container.encodeIfPresent(mixture, forKey: .mixture)
     }
 }
 

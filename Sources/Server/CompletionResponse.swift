@@ -5,22 +5,12 @@ import Engine
 struct CompletionChoice: Encodable, Sendable {
     var index: Int
     var text: String
-    var logprobs: CompletionLogprobs?
-    var finishReason: String?
+    @EncodedAsNull var logprobs: CompletionLogprobs?
+    @EncodedAsNull var finishReason: String?
     var completionID: String
 
     private enum CodingKeys: String, CodingKey {
         case index, text, logprobs, finishReason = "finish_reason", completionID = "completion_id"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        // OpenAI sends logprobs and finish_reason as null rather than leaving them out.
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(index, forKey: .index)
-        try container.encode(text, forKey: .text)
-        try container.encode(logprobs, forKey: .logprobs)
-        try container.encode(finishReason, forKey: .finishReason)
-        try container.encode(completionID, forKey: .completionID)
     }
 }
 

@@ -22,13 +22,13 @@ struct RealignController<Context: RequestContext>: Sendable {
         var object = "realign.job"
         var state: String
         var created: Int
-        var started: Int?
-        var finished: Int?
+        @EncodedAsNull var started: Int?
+        @EncodedAsNull var finished: Int?
         var request: JSONValue
-        var progress: JSONValue?
-        var report: JSONValue?
-        var error: String?
-        var pairsUsed: Int?
+        @EncodedAsNull var progress: JSONValue?
+        @EncodedAsNull var report: JSONValue?
+        @EncodedAsNull var error: String?
+        @EncodedAsNull var pairsUsed: Int?
 
         init(_ job: RealignJob, live: AlignmentProgress? = nil) {
             id = job.id
@@ -46,21 +46,6 @@ struct RealignController<Context: RequestContext>: Sendable {
         private enum CodingKeys: String, CodingKey {
             case id, object, state, created, started, finished, request, progress, report, error
             case pairsUsed = "pairs_used"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id)
-            try c.encode(object, forKey: .object)
-            try c.encode(state, forKey: .state)
-            try c.encode(created, forKey: .created)
-            try c.encode(started, forKey: .started)
-            try c.encode(finished, forKey: .finished)
-            try c.encode(request, forKey: .request)
-            try c.encode(progress, forKey: .progress)
-            try c.encode(report, forKey: .report)
-            try c.encode(error, forKey: .error)
-            try c.encode(pairsUsed, forKey: .pairsUsed)
         }
     }
 
