@@ -7,19 +7,8 @@ import Tokenizers
 
 /// `POST /v1/chat/completions`: a conversation rendered with the model's own chat template (its Jinja
 /// `tokenizer.chat_template`, or the hand-written fallback for a file without one), then completed like a prompt.
-struct ChatCompletionsController<Context: ConnectionAwareContext>: Sendable {
-    let host: ModelHost
-    let configuration: ServerConfiguration
-    let metrics: ServerMetrics
-    let store: FeedbackStore?
-    let logger: Logger
-
-    var endpoints: RouteCollection<Context> {
-        RouteCollection(context: Context.self)
-            .post("chat/completions", use: create)
-    }
-
-    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+extension GenerationController {
+    @Sendable func createChatCompletion(_ request: Request, context: Context) async throws -> Response {
         let arrival = DispatchTime.now().uptimeNanoseconds
         let body = try await request.decodeJSON(as: ChatCompletionRequest.self, maxBytes: configuration.maxBodyBytes)
         let adapterFromModel = try checkModel(body.options.model, configuration: configuration)
@@ -54,24 +43,17 @@ struct ChatCompletionsController<Context: ConnectionAwareContext>: Sendable {
                                                      adapters: mixture.terms))
         }
 
-        let run = try GenerationRun.start(plans, engine: engine, metrics: metrics, arrival: arrival,
-                                          timeoutSeconds: configuration.requestTimeout, promptParam: "messages",
-                                          connection: context.connection)
-        let response = ChatResponseBuilder(identifier: CompletionIdentifier(), created: unixTime(), model: configuration.servedModelID,
-                                           engine: engine, plans: plans, wantsLogprobs: logprobs != nil,
-                                           mixture: MixtureReport(mixture),
-                                           recorder: CompletionRecorder(store: store, model: configuration.servedModelID, endpoint: .chat,
-                                                                        mixture: mixture, plans: plans, options: body.options,
-                                                                        logger: logger))
-        if body.options.isStreaming {
-            return response.stream(run, includeUsage: body.options.includesUsageInStream)
+        return try await respond(to: plans, options: body.options, mixture: mixture, endpoint: .chat, promptParam: "messages",
+                                 arrival: arrival, engine: engine, context: context) { recorder in
+            ChatResponseBuilder(identifier: CompletionIdentifier(), created: unixTime(), model: configuration.servedModelID,
+                                engine: engine, plans: plans, wantsLogprobs: logprobs != nil, mixture: MixtureReport(mixture),
+                                recorder: recorder)
         }
-        return try await response.complete(run)
     }
 }
 
 /// Turns a run's events into a chat completion, whole or as a stream of chunks.
-struct ChatResponseBuilder: Sendable {
+struct ChatResponseBuilder: GeneratedResponseBuilder {
     let identifier: CompletionIdentifier
     let created: Int
     let model: String
@@ -103,57 +85,46 @@ struct ChatResponseBuilder: Sendable {
     }
 
     func stream(_ run: AsyncThrowingStream<ChoiceEvent, any Error>, includeUsage: Bool) -> Response {
-        Response(status: .ok, headers: ServerSentEventWriter.headers, body: ResponseBody { writer in
-            var events = ServerSentEventWriter(writer)
-            var completionTokens = Array(repeating: 0, count: plans.count)
-            var texts = Array(repeating: "", count: plans.count)
-            var finished: [CompletionRecorder.Finished] = []
-            // OpenAI opens each choice with the assistant role and empty content.
-            for plan in plans {
-                try await events.send(chunk(.init(index: plan.index, role: "assistant", content: "",
-                                                  completionID: identifier.choiceID(plan.index))))
-            }
-            do {
-                for try await event in run {
-                    switch event {
-                    case let .token(choice, id, text, tokenLogprobs):
-                        var logprobs: ChatLogprobs?
-                        if wantsLogprobs, let tokenLogprobs, !engine.endsGeneration(id, ignoreEOS: plans[choice].generation.ignoreEOS) {
-                            var report = ChatLogprobs()
-                            report.append(tokenLogprobs, engine: engine)
-                            logprobs = report
-                        }
-                        texts[choice] += text
-                        if !text.isEmpty || logprobs != nil {
-                            try await events.send(chunk(.init(index: choice, content: text, logprobs: logprobs,
-                                                              completionID: identifier.choiceID(choice))))
-                        }
-                    case let .text(choice, text):
-                        texts[choice] += text
-                        try await events.send(chunk(.init(index: choice, content: text, completionID: identifier.choiceID(choice))))
-                    case let .finished(choice, reason, tokens):
-                        completionTokens[choice] = tokens
-                        finished.append(.init(id: identifier.choiceID(choice), plan: plans[choice], text: texts[choice],
-                                              finishReason: try reason.apiValue(), completionTokens: tokens))
-                        try await events.send(chunk(.init(index: choice, finishReason: try reason.apiValue(),
-                                                          completionID: identifier.choiceID(choice))))
-                    }
-                }
-                await recorder.record(finished)
-                if includeUsage {
-                    var last = chunk(nil)
-                    last.usage = CollectedChoice.usage(plans: plans, completionTokens: completionTokens)
-                    try await events.send(last)
-                }
-            } catch let error as APIError {
-                try await events.send(error: error)
-            }
-            try await events.finish()
-        })
+        streamChoices(run, plans: plans, identifier: identifier, recorder: recorder, includeUsage: includeUsage,
+                      format: ChatChunkFormat(builder: self))
     }
 
-    private func chunk(_ choice: ChatChunkChoice?) -> CompletionObject<ChatChunkChoice> {
+    fileprivate func chunk(_ choice: ChatChunkChoice?) -> CompletionObject<ChatChunkChoice> {
         CompletionObject(id: identifier.chatResponseID, object: "chat.completion.chunk", created: created, model: model,
                          choices: choice.map { [$0] } ?? [], usage: nil, mixture: mixture)
+    }
+}
+
+/// Chat chunks: each choice opens with the assistant role and empty content (as OpenAI's do), then carries deltas of
+/// its content with their logprobs, and ends with an empty delta and its finish reason.
+struct ChatChunkFormat: StreamChunkFormat, Sendable {
+    let builder: ChatResponseBuilder
+
+    func opening() -> [CompletionObject<ChatChunkChoice>] {
+        builder.plans.map { plan in
+            builder.chunk(.init(index: plan.index, role: "assistant", content: "", completionID: builder.identifier.choiceID(plan.index)))
+        }
+    }
+
+    func piece(choice: Int, token: Int?, text: String, logprobs: TokenLogprobs?) -> CompletionObject<ChatChunkChoice>? {
+        var report: ChatLogprobs?
+        if let token, builder.wantsLogprobs, let logprobs,
+           !builder.engine.endsGeneration(token, ignoreEOS: builder.plans[choice].generation.ignoreEOS) {
+            var tokenReport = ChatLogprobs()
+            tokenReport.append(logprobs, engine: builder.engine)
+            report = tokenReport
+        }
+        guard token == nil || !text.isEmpty || report != nil else { return nil }
+        return builder.chunk(.init(index: choice, content: text, logprobs: report, completionID: builder.identifier.choiceID(choice)))
+    }
+
+    func finished(choice: Int, reason: String) -> CompletionObject<ChatChunkChoice> {
+        builder.chunk(.init(index: choice, finishReason: reason, completionID: builder.identifier.choiceID(choice)))
+    }
+
+    func usage(_ usage: UsageBlock) -> CompletionObject<ChatChunkChoice> {
+        var last = builder.chunk(nil)
+        last.usage = usage
+        return last
     }
 }

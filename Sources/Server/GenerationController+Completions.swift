@@ -6,19 +6,8 @@ import Hummingbird
 import Logging
 
 /// `POST /v1/completions`: OpenAI's legacy text completions.
-struct CompletionsController<Context: ConnectionAwareContext>: Sendable {
-    let host: ModelHost
-    let configuration: ServerConfiguration
-    let metrics: ServerMetrics
-    let store: FeedbackStore?
-    let logger: Logger
-
-    var endpoints: RouteCollection<Context> {
-        RouteCollection(context: Context.self)
-            .post("completions", use: create)
-    }
-
-    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+extension GenerationController {
+    @Sendable func createCompletion(_ request: Request, context: Context) async throws -> Response {
         let arrival = DispatchTime.now().uptimeNanoseconds
         let body = try await request.decodeJSON(as: CompletionRequest.self, maxBytes: configuration.maxBodyBytes)
         let adapterFromModel = try checkModel(body.options.model, configuration: configuration)
@@ -59,19 +48,13 @@ struct CompletionsController<Context: ConnectionAwareContext>: Sendable {
             }
         }
 
-        let run = try GenerationRun.start(plans, engine: engine, metrics: metrics, arrival: arrival,
-                                          timeoutSeconds: configuration.requestTimeout, promptParam: "prompt",
-                                          connection: context.connection)
-        let response = CompletionResponseBuilder(
-            identifier: CompletionIdentifier(), created: unixTime(), model: configuration.servedModelID, engine: engine,
-            plans: plans, echo: echo, wantsLogprobs: body.logprobs != nil, promptLogprobs: promptLogprobs,
-            mixture: MixtureReport(mixture),
-            recorder: CompletionRecorder(store: store, model: configuration.servedModelID, endpoint: .completions, mixture: mixture,
-                                         plans: plans, options: body.options, logger: logger))
-        if body.options.isStreaming {
-            return response.stream(run, includeUsage: body.options.includesUsageInStream)
+        return try await respond(to: plans, options: body.options, mixture: mixture, endpoint: .completions, promptParam: "prompt",
+                                 arrival: arrival, engine: engine, context: context) { recorder in
+            CompletionResponseBuilder(
+                identifier: CompletionIdentifier(), created: unixTime(), model: configuration.servedModelID, engine: engine,
+                plans: plans, echo: echo, wantsLogprobs: body.logprobs != nil, promptLogprobs: promptLogprobs,
+                mixture: MixtureReport(mixture), recorder: recorder)
         }
-        return try await response.complete(run)
     }
 
     /// Every prompt as tokens: text is tokenized with special tokens parsed (as llama.cpp does), token ids are checked.
@@ -112,7 +95,7 @@ func checkModel(_ requested: String?, configuration: ServerConfiguration) throws
 }
 
 /// Turns a run's events into a completions response, whole or as a stream of chunks.
-struct CompletionResponseBuilder: Sendable {
+struct CompletionResponseBuilder: GeneratedResponseBuilder {
     let identifier: CompletionIdentifier
     let created: Int
     let model: String
@@ -153,63 +136,59 @@ struct CompletionResponseBuilder: Sendable {
     }
 
     func stream(_ run: AsyncThrowingStream<ChoiceEvent, any Error>, includeUsage: Bool) -> Response {
-        Response(status: .ok, headers: ServerSentEventWriter.headers, body: ResponseBody { writer in
-            var events = ServerSentEventWriter(writer)
-            var offsets = Array(repeating: 0, count: plans.count)
-            var completionTokens = Array(repeating: 0, count: plans.count)
-            var texts = Array(repeating: "", count: plans.count)
-            var finished: [CompletionRecorder.Finished] = []
-            if echo {
-                for plan in plans {
-                    offsets[plan.index] = plan.prompt.text.unicodeScalars.count
-                    try await events.send(chunk(plan.index, text: plan.prompt.text, logprobs: promptLogprobs[plan.promptIndex]))
-                }
-            }
-            do {
-                for try await event in run {
-                    switch event {
-                    case let .token(choice, id, text, tokenLogprobs):
-                        var logprobs: CompletionLogprobs?
-                        if wantsLogprobs && !engine.endsGeneration(id, ignoreEOS: plans[choice].generation.ignoreEOS) {
-                            var report = CompletionLogprobs()
-                            report.append(token: id, logprobs: tokenLogprobs, offset: &offsets[choice], engine: engine)
-                            logprobs = report
-                        }
-                        texts[choice] += text
-                        if !text.isEmpty || logprobs != nil {
-                            try await events.send(chunk(choice, text: text, logprobs: logprobs))
-                        }
-                    case let .text(choice, text):
-                        texts[choice] += text
-                        try await events.send(chunk(choice, text: text, logprobs: nil))
-                    case let .finished(choice, reason, tokens):
-                        completionTokens[choice] = tokens
-                        finished.append(.init(id: identifier.choiceID(choice), plan: plans[choice], text: texts[choice],
-                                              finishReason: try reason.apiValue(), completionTokens: tokens))
-                        try await events.send(chunk(choice, text: "", logprobs: nil, finishReason: try reason.apiValue()))
-                    }
-                }
-                await recorder.record(finished)
-                if includeUsage {
-                    let usage = CollectedChoice.usage(plans: plans, completionTokens: completionTokens)
-                    try await events.send(completionObject([], usage: usage))
-                }
-            } catch let error as APIError {
-                try await events.send(error: error)
-            }
-            try await events.finish()
-        })
+        streamChoices(run, plans: plans, identifier: identifier, recorder: recorder, includeUsage: includeUsage,
+                      format: CompletionChunkFormat(self))
     }
 
     /// OpenAI uses one shape for a whole completion and for each chunk of its stream.
-    private func completionObject(_ choices: [CompletionChoice], usage: UsageBlock?) -> CompletionObject<CompletionChoice> {
+    fileprivate func completionObject(_ choices: [CompletionChoice], usage: UsageBlock?) -> CompletionObject<CompletionChoice> {
         CompletionObject(id: identifier.completionResponseID, object: "text_completion", created: created, model: model,
                          choices: choices, usage: usage, mixture: mixture)
     }
 
-    private func chunk(_ choice: Int, text: String, logprobs: CompletionLogprobs?, finishReason: String? = nil) -> CompletionObject<CompletionChoice> {
+    fileprivate func chunk(_ choice: Int, text: String, logprobs: CompletionLogprobs?, finishReason: String? = nil) -> CompletionObject<CompletionChoice> {
         completionObject([CompletionChoice(index: choice, text: text, logprobs: logprobs, finishReason: finishReason,
                                            completionID: identifier.choiceID(choice))], usage: nil)
+    }
+}
+
+/// `/v1/completions` chunks: the echoed prompts first when asked for, then text pieces with their logprobs, whose
+/// text offsets run on per choice from the end of its echoed prompt.
+struct CompletionChunkFormat: StreamChunkFormat, Sendable {
+    let builder: CompletionResponseBuilder
+    private var offsets: [Int]
+
+    init(_ builder: CompletionResponseBuilder) {
+        self.builder = builder
+        offsets = Array(repeating: 0, count: builder.plans.count)
+    }
+
+    mutating func opening() -> [CompletionObject<CompletionChoice>] {
+        guard builder.echo else { return [] }
+        return builder.plans.map { plan in
+            offsets[plan.index] = plan.prompt.text.unicodeScalars.count
+            return builder.chunk(plan.index, text: plan.prompt.text, logprobs: builder.promptLogprobs[plan.promptIndex])
+        }
+    }
+
+    mutating func piece(choice: Int, token: Int?, text: String, logprobs: TokenLogprobs?) -> CompletionObject<CompletionChoice>? {
+        var report: CompletionLogprobs?
+        if let token, builder.wantsLogprobs,
+           !builder.engine.endsGeneration(token, ignoreEOS: builder.plans[choice].generation.ignoreEOS) {
+            var tokenReport = CompletionLogprobs()
+            tokenReport.append(token: token, logprobs: logprobs, offset: &offsets[choice], engine: builder.engine)
+            report = tokenReport
+        }
+        guard token == nil || !text.isEmpty || report != nil else { return nil }
+        return builder.chunk(choice, text: text, logprobs: report)
+    }
+
+    func finished(choice: Int, reason: String) -> CompletionObject<CompletionChoice> {
+        builder.chunk(choice, text: "", logprobs: nil, finishReason: reason)
+    }
+
+    func usage(_ usage: UsageBlock) -> CompletionObject<CompletionChoice> {
+        builder.completionObject([], usage: usage)
     }
 }
 
