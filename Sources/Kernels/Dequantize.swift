@@ -61,16 +61,7 @@ public enum Dequantize {
     ///     0       2      d   fp16 scale
     ///     2       16     qs  byte j: value j in the low nibble, value j+16 in the high nibble
     static func q4_0(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blockCount: Int) {
-        for b in 0..<blockCount {
-            let block = src + b * 18
-            let out = dst + b * 32
-            let d = Half.load(block, byteOffset: 0)
-            let qs = (block + 2).assumingMemoryBound(to: UInt8.self)
-            for j in 0..<16 {
-                out[j] = Float(Int32(qs[j] & 0x0F) - 8) * d
-                out[j + 16] = Float(Int32(qs[j] >> 4) - 8) * d
-            }
-        }
+        nibbleBlocks(src, dst, blockCount: blockCount, hasMin: false, hasFifthBit: false)
     }
 
     /// Q4_1: 32 values in 20 bytes; x = d · q + m, q ∈ 0…15.
@@ -80,17 +71,7 @@ public enum Dequantize {
     ///     2       2      m   fp16 min (the value of q = 0)
     ///     4       16     qs  byte j: value j in the low nibble, value j+16 in the high nibble
     static func q4_1(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blockCount: Int) {
-        for b in 0..<blockCount {
-            let block = src + b * 20
-            let out = dst + b * 32
-            let d = Half.load(block, byteOffset: 0)
-            let m = Half.load(block, byteOffset: 2)
-            let qs = (block + 4).assumingMemoryBound(to: UInt8.self)
-            for j in 0..<16 {
-                out[j] = Float(qs[j] & 0x0F) * d + m
-                out[j + 16] = Float(qs[j] >> 4) * d + m
-            }
-        }
+        nibbleBlocks(src, dst, blockCount: blockCount, hasMin: true, hasFifthBit: false)
     }
 
     /// Q5_0: 32 values in 22 bytes; x = d · (q − 16), q ∈ 0…31.
@@ -100,19 +81,7 @@ public enum Dequantize {
     ///     2       4      qh  uint32: bit j is bit 4 of value j (j = 0…31)
     ///     6       16     qs  low 4 bits; byte j: value j in the low nibble, value j+16 in the high nibble
     static func q5_0(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blockCount: Int) {
-        for b in 0..<blockCount {
-            let block = src + b * 22
-            let out = dst + b * 32
-            let d = Half.load(block, byteOffset: 0)
-            let qh = block.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-            let qs = (block + 6).assumingMemoryBound(to: UInt8.self)
-            for j in 0..<16 {
-                let high0 = Int32((qh >> UInt32(j)) & 1) << 4
-                let high1 = Int32((qh >> UInt32(j + 16)) & 1) << 4
-                out[j] = Float((Int32(qs[j] & 0x0F) | high0) - 16) * d
-                out[j + 16] = Float((Int32(qs[j] >> 4) | high1) - 16) * d
-            }
-        }
+        nibbleBlocks(src, dst, blockCount: blockCount, hasMin: false, hasFifthBit: true)
     }
 
     /// Q5_1: 32 values in 24 bytes; x = d · q + m, q ∈ 0…31.
@@ -123,18 +92,29 @@ public enum Dequantize {
     ///     4       4      qh  uint32: bit j is bit 4 of value j
     ///     8       16     qs  low 4 bits; byte j: value j in the low nibble, value j+16 in the high nibble
     static func q5_1(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blockCount: Int) {
+        nibbleBlocks(src, dst, blockCount: blockCount, hasMin: true, hasFifthBit: true)
+    }
+
+    /// Q4_0, Q4_1, Q5_0 and Q5_1 share one layout: fp16 d, fp16 m (the _1 types), a uint32 of fifth bits (the Q5
+    /// types), then 16 bytes holding value j in the low nibble of byte j and value j+16 in its high nibble.
+    private static func nibbleBlocks(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blockCount: Int,
+                                     hasMin: Bool, hasFifthBit: Bool) {
+        let highBitsOffset = hasMin ? 4 : 2
+        let quantsOffset = highBitsOffset + (hasFifthBit ? 4 : 0)
+        let blockBytes = quantsOffset + 16
+        let zero: Int32 = hasFifthBit ? 16 : 8
         for b in 0..<blockCount {
-            let block = src + b * 24
+            let block = src + b * blockBytes
             let out = dst + b * 32
             let d = Half.load(block, byteOffset: 0)
-            let m = Half.load(block, byteOffset: 2)
-            let qh = block.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-            let qs = (block + 8).assumingMemoryBound(to: UInt8.self)
+            let m = hasMin ? Half.load(block, byteOffset: 2) : 0
+            let qh = hasFifthBit ? block.loadUnaligned(fromByteOffset: highBitsOffset, as: UInt32.self) : 0
+            let qs = (block + quantsOffset).assumingMemoryBound(to: UInt8.self)
             for j in 0..<16 {
-                let high0 = UInt32((qh >> UInt32(j)) & 1) << 4
-                let high1 = UInt32((qh >> UInt32(j + 16)) & 1) << 4
-                out[j] = Float(UInt32(qs[j] & 0x0F) | high0) * d + m
-                out[j + 16] = Float(UInt32(qs[j] >> 4) | high1) * d + m
+                let q0 = Int32(qs[j] & 0x0F) | Int32((qh >> UInt32(j)) & 1) << 4
+                let q1 = Int32(qs[j] >> 4) | Int32((qh >> UInt32(j + 16)) & 1) << 4
+                out[j] = hasMin ? Float(q0) * d + m : Float(q0 - zero) * d
+                out[j + 16] = hasMin ? Float(q1) * d + m : Float(q1 - zero) * d
             }
         }
     }
@@ -185,23 +165,7 @@ public enum Dequantize {
     ///     16      128    qs      4 chunks of 32 bytes; chunk c, byte l: value 64c+l in the low
     ///                            nibble (sub-block 2c), value 64c+32+l in the high nibble (sub-block 2c+1)
     static func q4_K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blockCount: Int) {
-        for b in 0..<blockCount {
-            let block = src + b * 144
-            let d = Half.load(block, byteOffset: 0)
-            let dmin = Half.load(block, byteOffset: 2)
-            let scales = block + 4
-            let qs = (block + 16).assumingMemoryBound(to: UInt8.self)
-            for chunk in 0..<4 {
-                let out = dst + b * 256 + chunk * 64
-                let q = qs + chunk * 32
-                let low = KQuantScales.factors(scales, 2 * chunk, d: d, dmin: dmin)
-                let high = KQuantScales.factors(scales, 2 * chunk + 1, d: d, dmin: dmin)
-                for l in 0..<32 {
-                    out[l] = low.scale * Float(q[l] & 0x0F) - low.min
-                    out[l + 32] = high.scale * Float(q[l] >> 4) - high.min
-                }
-            }
-        }
+        kQuant4Or5Bits(src, dst, blockCount: blockCount, blockBytes: 144, highBitsOffset: nil, lowBitsOffset: 16)
     }
 
     /// Q5_K: 256 values in 176 bytes, 8 sub-blocks of 32; in sub-block s,
@@ -214,13 +178,19 @@ public enum Dequantize {
     ///     16      32     qh      byte l, bit s: bit 4 of value 32s+l (s = sub-block 0…7)
     ///     48      128    qs      low 4 bits, nibbles arranged as in Q4_K
     static func q5_K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blockCount: Int) {
+        kQuant4Or5Bits(src, dst, blockCount: blockCount, blockBytes: 176, highBitsOffset: 16, lowBitsOffset: 48)
+    }
+
+    /// Q4_K and Q5_K share their scales and nibble layout; Q5_K adds a fifth bit per value from `qh`.
+    private static func kQuant4Or5Bits(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blockCount: Int,
+                                       blockBytes: Int, highBitsOffset: Int?, lowBitsOffset: Int) {
         for b in 0..<blockCount {
-            let block = src + b * 176
+            let block = src + b * blockBytes
             let d = Half.load(block, byteOffset: 0)
             let dmin = Half.load(block, byteOffset: 2)
             let scales = block + 4
-            let qh = (block + 16).assumingMemoryBound(to: UInt8.self)
-            let qs = (block + 48).assumingMemoryBound(to: UInt8.self)
+            let qh = highBitsOffset.map { (block + $0).assumingMemoryBound(to: UInt8.self) }
+            let qs = (block + lowBitsOffset).assumingMemoryBound(to: UInt8.self)
             for chunk in 0..<4 {
                 let out = dst + b * 256 + chunk * 64
                 let q = qs + chunk * 32
@@ -228,8 +198,11 @@ public enum Dequantize {
                 let high = KQuantScales.factors(scales, 2 * chunk + 1, d: d, dmin: dmin)
                 let bitLow = UInt8(1) << UInt8(2 * chunk), bitHigh = UInt8(2) << UInt8(2 * chunk)
                 for l in 0..<32 {
-                    let qLow = (q[l] & 0x0F) | (qh[l] & bitLow != 0 ? 16 : 0)
-                    let qHigh = (q[l] >> 4) | (qh[l] & bitHigh != 0 ? 16 : 0)
+                    var qLow = q[l] & 0x0F, qHigh = q[l] >> 4
+                    if let qh {
+                        qLow |= qh[l] & bitLow != 0 ? 16 : 0
+                        qHigh |= qh[l] & bitHigh != 0 ? 16 : 0
+                    }
                     out[l] = low.scale * Float(qLow) - low.min
                     out[l + 32] = high.scale * Float(qHigh) - high.min
                 }

@@ -3,7 +3,7 @@
 // C[m × n] = alpha · op(A) · op(B) + beta · C, all row-major, op(A) m × k, op(B) k × n. With a pool, the
 // product is split along its larger output dimension into chunks that the pool's threads run, each chunk one
 // single-threaded BLAS call (OpenBLAS's own threads are switched off once, process-wide: they would busy-wait
-// against ours on the same cores). Written twice, for Float (training) and Double (gradient checks).
+// against ours on the same cores). In Float (training) and Double (gradient checks): see `GemmScalar`.
 
 import CBLAS
 
@@ -25,24 +25,14 @@ public enum Gemm {
     }
 
     /// C[m × n] = alpha · op(A) · op(B) + beta · C (row-major; op(A) is Aᵀ when transA, A then stored k × m).
-    public static func multiply(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-                                a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                                beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, pool: ThreadPool? = nil) {
+    public static func multiply<Scalar: GemmScalar>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Scalar,
+                                                    a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int,
+                                                    beta: Scalar, c: UnsafeMutablePointer<Scalar>, ldc: Int,
+                                                    pool: ThreadPool? = nil) {
+        let opA = transA ? CblasTrans : CblasNoTrans, opB = transB ? CblasTrans : CblasNoTrans
         inChunks(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
                  pool: pool) { pa, pb, pc, mm, nn in
-            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(mm), Int32(nn), Int32(k), alpha, pa, Int32(lda), pb, Int32(ldb), beta, pc, Int32(ldc))
-        }
-    }
-
-    /// The Double twin of `multiply` (gradient checks).
-    public static func multiply(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
-                                a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-                                beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int, pool: ThreadPool? = nil) {
-        inChunks(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
-                 pool: pool) { pa, pb, pc, mm, nn in
-            cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(mm), Int32(nn), Int32(k), alpha, pa, Int32(lda), pb, Int32(ldb), beta, pc, Int32(ldc))
+            Scalar.gemm(opA, opB, Int32(mm), Int32(nn), Int32(k), alpha, pa, Int32(lda), pb, Int32(ldb), beta, pc, Int32(ldc))
         }
     }
 
@@ -67,5 +57,29 @@ public enum Gemm {
             }
         }
         if count == 1 { run(0) } else { pool!.parallelFor(count, run) }
+    }
+}
+
+/// The element types the products run in, each with its row-major BLAS routine: Float (training) and Double
+/// (gradient checks against finite differences).
+public protocol GemmScalar {
+    static func gemm(_ opA: CBLAS_TRANSPOSE, _ opB: CBLAS_TRANSPOSE, _ m: Int32, _ n: Int32, _ k: Int32, _ alpha: Self,
+                     _ a: UnsafePointer<Self>, _ lda: Int32, _ b: UnsafePointer<Self>, _ ldb: Int32, _ beta: Self,
+                     _ c: UnsafeMutablePointer<Self>, _ ldc: Int32)
+}
+
+extension Float: GemmScalar {
+    public static func gemm(_ opA: CBLAS_TRANSPOSE, _ opB: CBLAS_TRANSPOSE, _ m: Int32, _ n: Int32, _ k: Int32, _ alpha: Float,
+                            _ a: UnsafePointer<Float>, _ lda: Int32, _ b: UnsafePointer<Float>, _ ldb: Int32, _ beta: Float,
+                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int32) {
+        cblas_sgemm(CblasRowMajor, opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+}
+
+extension Double: GemmScalar {
+    public static func gemm(_ opA: CBLAS_TRANSPOSE, _ opB: CBLAS_TRANSPOSE, _ m: Int32, _ n: Int32, _ k: Int32, _ alpha: Double,
+                            _ a: UnsafePointer<Double>, _ lda: Int32, _ b: UnsafePointer<Double>, _ ldb: Int32, _ beta: Double,
+                            _ c: UnsafeMutablePointer<Double>, _ ldc: Int32) {
+        cblas_dgemm(CblasRowMajor, opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 }
