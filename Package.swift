@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "Tokenizers", swiftSettings: fast),
         .target(name: "Model", dependencies: ["GGUF", "Kernels", "Tokenizers"], swiftSettings: optimised),
         .target(name: "Engine", dependencies: ["Model", "Tokenizers"], swiftSettings: fast),
-        .target(name: "Adapters", dependencies: ["Model", "GGUF"], swiftSettings: fast),
+        .target(name: "Adapters", dependencies: ["Model", "GGUF", "Kernels"], swiftSettings: fast),
         .target(name: "Alignment", dependencies: ["Model", "Adapters", "Tokenizers", "Kernels"], swiftSettings: fast),
         .target(name: "Feedback", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(

@@ -1,5 +1,6 @@
 import Foundation
 import GGUF
+import Kernels
 import Model
 
 /// LoRA adapter files in the GGUF layout llama.cpp reads (`general.type = adapter`, `adapter.type = lora`,
@@ -123,7 +124,7 @@ public enum AdapterFile {
         switch t.type {
         case .f32: dst.update(from: src.assumingMemoryBound(to: Float.self), count: t.elementCount)
         case .f16:
-            for i in 0..<t.elementCount { dst[i] = Float(Float16(bitPattern: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            for i in 0..<t.elementCount { dst[i] = Half.load(src, byteOffset: 2 * i) }
         default: throw AdapterError.unsupportedType(tensor: t.name, type: "\(t.type)")
         }
         // A NaN or infinity would turn every logit of a request that uses the adapter into NaN.

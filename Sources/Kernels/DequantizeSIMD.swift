@@ -32,13 +32,6 @@ enum AVX2Dequantize {
         _mm_cvtsi64_si128(p.loadUnaligned(as: Int64.self))
     }
 
-    /// The fp16 field at `byteOffset` from `p`, widened (Half.load, but inlined in debug builds too,
-    /// where calls across files are not).
-    @inline(__always)
-    private static func half(_ p: UnsafeRawPointer, _ byteOffset: Int) -> Float {
-        _cvtsh_ss(p.loadUnaligned(fromByteOffset: byteOffset, as: UInt16.self))
-    }
-
     /// The low 8 bytes of `bytes`, as unsigned integers, converted to 8 floats.
     @inline(__always)
     private static func floatsFromUnsignedBytes(_ bytes: __m128i) -> __m256 {
@@ -72,8 +65,8 @@ enum AVX2Dequantize {
         for b in 0..<blockCount {
             let block = src + b * 20
             let out = dst + b * 32
-            let d = _mm256_set1_ps(half(block, 0))
-            let m = _mm256_set1_ps(half(block, 2))
+            let d = _mm256_set1_ps(Half.load(block, byteOffset: 0))
+            let m = _mm256_set1_ps(Half.load(block, byteOffset: 2))
             for group in 0..<2 {
                 let bytes = load8(block + 4 + 8 * group)
                 let low = floatsFromUnsignedBytes(lowNibbles(bytes))
@@ -102,7 +95,7 @@ enum AVX2Dequantize {
         for b in 0..<blockCount {
             let block = src + b * 22
             let out = dst + b * 32
-            let d = _mm256_set1_ps(half(block, 0))
+            let d = _mm256_set1_ps(Half.load(block, byteOffset: 0))
             let qh = _mm256_set1_epi32(block.loadUnaligned(fromByteOffset: 2, as: Int32.self))
             for group in 0..<2 {
                 let bytes = load8(block + 6 + 8 * group)
@@ -118,7 +111,7 @@ enum AVX2Dequantize {
         for b in 0..<blockCount {
             let block = src + b * 34
             let out = dst + b * 32
-            let d = _mm256_set1_ps(half(block, 0))
+            let d = _mm256_set1_ps(Half.load(block, byteOffset: 0))
             for group in 0..<4 {
                 let q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(block + 2 + 8 * group)))
                 _mm256_storeu_ps(out + 8 * group, _mm256_mul_ps(q, d))
@@ -131,8 +124,8 @@ enum AVX2Dequantize {
     static func q4_K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blockCount: Int) {
         for b in 0..<blockCount {
             let block = src + b * 144
-            let d = half(block, 0)
-            let dmin = half(block, 2)
+            let d = Half.load(block, byteOffset: 0)
+            let dmin = Half.load(block, byteOffset: 2)
             let scales = block + 4
             for chunk in 0..<4 {
                 let out = dst + b * 256 + chunk * 64
@@ -165,7 +158,7 @@ enum AVX2Dequantize {
         }
         for b in 0..<blockCount {
             let block = src + b * 210
-            let d = half(block, 208)
+            let d = Half.load(block, byteOffset: 208)
             for half in 0..<2 {
                 let out = dst + b * 256 + half * 128
                 let ql = block + half * 64

@@ -17,11 +17,8 @@ public enum Half {
         Float16(value).bitPattern
     }
 
-    /// Reads the binary16 at `byteOffset` from `base` (no alignment needed) and widens it.
-    @inlinable @inline(__always)
-    public static func load(_ base: UnsafeRawPointer, byteOffset: Int = 0) -> Float {
-        toFloat(base.loadUnaligned(fromByteOffset: byteOffset, as: UInt16.self))
-    }
+    // `load(_:byteOffset:)`, which reads a binary16 from a block, is defined in QuantizedDot.swift: the dot kernels
+    // there call it once per block, and debug builds inline only calls within one file.
 }
 
 /// bfloat16: the upper 16 bits of a Float (1 sign, 8 exponent, 7 mantissa bits).

@@ -97,10 +97,20 @@ private func sum8(_ v: __m256) -> Float {
 }
 #endif
 
-/// The fp16 field at `offset` from `p`, widened (Half.load, inlined here in debug builds too).
+extension Half {
+    /// Reads the binary16 at `byteOffset` from `base` (no alignment needed) and widens it (vcvtph2ps: the Kernels
+    /// target is compiled for F16C). Defined in this file so that the kernels below inline it in debug builds too,
+    /// where calls across files are not inlined.
+    @inlinable @inline(__always)
+    public static func load(_ base: UnsafeRawPointer, byteOffset: Int = 0) -> Float {
+        Float(Float16(bitPattern: base.loadUnaligned(fromByteOffset: byteOffset, as: UInt16.self)))
+    }
+}
+
+/// Shorthand for `Half.load` in the kernels below.
 @inline(__always)
 private func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
-    Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+    Half.load(p, byteOffset: offset)
 }
 
 /// The kernels by weight format, read by the BlockFormat table. Built here, where the kernels' generic row loop is
