@@ -85,8 +85,7 @@ export function render(root, { objectives }) {
   root.append(el('h1', { text: 'Adapters' }), box.node,
     section('Served adapters', list,
       el('h3', { text: 'Load from the adapters directory' }), loadForm, loaded),
-    section('Trade-off grid', grid),
-    section('Held-out front of the last job', front));
+    el('div', { class: 'two-up' }, section('Trade-off grid', grid), section('Held-out front of the last job', front)));
   refresh();
   return null;
 }

@@ -28,8 +28,18 @@ function label(value) {
 /// A chart of `series` ([{name, points: [[x, y], …]}]): axes with ticks, one coloured line and dots per series,
 /// and a legend. `yMin`/`yMax` fix the vertical range (accuracies: 0…1); otherwise it fits the data.
 export function lineChart(series, { title = '', xLabel = '', yLabel = '', yMin, yMax, xMin, xMax, empty = 'No data yet.' } = {}) {
-  const width = 560, height = 280;
-  const margin = { left: 56, right: 16, top: 30, bottom: 64 };
+  // The legend wraps onto as many lines as it needs below the plot.
+  const width = 560, plotBottom = 216;
+  const legend = [];
+  let legendX = 56, legendLine = 0;
+  series.forEach((s) => {
+    const itemWidth = 24 + s.name.length * 6.5;
+    if (legendX + itemWidth > width && legendX > 56) { legendX = 56; legendLine += 1; }
+    legend.push({ x: legendX, line: legendLine });
+    legendX += itemWidth;
+  });
+  const height = plotBottom + 52 + legendLine * 16 + 12;
+  const margin = { left: 56, right: 16, top: 30, bottom: height - plotBottom };
   const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img', 'aria-label': title });
   root.append(svg('text', { x: margin.left, y: 18, class: 'chart-title' }, title));
   const all = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
@@ -40,7 +50,11 @@ export function lineChart(series, { title = '', xLabel = '', yLabel = '', yMin, 
   let x0 = xMin ?? Math.min(...all.map((p) => p[0])), x1 = xMax ?? Math.max(...all.map((p) => p[0]));
   let y0 = yMin ?? Math.min(...all.map((p) => p[1])), y1 = yMax ?? Math.max(...all.map((p) => p[1]));
   if (x0 === x1) { x0 -= 1; x1 += 1; }
-  if (y0 === y1) { const pad = Math.abs(y0) * 0.1 || 1; y0 -= pad; y1 += pad; }
+  if (y0 === y1) {
+    const pad = Math.abs(y0) * 0.1 || 1;
+    if (yMin === undefined) y0 -= pad;
+    y1 += pad;
+  }
   const plotWidth = width - margin.left - margin.right, plotHeight = height - margin.top - margin.bottom;
   const sx = (x) => margin.left + ((x - x0) / (x1 - x0)) * plotWidth;
   const sy = (y) => margin.top + plotHeight - ((y - y0) / (y1 - y0)) * plotHeight;
@@ -60,7 +74,6 @@ export function lineChart(series, { title = '', xLabel = '', yLabel = '', yMin, 
     transform: `rotate(-90 14 ${margin.top + plotHeight / 2})` }, yLabel));
   root.append(axes);
 
-  let legendX = margin.left;
   series.forEach((s, i) => {
     const colour = s.colour || COLOURS[i % COLOURS.length];
     const points = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
@@ -75,10 +88,10 @@ export function lineChart(series, { title = '', xLabel = '', yLabel = '', yMin, 
       group.append(dot);
     }
     root.append(group);
-    const legendY = height - 12;
-    root.append(svg('rect', { x: legendX, y: legendY - 9, width: 10, height: 10, fill: colour }));
-    root.append(svg('text', { x: legendX + 14, y: legendY, class: 'legend' }, s.name));
-    legendX += 24 + s.name.length * 7;
+    const { x, line } = legend[i];
+    const legendY = plotBottom + 52 + line * 16;
+    root.append(svg('rect', { x, y: legendY - 9, width: 10, height: 10, fill: colour }));
+    root.append(svg('text', { x: x + 14, y: legendY, class: 'legend' }, s.name));
   });
   return root;
 }

@@ -1,7 +1,7 @@
 // Realign: start a job (server defaults or edited fields), watch it train, cancel it, read past jobs' reports.
 import { api } from './api.js';
 import { el, errorBox, section, table, number, time, duration, message, every } from './ui.js';
-import { lineChart } from './charts.js';
+import { lineChart, COLOURS } from './charts.js';
 import { numberOrText } from './chat.js';
 
 const FIELDS = [
@@ -46,13 +46,15 @@ export function jobCharts(job, samples, objectives) {
 /// Held-out accuracy per objective at each grid point (x: the first objective's weight), before and after.
 export function frontChart(report, names) {
   const runs = report?.training?.runs || [];
+  // Before (dashed, pale) first, so the after lines are drawn over them where they coincide.
   const series = [];
-  names.forEach((name) => {
-    series.push({ name: `${name} after`, points: runs.map((r) => [r.weights[0], r.heldOutLogRatioAccuracyAfter?.[name]]) });
-  });
   names.forEach((name, k) => {
     series.push({ name: `${name} before`, dashed: true, colour: ['#93c5fd', '#fca5a5', '#6ee7b7', '#fcd34d'][k % 4],
       points: runs.map((r) => [r.weights[0], r.heldOutLogRatioAccuracyBefore?.[name]]) });
+  });
+  names.forEach((name, k) => {
+    series.push({ name: `${name} after`, colour: COLOURS[k % COLOURS.length],
+      points: runs.map((r) => [r.weights[0], r.heldOutLogRatioAccuracyAfter?.[name]]) });
   });
   series.forEach((s) => s.points.sort((a, b) => a[0] - b[0]));
   return lineChart(series, { title: 'Held-out accuracy at each grid point', xLabel: `weight of ${names[0] || 'objective 1'}`,
@@ -152,14 +154,15 @@ export function render(root, { objectives }) {
       onclick: async () => {
         try { await api('POST', `/v1/realign/${encodeURIComponent(job.id)}/cancel`, {}); } catch (error) { box.show(error); }
       } });
-    jobPanel.replaceChildren(
+    jobPanel.replaceChildren(...[
       el('div', { class: 'row' },
         el('strong', { text: job.id }),
         el('span', { class: `state state-${job.state}`, id: 'realign-state', 'data-state': job.state, text: job.state }),
         el('span', { id: 'realign-step', text: stepText }), el('span', { class: 'muted', id: 'realign-eta', text: eta }), cancel),
       job.error ? el('p', { class: 'error-text', text: job.error }) : null,
       el('div', { class: 'charts', id: 'realign-charts' }, jobCharts(job, samples, objectives)),
-      job.report ? reportView(job, objectives) : null);
+      job.report ? reportView(job, objectives) : null,
+    ].filter(Boolean));
   }
 
   function watch(id) {
@@ -191,6 +194,7 @@ export function render(root, { objectives }) {
           const details = el('details', { class: 'job', 'data-id': job.id },
             el('summary', {},
               el('span', { class: `state state-${job.state}`, text: job.state }), ' ',
+              job.request?.starter ? el('span', { class: 'chip', text: `starter: ${job.request.starter}` }) : null,
               el('span', { text: `${time(job.created)} · ${job.pairs_used ?? '?'} pairs` }),
               promoted ? el('span', { class: 'muted', text: ` · promoted ${promoted}` }) : null,
               job.report && (job.report.kept || []).length ? el('span', { class: 'muted', text: ` · kept ${job.report.kept.length}` }) : null),

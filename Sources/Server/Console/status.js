@@ -1,11 +1,17 @@
-// Status: the server's own state, refreshed every two seconds.
+// Status: the server's own state, refreshed every two seconds, with its recent throughput as a chart.
 import { api } from './api.js';
 import { el, errorBox, section, number, duration, every } from './ui.js';
+import { lineChart } from './charts.js';
+
+const HISTORY = 90;   // samples kept for the chart: three minutes at one every two seconds
 
 export function render(root) {
   const box = errorBox();
   const list = el('dl', { class: 'status', id: 'status-list' });
   const occupancy = el('meter', { min: 0, max: 1, value: 0, id: 'status-occupancy' });
+  const chart = el('div', { id: 'status-chart' });
+  const samples = [];
+  const opened = Date.now();
 
   function paint(s) {
     occupancy.value = s.batch_occupancy;
@@ -23,11 +29,18 @@ export function render(root) {
     ];
     list.replaceChildren(...rows.flatMap(([name, value]) => [el('dt', { text: name }),
       el('dd', { 'data-field': name }, value instanceof Node ? value : String(value))]));
+    samples.push({ t: (Date.now() - opened) / 1000, rate: s.tokens_per_second, active: s.active_sequences, queued: s.queue_depth });
+    if (samples.length > HISTORY) samples.shift();
+    chart.replaceChildren(lineChart([
+      { name: 'tokens/s', points: samples.map((p) => [p.t, p.rate]) },
+      { name: 'active sequences', points: samples.map((p) => [p.t, p.active]) },
+      { name: 'queued', points: samples.map((p) => [p.t, p.queued]) },
+    ], { title: 'Since this page opened', xLabel: 'seconds', yLabel: 'value', yMin: 0 }));
   }
 
   const stop = every(2000, async () => {
     try { paint(await api('GET', '/v1/status')); box.clear(); } catch (error) { box.show(error); }
   });
-  root.append(el('h1', { text: 'Status' }), box.node, section('Server', list));
+  root.append(el('h1', { text: 'Status' }), box.node, section('Server', list), section('Throughput', chart));
   return stop;
 }
