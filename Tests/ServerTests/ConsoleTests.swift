@@ -130,6 +130,10 @@ extension ModelRouteTests {
 
                 status = try json(try await client.execute(uri: "/v1/status", method: .get))
                 #expect(status["generated_tokens"] as? Int == 3)
+                // The rate counts whole seconds only: once the second of the tokens has passed, it sees them.
+                try await Task.sleep(nanoseconds: 1_100_000_000)
+                let later = try json(try await client.execute(uri: "/v1/status", method: .get))
+                #expect((later["tokens_per_second"] as? Double ?? 0) > 0)
                 let feedback = try #require(status["feedback"] as? JSONObject)
                 #expect(feedback["pairs"] as? Int == 1)
                 #expect(feedback["pairs_since_last_job"] as? Int == 1)

@@ -32,10 +32,13 @@ export function jobCharts(job, samples, objectives) {
       }
     });
   }
+  const active = job.state === 'queued' || job.state === 'running';
   const charts = [
-    lineChart(lossSeries, { title: 'Training loss per objective', xLabel: 'step (all grid points)', yLabel: 'DPO loss' }),
+    lineChart(lossSeries, { title: 'Training loss per objective', xLabel: 'step (all grid points)', yLabel: 'DPO loss',
+      empty: active ? 'Waiting for the first training step…' : 'No training steps recorded.' }),
     lineChart(accuracySeries, { title: 'Training accuracy per objective', xLabel: 'step (all grid points)', yLabel: 'accuracy',
-      yMin: 0, yMax: 1, empty: samples.length ? 'No labelled rows.' : 'Live accuracy is shown while a job trains.' }),
+      yMin: 0, yMax: 1, empty: samples.length ? 'No labelled rows.'
+        : (active ? 'Waiting for the first training step…' : 'Live accuracy is shown while a job trains.') }),
   ];
   if (runs.length > 0) {
     charts.push(frontChart(job.report, names));
