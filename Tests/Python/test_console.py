@@ -20,9 +20,10 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 CHROMEDRIVER = shutil.which("chromedriver")
+CHROMIUM = shutil.which("chromium")
 pytestmark = [
     pytest.mark.skipif(not MODEL_FILE.exists(), reason="needs models/SmolLM2-135M-Instruct.Q4_1.gguf"),
-    pytest.mark.skipif(CHROMEDRIVER is None, reason="needs chromium and chromedriver (scripts/setup.sh --test installs them)"),
+    pytest.mark.skipif(CHROMEDRIVER is None or CHROMIUM is None, reason="needs chromium and chromedriver (scripts/setup.sh --test installs them)"),
 ]
 
 PAGES = ["chat", "compare", "feedback", "realign", "adapters", "status"]
@@ -40,6 +41,7 @@ def server():
 @pytest.fixture(scope="module")
 def browser():
     options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM   # both named, so selenium never looks for (or downloads) a browser
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                      "--window-size=1280,800", "--disable-extensions", "--no-first-run"]:
         options.add_argument(argument)
