@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Engine", "Model", "Tokenizers", "Adapters", "GGUF",
+                "Server", "Engine", "Model", "Tokenizers", "Adapters", "GGUF", "Feedback",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -41,11 +41,13 @@ public struct CompletionRecord: Codable, Sendable, Equatable {
     /// Sampling parameters (temperature, top_p, seed, max_tokens, …) as sent to the sampler.
     public var sampling: JSONValue
     public var endpoint: CompletionEndpoint
+    /// The id of the API key that asked for it; nil on an open server.
+    public var keyID: String?
 
     public init(id: String, created: Date = Date(), model: String, prompt: String, text: String,
                 finishReason: String?, promptTokens: Int, completionTokens: Int,
                 tradeoff: [String: Double]? = nil, adapters: [AdapterUse] = [], sampling: JSONValue = .object([:]),
-                endpoint: CompletionEndpoint) {
+                endpoint: CompletionEndpoint, keyID: String? = nil) {
         self.id = id
         self.created = created
         self.model = model
@@ -58,6 +60,7 @@ public struct CompletionRecord: Codable, Sendable, Equatable {
         self.adapters = adapters
         self.sampling = sampling
         self.endpoint = endpoint
+        self.keyID = keyID
     }
 
     enum CodingKeys: String, CodingKey {
@@ -66,6 +69,7 @@ public struct CompletionRecord: Codable, Sendable, Equatable {
         case promptTokens = "prompt_tokens"
         case completionTokens = "completion_tokens"
         case tradeoff, adapters, sampling, endpoint
+        case keyID = "key_id"
     }
 }
 
@@ -75,13 +79,13 @@ extension CompletionRecord {
     /// `prompt` and `text` are UTF-8 BLOBs (see `StoredText`).
     static let insertSQL = """
         INSERT INTO completion (id, created, model, endpoint, prompt, text, finish_reason, prompt_tokens,
-                                completion_tokens, tradeoff, adapters, sampling)
-        VALUES (?, ?, ?, ?, \(StoredText.placeholder), \(StoredText.placeholder), ?, ?, ?, ?, ?, ?)
+                                completion_tokens, tradeoff, adapters, sampling, key_id)
+        VALUES (?, ?, ?, ?, \(StoredText.placeholder), \(StoredText.placeholder), ?, ?, ?, ?, ?, ?, ?)
         """
 
     func insertArguments() throws -> StatementArguments {
         [id, created, model, endpoint.rawValue, StoredText.bytes(prompt), StoredText.bytes(text), finishReason, promptTokens,
-         completionTokens, try tradeoff.map { try JSONColumn.text($0) }, try JSONColumn.text(adapters), try sampling.jsonText()]
+         completionTokens, try tradeoff.map { try JSONColumn.text($0) }, try JSONColumn.text(adapters), try sampling.jsonText(), keyID]
     }
 
     /// Throws `FeedbackStoreError.corruptRow` for a row that cannot be read.
@@ -103,6 +107,7 @@ extension CompletionRecord {
             tradeoff: try stored.optionalJSON([String: Double].self, "tradeoff"),
             adapters: try stored.json([AdapterUse].self, "adapters"),
             sampling: try stored.json(JSONValue.self, "sampling"),
-            endpoint: endpoint)
+            endpoint: endpoint,
+            keyID: try stored.value("key_id"))
     }
 }

@@ -10,6 +10,7 @@ enum FeedbackSchema {
         // none either, so that a reference left dangling by a hand edit of an older file does not stop it opening.
         migrator = migrator.disablingDeferredForeignKeyChecks()
         migrator.registerMigration("v2") { db in try storeFreeTextAsUTF8Blobs(db) }
+        migrator.registerMigration("v3") { db in try recordTheKeyOfEachRow(db) }
         return migrator
     }
 
@@ -100,6 +101,15 @@ enum FeedbackSchema {
     /// to the stored BLOBs, and the canonical unique index on (prompt, min(chosen, rejected), max(chosen, rejected))
     /// orders and compares bytes (for UTF-8, the order of code points, as v1's BINARY collation did). PostgreSQL
     /// (issue 24) keeps the same columns as `bytea` with `octet_length(x) > 0` and least()/greatest().
+    /// v3: the id of the API key (never the key) that created each completion and preference pair; NULL for rows
+    /// stored before, or by an open server.
+    static func recordTheKeyOfEachRow(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE completion ADD COLUMN key_id TEXT;
+            ALTER TABLE preference_pair ADD COLUMN key_id TEXT;
+            """)
+    }
+
     static func storeFreeTextAsUTF8Blobs(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE completion_v2 (

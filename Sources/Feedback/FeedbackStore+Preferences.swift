@@ -9,7 +9,7 @@ extension FeedbackStore {
     /// configured list; `labels` may name a subset of it. Throws `FeedbackError` for a rule broken (see
     /// its cases), `duplicatePair` if the prompt with these two texts, in either order, is stored.
     public func addFeedback(chosenID: String, rejectedID: String, labels: [String: Int], objectives: [String],
-                            user: String? = nil, note: String? = nil) async throws -> PreferencePair {
+                            user: String? = nil, note: String? = nil, keyID: String? = nil) async throws -> PreferencePair {
         if chosenID == rejectedID { throw FeedbackError.sameCompletion(id: chosenID) }
         try LabelValidation.validate(labels, objectives: objectives)
         return try await database.write { db in
@@ -22,7 +22,8 @@ extension FeedbackStore {
             if rejected.text.isBlank { throw FeedbackError.emptyText(field: "rejected_id") }
             if chosen.text.hasSameBytes(as: rejected.text) { throw FeedbackError.identicalTexts(field: "rejected_id") }
             return try Self.insertPair(db, prompt: chosen.prompt, chosen: chosen.text, rejected: rejected.text,
-                                       chosenID: chosenID, rejectedID: rejectedID, labels: labels, user: user, note: note)
+                                       chosenID: chosenID, rejectedID: rejectedID, labels: labels, user: user, note: note,
+                                       keyID: keyID)
         }
     }
 
@@ -30,7 +31,8 @@ extension FeedbackStore {
     /// a prompt or text that is empty or only whitespace is refused. Texts are stored byte for byte (U+0000
     /// included) and compared as bytes: two texts are the same when their UTF-8 is (see `StoredText`).
     public func addFeedback(prompt: String, chosen: String, rejected: String, labels: [String: Int],
-                            objectives: [String], user: String? = nil, note: String? = nil) async throws -> PreferencePair {
+                            objectives: [String], user: String? = nil, note: String? = nil,
+                            keyID: String? = nil) async throws -> PreferencePair {
         if prompt.isBlank { throw FeedbackError.emptyText(field: "prompt") }
         if chosen.isBlank { throw FeedbackError.emptyText(field: "chosen") }
         if rejected.isBlank { throw FeedbackError.emptyText(field: "rejected") }
@@ -38,7 +40,7 @@ extension FeedbackStore {
         try LabelValidation.validate(labels, objectives: objectives)
         return try await database.write { db in
             try Self.insertPair(db, prompt: prompt, chosen: chosen, rejected: rejected, chosenID: nil, rejectedID: nil,
-                                labels: labels, user: user, note: note)
+                                labels: labels, user: user, note: note, keyID: keyID)
         }
     }
 
@@ -131,7 +133,7 @@ extension FeedbackStore {
     /// compare UTF-8 BLOBs with UTF-8 BLOBs (see `StoredText`).
     private static func insertPair(_ db: Database, prompt: String, chosen: String, rejected: String,
                                    chosenID: String?, rejectedID: String?, labels: [String: Int],
-                                   user: String?, note: String?) throws -> PreferencePair {
+                                   user: String?, note: String?, keyID: String?) throws -> PreferencePair {
         let duplicateSQL = """
             SELECT id FROM preference_pair WHERE prompt = ? AND min(chosen, rejected) = min(?, ?) AND max(chosen, rejected) = max(?, ?)
             """
@@ -146,10 +148,10 @@ extension FeedbackStore {
             let text = StoredText.placeholder, optionalText = StoredText.optionalPlaceholder
             var arguments: [(any DatabaseValueConvertible)?] = [id, created, promptBytes, chosenBytes, rejectedBytes, chosenID,
                                                                 rejectedID, try JSONColumn.text(labels)]
-            arguments += StoredText.optionalArguments(user) + StoredText.optionalArguments(note)
+            arguments += StoredText.optionalArguments(user) + StoredText.optionalArguments(note) + [keyID]
             try db.execute(sql: """
-                INSERT INTO preference_pair (id, created, prompt, chosen, rejected, chosen_id, rejected_id, labels, "user", note)
-                VALUES (?, ?, \(text), \(text), \(text), ?, ?, ?, \(optionalText), \(optionalText))
+                INSERT INTO preference_pair (id, created, prompt, chosen, rejected, chosen_id, rejected_id, labels, "user", note, key_id)
+                VALUES (?, ?, \(text), \(text), \(text), ?, ?, ?, \(optionalText), \(optionalText), ?)
                 """, arguments: StatementArguments(arguments))
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             let existing = try String.fetchOne(db, sql: duplicateSQL, arguments: duplicateArguments) ?? "unknown"
@@ -157,7 +159,7 @@ extension FeedbackStore {
         }
         return PreferencePair(sequence: db.lastInsertedRowID, id: id, created: created, prompt: prompt, chosen: chosen,
                               rejected: rejected, chosenID: chosenID, rejectedID: rejectedID, labels: labels,
-                              user: user, note: note)
+                              user: user, note: note, keyID: keyID)
     }
 }
 

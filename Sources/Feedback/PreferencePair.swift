@@ -21,9 +21,12 @@ public struct PreferencePair: Codable, Sendable, Equatable {
     public var labels: [String: Int]
     public var user: String?
     public var note: String?
+    /// The id of the API key that posted it; nil on an open server.
+    public var keyID: String?
 
     public init(sequence: Int64, id: String, created: Date, prompt: String, chosen: String, rejected: String,
-                chosenID: String?, rejectedID: String?, labels: [String: Int], user: String?, note: String?) {
+                chosenID: String?, rejectedID: String?, labels: [String: Int], user: String?, note: String?,
+                keyID: String? = nil) {
         self.sequence = sequence
         self.id = id
         self.created = created
@@ -35,6 +38,7 @@ public struct PreferencePair: Codable, Sendable, Equatable {
         self.labels = labels
         self.user = user
         self.note = note
+        self.keyID = keyID
     }
 
     enum CodingKeys: String, CodingKey {
@@ -42,6 +46,7 @@ public struct PreferencePair: Codable, Sendable, Equatable {
         case chosenID = "chosen_id"
         case rejectedID = "rejected_id"
         case labels, user, note
+        case keyID = "key_id"
     }
 }
 
@@ -81,7 +86,8 @@ extension PreferencePair {
             rejectedID: try stored.value("rejected_id"),
             labels: try stored.json([String: Int].self, "labels"),
             user: try stored.optionalText("user"),
-            note: try stored.optionalText("note"))
+            note: try stored.optionalText("note"),
+            keyID: try stored.value("key_id"))
     }
 
     /// The row as `raconteur align` reads it: {"chosen","labels","prompt","rejected"}, keys sorted, no newline.

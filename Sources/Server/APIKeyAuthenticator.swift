@@ -4,13 +4,26 @@ import Hummingbird
 import HummingbirdAuth
 
 /// The configured API key a request presented, attached to the request's context by `APIKeyAuthenticator`.
-struct APIKeyIdentity: Sendable, Hashable {
-    /// The first 8 bytes of the key's SHA-256 in hex: names the key (in logs, or a table of per-key permissions)
-    /// without revealing it.
-    let fingerprint: String
+public struct APIKeyIdentity: Sendable, Hashable {
+    /// The key's id: stored with the rows it creates and logged, instead of the key.
+    public let id: String
+    public let scopes: Set<APIScope>
+    public let limits: RateLimits
 
-    init(key: String) {
-        fingerprint = SHA256.hash(data: Data(key.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+    init(_ key: APIKey) {
+        id = key.id
+        scopes = key.scopes
+        limits = key.limits
+    }
+
+    /// `admin` may do everything; otherwise the scope itself is needed.
+    func allows(_ scope: APIScope) -> Bool {
+        scopes.contains(.admin) || scopes.contains(scope)
+    }
+
+    /// The first 8 bytes of a key's SHA-256 in hex: the default id of a key, which names it without revealing it.
+    static func fingerprint(of key: String) -> String {
+        SHA256.hash(data: Data(key.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 }
 
@@ -21,8 +34,8 @@ struct APIKeyAuthenticator<Context: AuthRequestContext<APIKeyIdentity>>: Authent
     typealias Identity = APIKeyIdentity
     private let keys: [(bytes: [UInt8], identity: APIKeyIdentity)]
 
-    init(keys: Set<String>) {
-        self.keys = keys.map { (Array($0.utf8), APIKeyIdentity(key: $0)) }
+    init(keys: [APIKey]) {
+        self.keys = keys.map { (Array($0.key.utf8), APIKeyIdentity($0)) }
     }
 
     /// Throws (rather than returning nil) so that a request without a valid key goes no further.
@@ -54,5 +67,35 @@ struct APIKeyAuthenticator<Context: AuthRequestContext<APIKeyIdentity>>: Authent
         var difference: UInt8 = 0
         for i in 0..<a.count { difference |= a[i] ^ b[i] }
         return difference == 0
+    }
+}
+
+/// A context that carries the key a request presented (nil when the server is open).
+protocol APIKeyContext: RequestContext {
+    var identity: APIKeyIdentity? { get }
+}
+
+/// Refuses, with 403 and the API's envelope, a request whose key lacks `scope`. Added to a route collection before
+/// the routes it guards (Hummingbird applies a collection's middleware to the routes added after it). An open
+/// server (no keys) has no identities and refuses nothing.
+struct RequireScope<Context: APIKeyContext>: RouterMiddleware {
+    let scope: APIScope
+
+    init(_ scope: APIScope) {
+        self.scope = scope
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let identity = context.identity, !identity.allows(scope) {
+            throw APIError.missingScope(scope, keyID: identity.id)
+        }
+        return try await next(request, context)
+    }
+}
+
+extension APIError {
+    static func missingScope(_ scope: APIScope, keyID: String) -> APIError {
+        APIError(status: .forbidden, message: "The API key '\(keyID)' does not have the '\(scope.rawValue)' scope this route needs.",
+                 type: "permission_error", code: "missing_scope")
     }
 }

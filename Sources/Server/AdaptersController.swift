@@ -5,7 +5,7 @@ import Model
 
 /// `GET/POST/DELETE /v1/adapters`: the adapters served, loading (or replacing) one from the adapters directory,
 /// unloading one. Replacing or unloading never touches a generation in flight: each request pinned its versions.
-struct AdaptersController<Context: RequestContext>: Sendable {
+struct AdaptersController<Context: APIKeyContext>: Sendable {
     let host: ModelHost
     let configuration: ServerConfiguration
 
@@ -13,6 +13,7 @@ struct AdaptersController<Context: RequestContext>: Sendable {
         RouteCollection(context: Context.self)
             .get("adapters", use: list)
             .get("adapters/{id}", use: show)
+            .add(middleware: RequireScope(.admin))
             .post("adapters", use: load)
             .delete("adapters/{id}", use: unload)
     }

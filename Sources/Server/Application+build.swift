@@ -62,10 +62,14 @@ func buildRouter(_ configuration: ServerConfiguration, host: ModelHost, metrics:
     router.addRoutes(OperationsController(host: host, metrics: metrics).endpoints)
     router.addRoutes(ConsoleController().endpoints)
 
-    let api = router.group("v1").add(middleware: APIKeyAuthenticator(keys: configuration.apiKeys))
+    let limiter = RateLimiter()
+    let api = router.group("v1")
+        .add(middleware: APIKeyAuthenticator(keys: configuration.apiKeys))
+        .add(middleware: RateLimitMiddleware(limiter: limiter))
     api.addRoutes(ModelsController(host: host, configuration: configuration, started: unixTime()).endpoints)
     api.addRoutes(AdaptersController(host: host, configuration: configuration).endpoints)
-    api.addRoutes(GenerationController(host: host, configuration: configuration, metrics: metrics, store: store, logger: logger).endpoints)
+    api.addRoutes(GenerationController(host: host, configuration: configuration, metrics: metrics, store: store, logger: logger,
+                                       limiter: limiter).endpoints)
     api.addRoutes(FeedbackController(store: store, configuration: configuration, onFeedback: { await realign.feedbackArrived() }).endpoints)
     api.addRoutes(RealignController(manager: realign, configuration: configuration).endpoints)
     api.addRoutes(StatusController(host: host, metrics: metrics, store: store, configuration: configuration, started: Date()).endpoints)

@@ -15,9 +15,14 @@ struct CompletionRecorder: Sendable {
     let adapters: [AdapterUse]
     let sampling: [JSONValue]
     let logger: Logger
+    /// The id of the API key the request presented (stored with each row, never the key).
+    let keyID: String?
+    /// Told the tokens the request generated once its choices have finished (the key's rate limit).
+    let chargeTokens: @Sendable (Int) -> Void
 
     init(store: FeedbackStore?, model: String, endpoint: CompletionEndpoint, mixture: AdapterMixture, plans: [ChoicePlan],
-         options: GenerationOptions, logger: Logger) {
+         options: GenerationOptions, keyID: String?, chargeTokens: @escaping @Sendable (Int) -> Void = { _ in },
+         logger: Logger) {
         self.store = options.store == false ? nil : store   // `store: false`: nothing of this request is kept
         self.model = model
         self.endpoint = endpoint
@@ -33,6 +38,8 @@ struct CompletionRecorder: Sendable {
             return (try? JSONValue(encoding: fields)) ?? .null
         }
         self.logger = logger
+        self.keyID = keyID
+        self.chargeTokens = chargeTokens
     }
 
     struct SamplingRecord: Encodable {
@@ -73,11 +80,13 @@ struct CompletionRecorder: Sendable {
     }
 
     func record(_ choices: [Finished]) async {
+        chargeTokens(choices.reduce(0) { $0 + $1.completionTokens })
         guard let store, !choices.isEmpty else { return }
         let records = choices.map { c in
             CompletionRecord(id: c.id, model: model, prompt: c.plan.prompt.text, text: c.text, finishReason: c.finishReason,
                              promptTokens: c.plan.prompt.tokens.count, completionTokens: c.completionTokens,
-                             tradeoff: tradeoff, adapters: adapters, sampling: sampling[c.plan.index], endpoint: endpoint)
+                             tradeoff: tradeoff, adapters: adapters, sampling: sampling[c.plan.index], endpoint: endpoint,
+                             keyID: keyID)
         }
         do {
             try await store.recordCompletions(records)

@@ -12,17 +12,20 @@ import Logging
 /// how many rows they left out, the list as `skipped` in its body, the export as the trailer
 /// `X-Raconteur-Skipped-Rows` (sent only when rows were skipped). Every other row is listed and exported in full.
 /// Texts are stored and returned byte for byte, U+0000 included.
-struct FeedbackController<Context: RequestContext>: Sendable {
+struct FeedbackController<Context: APIKeyContext>: Sendable {
     let store: FeedbackStore
     let configuration: ServerConfiguration
     /// Told after every stored pair (the realignment policy counts them).
     let onFeedback: @Sendable () async -> Void
 
     var endpoints: RouteCollection<Context> {
-        RouteCollection(context: Context.self)
+        let routes = RouteCollection(context: Context.self)
+        routes.group().add(middleware: RequireScope(.feedback))
             .post("feedback", use: create)
+        routes.group().add(middleware: RequireScope(.admin))
             .get("feedback", use: list)
             .get("feedback/export", use: export)
+        return routes
     }
 
     struct FeedbackRequest: Decodable {
@@ -51,6 +54,8 @@ struct FeedbackController<Context: RequestContext>: Sendable {
         var chosenID: String?
         var rejectedID: String?
         var labels: [String: Int]
+        /// The id of the API key that posted the pair (never the key).
+        var keyID: String?
 
         init(_ pair: PreferencePair) {
             id = pair.id
@@ -61,11 +66,12 @@ struct FeedbackController<Context: RequestContext>: Sendable {
             chosenID = pair.chosenID
             rejectedID = pair.rejectedID
             labels = pair.labels
+            keyID = pair.keyID
         }
 
         private enum CodingKeys: String, CodingKey {
             case id, object, created, prompt, chosen, rejected, labels
-            case chosenID = "chosen_id", rejectedID = "rejected_id"
+            case chosenID = "chosen_id", rejectedID = "rejected_id", keyID = "key_id"
         }
     }
 
@@ -100,13 +106,14 @@ struct FeedbackController<Context: RequestContext>: Sendable {
                 guard let chosen = body.chosenID else { throw APIError.missingParameter("chosen_id") }
                 guard let rejected = body.rejectedID else { throw APIError.missingParameter("rejected_id") }
                 pair = try await store.addFeedback(chosenID: chosen, rejectedID: rejected, labels: labels, objectives: objectives,
-                                                   user: body.user, note: body.note)
+                                                   user: body.user, note: body.note, keyID: context.identity?.id)
             case (false, true):
                 guard let prompt = body.prompt else { throw APIError.missingParameter("prompt") }
                 guard let chosen = body.chosen else { throw APIError.missingParameter("chosen") }
                 guard let rejected = body.rejected else { throw APIError.missingParameter("rejected") }
                 pair = try await store.addFeedback(prompt: prompt, chosen: chosen, rejected: rejected, labels: labels,
-                                                   objectives: objectives, user: body.user, note: body.note)
+                                                   objectives: objectives, user: body.user, note: body.note,
+                                                   keyID: context.identity?.id)
             case (false, false):
                 throw APIError.missingParameter("chosen_id")
             }

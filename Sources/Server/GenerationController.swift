@@ -7,15 +7,17 @@ import Logging
 /// The generation routes, `POST /v1/completions` and `POST /v1/chat/completions`. They share the served model, the
 /// limits, the metrics and the store, and one way to run their choices; they differ in how a request becomes
 /// prompts and how the run's events become a response (the two extensions of this type).
-struct GenerationController<Context: ConnectionAwareContext>: Sendable {
+struct GenerationController<Context: ConnectionAwareContext & APIKeyContext>: Sendable {
     let host: ModelHost
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
     let store: FeedbackStore?
     let logger: Logger
+    let limiter: RateLimiter
 
     var endpoints: RouteCollection<Context> {
         RouteCollection(context: Context.self)
+            .add(middleware: RequireScope(.inference))
             .post("completions", use: createCompletion)
             .post("chat/completions", use: createChatCompletion)
     }
@@ -28,11 +30,16 @@ struct GenerationController<Context: ConnectionAwareContext>: Sendable {
         promptParam: String, arrival: UInt64, engine: InferenceEngine, context: Context,
         builder makeBuilder: (CompletionRecorder) -> Builder
     ) async throws -> Response {
+        let identity = context.identity
+        try limiter.admitGeneration(identity)
         let run = try GenerationRun.start(plans, engine: engine, metrics: metrics, arrival: arrival,
                                           timeoutSeconds: configuration.requestTimeout, promptParam: promptParam,
                                           connection: context.connection)
         let builder = makeBuilder(CompletionRecorder(store: store, model: configuration.servedModelID, endpoint: endpoint,
-                                                     mixture: mixture, plans: plans, options: options, logger: logger))
+                                                     mixture: mixture, plans: plans, options: options,
+                                                     keyID: identity?.id,
+                                                     chargeTokens: { [limiter] in limiter.charge(identity, tokens: $0) },
+                                                     logger: logger))
         if options.isStreaming {
             return builder.stream(run, includeUsage: options.includesUsageInStream)
         }

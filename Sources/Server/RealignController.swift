@@ -5,12 +5,13 @@ import Hummingbird
 
 /// `POST /v1/realign` starts a job, `GET /v1/realign/{id}` shows it, `GET /v1/realign` lists recent ones,
 /// `POST /v1/realign/{id}/cancel` stops one.
-struct RealignController<Context: RequestContext>: Sendable {
+struct RealignController<Context: APIKeyContext>: Sendable {
     let manager: RealignManager
     let configuration: ServerConfiguration
 
     var endpoints: RouteCollection<Context> {
         RouteCollection(context: Context.self)
+            .add(middleware: RequireScope(.admin))
             .post("realign", use: create)
             .get("realign", use: list)
             .get("realign/{id}", use: show)

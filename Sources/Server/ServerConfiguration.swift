@@ -24,8 +24,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var port: Int
     /// One key per line; nil (or a file with no keys) leaves the server open, and then on loopback only.
     public var apiKeysFile: String?
-    /// Keys accepted as `Authorization: Bearer <key>`, read from `apiKeysFile` by `loadAPIKeys()`.
-    public var apiKeys: Set<String>
+    /// Keys accepted as `Authorization: Bearer <key>`, with their ids, scopes and rate limits, read from
+    /// `apiKeysFile` by `loadAPIKeys()` (format: `APIKeyFile`).
+    public var apiKeys: [APIKey]
 
     /// Sequences decoded together in one batched forward pass.
     public var maxBatch: Int
@@ -90,7 +91,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         host: String = "127.0.0.1",
         port: Int = 8080,
         apiKeysFile: String? = nil,
-        apiKeys: Set<String> = [],
+        apiKeys: [APIKey] = [],
         maxBatch: Int = 8,
         maxQueued: Int = 64,
         maxBodyBytes: Int = 1 << 20,
@@ -207,22 +208,13 @@ public struct ServerConfiguration: Sendable, Equatable {
         chatTemplateSource = source
     }
 
-    /// Reads `apiKeysFile` into `apiKeys`: one key per line; blank lines and lines starting with # are skipped.
+    /// Reads `apiKeysFile` into `apiKeys` (format: `APIKeyFile`).
     public mutating func loadAPIKeys() throws {
         guard let path = apiKeysFile, !path.isEmpty else { return }
         guard RealPath.isRegularFile(path), let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError("cannot read the API keys file \(path) (it must be a regular file)")
         }
-        apiKeys = Self.parseAPIKeys(String(decoding: data, as: UTF8.self))
-    }
-
-    static func parseAPIKeys(_ text: String) -> Set<String> {
-        var keys = Set<String>()
-        for line in text.split(whereSeparator: \.isNewline) {
-            let key = line.trimmingCharacters(in: .whitespaces)
-            if !key.isEmpty && !key.hasPrefix("#") { keys.insert(key) }
-        }
-        return keys
+        apiKeys = try APIKeyFile.parse(String(decoding: data, as: UTF8.self), path: path)
     }
 }
 

@@ -12,7 +12,7 @@ protocol ConnectionAwareContext: RequestContext {
 
 /// The server's request context: Hummingbird's basic storage, the connection, and the API key presented (nil when
 /// the server is open or outside `/v1`).
-struct ServerRequestContext: ConnectionAwareContext, AuthRequestContext {
+struct ServerRequestContext: ConnectionAwareContext, AuthRequestContext, APIKeyContext {
     var coreContext: CoreRequestContextStorage
     let connection: (any Channel)?
     var identity: APIKeyIdentity?

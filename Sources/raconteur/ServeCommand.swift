@@ -50,6 +50,10 @@ struct ServeCommand: ParsableCommand {
             logger.notice("no API keys are configured: the API is open to anyone who can reach \(settings.host) (loopback only)")
         } else {
             logger.notice("API keys required: \(settings.apiKeys.count) key(s) loaded from \(settings.apiKeysFile ?? "")")
+            let plain = settings.apiKeys.filter(\.isPlain).count
+            if plain > 0 {
+                logger.notice("\(plain) key(s) in \(settings.apiKeysFile ?? "") name no scopes and may use every route; add scopes=inference,feedback or scopes=admin (docs/SERVER.md, \"API keys\")")
+            }
         }
         logger.notice("loading \(settings.modelPath) as '\(settings.servedModelID)' with \(settings.effectiveThreads) thread(s)")
         let app = try await buildApplication(settings, logger: logger)

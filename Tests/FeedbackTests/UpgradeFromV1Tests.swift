@@ -67,10 +67,11 @@ import Testing
 
     /// Every row of every table, each value as SQLite's quote() of its bytes, by rowid: equal before and after
     /// the migration iff every row kept every byte.
-    static func snapshot(_ db: Database) throws -> [String: [[String]]] {
+    /// Every row of every table as quoted bytes, without the columns later migrations add (`leaving`).
+    static func snapshot(_ db: Database, leaving added: Set<String> = []) throws -> [String: [[String]]] {
         var tables: [String: [[String]]] = [:]
         for table in ["completion", "preference_pair", "realign_job", "adapter_version"] {
-            let columns = try db.columns(in: table).map(\.name)
+            let columns = try db.columns(in: table).map(\.name).filter { !added.contains($0) }
             let selection = (["rowid"] + columns).map { "quote(CAST(\"\($0)\" AS BLOB))" }.joined(separator: ", ")
             tables[table] = try Row.fetchAll(db, sql: "SELECT \(selection) FROM \(table) ORDER BY rowid").map { row in
                 (0..<row.count).map { row[$0] as String? ?? "" }
@@ -93,9 +94,9 @@ import Testing
         #expect(counterBefore == 5)
 
         let store = try FeedbackStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3"])
         let (rowsAfter, counterAfter, kinds, integrity) = try await store.database.read { db in
-            (try Self.snapshot(db),
+            (try Self.snapshot(db, leaving: ["key_id"]),
              try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'preference_pair'"),
              try String.fetchAll(db, sql: """
                  SELECT DISTINCT typeof(prompt) || typeof(chosen) || typeof(rejected) FROM preference_pair
@@ -107,6 +108,11 @@ import Testing
         #expect(counterAfter == counterBefore)
         #expect(Set(kinds) == ["blobblobblob", "blobblob"])
         #expect(integrity == ["ok"])
+        // v3's key_id is NULL on every row that existed before it: no key is invented for them.
+        let keyIDs = try await store.database.read { db in
+            try String.fetchAll(db, sql: "SELECT key_id FROM completion WHERE key_id IS NOT NULL UNION ALL SELECT key_id FROM preference_pair WHERE key_id IS NOT NULL")
+        }
+        #expect(keyIDs.isEmpty)
 
         // Read through the store: the texts as v1 wrote them, and the NUL one whole at last.
         let pairs = try await store.allPreferences()

@@ -7,11 +7,11 @@ import Testing
 /// The API key check on its own (no model): which `Authorization` headers pass, which error the others get, and the
 /// identity a key attaches to the request.
 struct APIKeyAuthenticatorTests {
-    private static func withRouter(keys: Set<String>, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    private static func withRouter(keys: [APIKey], _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let router = Router(context: ServerRequestContext.self)
         router.add(middleware: ErrorEnvelopeMiddleware(maxBodyBytes: 1024))
         router.add(middleware: APIKeyAuthenticator(keys: keys))
-        router.get("whoami") { _, context in context.identity?.fingerprint ?? "open" }
+        router.get("whoami") { _, context in context.identity?.id ?? "open" }
         try await Application(router: router).test(.router, body)
     }
 
@@ -31,7 +31,7 @@ struct APIKeyAuthenticatorTests {
             let response = try await client.execute(uri: "/whoami", method: .get, headers: [.authorization: header])
             #expect(response.status == .ok)
             let key = header.hasSuffix("sk-two") ? "sk-two" : "sk-one"
-            #expect(Self.fingerprint(response) == APIKeyIdentity(key: key).fingerprint)
+            #expect(Self.fingerprint(response) == APIKeyIdentity.fingerprint(of: key))
             #expect(Self.fingerprint(response).count == 16)
         }
     }
@@ -55,7 +55,7 @@ struct APIKeyAuthenticatorTests {
     }
 
     @Test func twoKeysHaveDifferentIdentities() {
-        #expect(APIKeyIdentity(key: "sk-one") != APIKeyIdentity(key: "sk-two"))
-        #expect(APIKeyIdentity(key: "sk-one") == APIKeyIdentity(key: "sk-one"))
+        #expect(APIKeyIdentity(APIKey("sk-one")) != APIKeyIdentity(APIKey("sk-two")))
+        #expect(APIKeyIdentity(APIKey("sk-one")) == APIKeyIdentity(APIKey("sk-one")))
     }
 }
