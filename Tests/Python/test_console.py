@@ -205,6 +205,34 @@ def test_a_tiny_realign_job_from_the_page_succeeds_and_its_adapters_are_served(s
     assert severe_logs(browser) == []
 
 
+def test_cancel_a_job_and_unload_and_load_an_adapter_from_the_pages(server, browser):
+    open_page(browser, server, "realign")
+    wait(browser, lambda d: d.find_element(By.ID, "realign-steps").get_attribute("value"), message="no defaults")
+    for field, value in [("realign-steps", "500"), ("realign-min-pairs", "2"), ("realign-rank", "4"),
+                         ("realign-batch-size", "2"), ("realign-held-out", "0"), ("realign-weights", "1,0")]:
+        fill(browser.find_element(By.ID, field), value)
+    browser.find_element(By.ID, "realign-start").click()
+    wait(browser, lambda d: d.execute_script(
+        "return document.querySelector('#realign-state')?.dataset.state === 'running' && !!document.querySelector('#realign-cancel')"),
+        message="the job did not start")
+    browser.execute_script("document.querySelector('#realign-cancel').click()")   # the panel redraws every second
+    wait(browser, lambda d: d.execute_script("return document.querySelector('#realign-state')?.dataset.state") == "cancelled",
+         timeout=120, message="the job was not cancelled")
+
+    open_page(browser, server, "adapters")
+    name = "concise1.00-detailed0.00"
+    row = wait(browser, lambda d: visible(d, f'#adapters-table tr[data-id="{name}"]'))
+    row.find_element(By.CSS_SELECTOR, "button").click()
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, f'#adapters-table tr[data-id="{name}"]'),
+         message="the adapter was not unloaded")
+    assert name not in [a["id"] for a in server.request("GET", "/v1/adapters")[1]["data"]]
+    fill(browser.find_element(By.ID, "adapter-load-id"), name)
+    browser.find_element(By.ID, "adapter-load-id").send_keys(Keys.ENTER)
+    wait(browser, lambda d: visible(d, f'#adapters-table tr[data-id="{name}"]'), message="the adapter was not loaded")
+    assert name in [a["id"] for a in server.request("GET", "/v1/adapters")[1]["data"]]
+    assert severe_logs(browser) == []
+
+
 def test_bad_input_shows_the_servers_message(server, browser):
     open_page(browser, server, "chat")
     fill(browser.find_element(By.ID, "chat-max-tokens"), "100000000")
