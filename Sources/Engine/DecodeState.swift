@@ -7,6 +7,10 @@ import Tokenizers
 /// A sequence stops (in this order of checks) on an end-of-generation token (`stop`), on a stop sequence (`stop`),
 /// after `maxTokens` tokens or when prompt + completion fills `capacity` positions (`length`). The last sampled
 /// token is never fed back, so it needs no position of its own beyond that bound.
+///
+/// Under a grammar, the sampler sees the row with the tokens the grammar refuses at -inf (logprobs report that
+/// constrained distribution), end-of-generation tokens only where the grammar can end, and the sequence stops
+/// (`stop`) once the grammar is complete with nothing that could follow. Without one, nothing of this runs.
 struct DecodeState {
     let request: GenerationRequest
     /// Positions the sequence may fill, prompt and completion together (its cache's capacity).
@@ -14,6 +18,7 @@ struct DecodeState {
     private var sampler: Sampler
     private var output: GeneratedText
     private let endIDs: Set<Int>
+    private var grammar: GrammarTokenFilter?
     /// Tokens sampled so far.
     private(set) var generated = 0
     /// Why the sequence ended, once it has.
@@ -27,6 +32,9 @@ struct DecodeState {
         sampler = Sampler(request.sampling)
         output = GeneratedText(tokenizer: tokenizer, stops: request.stop)
         endIDs = request.ignoreEOS ? [] : tokenizer.endOfGenerationIDs
+        if let constraint = request.grammar {
+            grammar = GrammarTokenFilter(constraint: constraint, tokenizer: tokenizer, endIDs: endIDs)
+        }
         if request.maxTokens <= 0 { finishReason = .length }
     }
 
@@ -40,8 +48,45 @@ struct DecodeState {
     /// Samples the next token from this sequence's logits row and decides whether the sequence goes on.
     mutating func consume(_ logits: UnsafeBufferPointer<Float>) -> Step? {
         guard finishReason == nil else { return nil }
+        if grammar != nil { return consumeConstrained(logits) }
         let token = sampler.sample(logits)
         let report = request.logprobs.map { TokenLogprobs(logits: logits, token: token, topCount: $0) }
+        return record(token, logprobs: report)
+    }
+
+    /// `consume` under a grammar: sample from the masked row, then advance the grammar by the token.
+    private mutating func consumeConstrained(_ logits: UnsafeBufferPointer<Float>) -> Step? {
+        guard var filter = grammar else { return nil }
+        defer { grammar = filter }
+        if filter.state.isFinished {
+            // Only the empty output was left to produce (a grammar that accepts the empty string alone).
+            finishReason = .stop
+            pendingToken = nil
+            return nil
+        }
+        let token: Int
+        let report: TokenLogprobs?
+        do {
+            guard let masked = try filter.mask(logits) else { throw GrammarStepError(message: "no token continues the grammar") }
+            (token, report) = masked.withUnsafeBufferPointer { row in
+                let token = sampler.sample(row)
+                return (token, request.logprobs.map { TokenLogprobs(logits: row, token: token, topCount: $0) })
+            }
+            if !endIDs.contains(token) { try filter.accept(token) }
+        } catch {
+            end(.grammarError)
+            return nil
+        }
+        let step = record(token, logprobs: report)
+        if finishReason == nil && filter.state.isFinished {
+            finishReason = .stop
+            pendingToken = nil
+        }
+        return step
+    }
+
+    /// Counts a sampled token and decides whether the sequence goes on.
+    private mutating func record(_ token: Int, logprobs report: TokenLogprobs?) -> Step {
         generated += 1
         pendingToken = nil
         if endIDs.contains(token) {

@@ -8,6 +8,8 @@ public enum FinishReason: String, Sendable, Codable {
     case cancelled
     /// The forward pass failed (reported as an error, never as `length`).
     case error
+    /// The output's grammar refused every token, or needed more matching work than `GrammarLimits` allows.
+    case grammarError
 }
 
 /// One generation's inputs.
@@ -21,9 +23,11 @@ public struct GenerationRequest: Sendable {
     public var logprobs: Int?
     /// The LoRA mixture every token of this generation is computed with (empty: the base model).
     public var adapters: [AdapterTerm]
+    /// The grammar the output must follow (a JSON schema, GBNF); nil decodes freely.
+    public var grammar: GrammarConstraint?
 
     public init(promptTokens: [Int], maxTokens: Int, sampling: SamplingParameters = .greedy, stop: [String] = [],
-                ignoreEOS: Bool = false, logprobs: Int? = nil, adapters: [AdapterTerm] = []) {
+                ignoreEOS: Bool = false, logprobs: Int? = nil, adapters: [AdapterTerm] = [], grammar: GrammarConstraint? = nil) {
         self.promptTokens = promptTokens
         self.maxTokens = maxTokens
         self.sampling = sampling
@@ -31,6 +35,7 @@ public struct GenerationRequest: Sendable {
         self.ignoreEOS = ignoreEOS
         self.logprobs = logprobs
         self.adapters = adapters
+        self.grammar = grammar
     }
 }
 

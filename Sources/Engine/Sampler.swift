@@ -110,7 +110,8 @@ public struct TokenLogprobs: Sendable, Equatable, Codable {
         var top: [Alternative] = []
         if topCount > 0 {
             // Keep a small sorted list: O(V · k).
-            for (t, l) in logits.enumerated() where top.count < topCount || l > top[top.count - 1].logprob {
+            // A token a grammar refused (-inf) is never an alternative.
+            for (t, l) in logits.enumerated() where l > -.infinity && (top.count < topCount || l > top[top.count - 1].logprob) {
                 let entry = Alternative(token: t, logprob: l)
                 let at = top.firstIndex { $0.logprob < l } ?? top.count
                 top.insert(entry, at: at)

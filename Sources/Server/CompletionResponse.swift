@@ -59,6 +59,8 @@ extension FinishReason {
         case .length: return "length"
         case .cancelled: throw APIError.shuttingDown
         case .error: throw APIError.internalError("The model failed while computing this request; its generation was stopped.")
+        case .grammarError:
+            throw APIError.internalError("The output's grammar allowed no further token, or needed more matching work than this server allows per step; its generation was stopped.")
         }
     }
 }
