@@ -106,6 +106,8 @@ if [ "$ONLY" != llama ]; then
   if [ -x "$RACONTEUR_BIN" ] && "$RACONTEUR_BIN" serve --help >/dev/null 2>&1; then
     extra=()
     if "$RACONTEUR_BIN" serve --help 2>&1 | grep -q -- '--threads'; then extra+=(--threads "$THREADS"); fi
+    # No start-up training job competing with the load.
+    if "$RACONTEUR_BIN" serve --help 2>&1 | grep -q -- '--no-starter'; then extra+=(--no-starter); fi
     log "starting raconteur serve on 127.0.0.1:$RACONTEUR_PORT"
     # shellcheck disable=SC2086
     "$RACONTEUR_BIN" serve --model "$MODEL" --host 127.0.0.1 --port "$RACONTEUR_PORT" "${extra[@]}" \

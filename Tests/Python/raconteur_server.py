@@ -68,6 +68,7 @@ class Server:
             found = re.search(r"listening on http://([^\s:]+):(\d+)", line)
             if found:
                 self.bound_host = found.group(1)
+                self.listening_at = time.time()  # what a time-to-first-answer (or -steer) measurement counts from
                 return int(found.group(2))
         self.stop()
         raise RuntimeError("the server did not start:\n" + "".join(self.log))

@@ -61,7 +61,7 @@ def served(binary, model, threads, log_path):
     port = free_port()
     log = open(log_path, "w")
     process = subprocess.Popen([binary, "serve", "--model", model, "--port", str(port), "--threads", str(threads),
-                                "--max-batch", "8"], stdout=log, stderr=subprocess.STDOUT)
+                                "--max-batch", "8", "--no-starter"], stdout=log, stderr=subprocess.STDOUT)
     try:
         client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", timeout=600)
         for _ in range(300):
