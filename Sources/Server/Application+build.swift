@@ -49,6 +49,9 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
         },
         logger: logger
     )
+    if let keepDays = configuration.keepDays {
+        app.addServices(RetentionService(store: store, keepDays: keepDays, logger: logger))
+    }
     app.addServices(ModelLoadingService(host: host, configuration: configuration, metrics: metrics, logger: logger, load: loadModel))
     return app
 }
@@ -72,6 +75,7 @@ func buildRouter(_ configuration: ServerConfiguration, host: ModelHost, metrics:
                                        limiter: limiter).endpoints)
     api.addRoutes(FeedbackController(store: store, configuration: configuration, onFeedback: { await realign.feedbackArrived() }).endpoints)
     api.addRoutes(RealignController(manager: realign, configuration: configuration).endpoints)
+    api.addRoutes(StoredCompletionsController(store: store).endpoints)
     api.addRoutes(StatusController(host: host, metrics: metrics, store: store, configuration: configuration, started: Date()).endpoints)
     return router
 }

@@ -25,6 +25,7 @@ struct FeedbackController<Context: APIKeyContext>: Sendable {
         routes.group().add(middleware: RequireScope(.admin))
             .get("feedback", use: list)
             .get("feedback/export", use: export)
+            .delete("feedback/{id}", use: delete)
         return routes
     }
 
@@ -139,6 +140,22 @@ struct FeedbackController<Context: APIKeyContext>: Sendable {
         } catch let error as FeedbackError {
             throw APIError(error)
         }
+    }
+
+    struct Deleted: Encodable {
+        var id: String
+        var object = "feedback"
+        var deleted = true
+    }
+
+    /// `DELETE /v1/feedback/{id}`: removes one pair (the completions it names stay).
+    @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard try await store.deleteFeedback(id: id) else {
+            throw APIError(status: .notFound, message: "No preference pair has the id '\(id.prefix(100))'.",
+                           type: "invalid_request_error", param: "id", code: "feedback_not_found")
+        }
+        return try Response.json(Deleted(id: id))
     }
 
     /// Streams the whole log, one JSON object per line, without holding it in memory. Rows that cannot be read are

@@ -96,6 +96,11 @@ private struct ConfigurationFile: Decodable {
     }
     struct StoreSection: Decodable {
         var path: String?
+        var keepDays: Int?
+
+        private enum CodingKeys: String, CodingKey {
+            case path, keepDays = "keep_days"
+        }
     }
     struct AdaptersSection: Decodable {
         var directory: String?
@@ -180,6 +185,7 @@ private struct ConfigurationFile: Decodable {
         if let value = limits?.maxChoices { configuration.maxChoices = value }
         if let value = limits?.requestTimeout { configuration.requestTimeout = value.value }
         if let value = store?.path { configuration.storePath = value }
+        if let value = store?.keepDays { configuration.keepDays = value }
         if let value = adapters?.directory { configuration.adaptersDirectory = value.isEmpty ? nil : value }
         if let value = adapters?.maxMixture { configuration.maxMixtureAdapters = value }
         if let value = objectives { configuration.objectives = value }

@@ -43,6 +43,8 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// Feedback store: completions, preference pairs, realignment jobs.
     public var storePath: String
+    /// Retention: completions with no feedback are deleted this many days after they were made (nil: kept).
+    public var keepDays: Int?
     /// Alignment objectives a request's `tradeoff` may name.
     public var objectives: [Objective]
     /// Adapters loaded at start (every `*.gguf` in it) and the only place `POST /v1/adapters` loads from; nil: none.
@@ -152,6 +154,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         try require((0...Limits.threads).contains(threads), "threads must be 0 (all cores) to \(Limits.threads)")
         try require((2...Limits.context).contains(contextLimit), "context must be 2 to \(Limits.context) tokens")
         try require((0...65535).contains(port), "port must be in 0...65535")
+        try require(keepDays.map { (1...36_500).contains($0) } ?? true, "store.keep_days must be 1 to 36500 (or absent: keep)")
         try require((1...Limits.batch).contains(maxBatch), "max_batch must be 1 to \(Limits.batch)")
         try require((0...Limits.queue).contains(maxQueued), "queue must be 0 to \(Limits.queue)")
         try require((1024...Limits.bodyBytes).contains(maxBodyBytes), "max_body_bytes must be 1024 to \(Limits.bodyBytes)")

@@ -61,6 +61,8 @@ extension ModelRouteTests {
             (.post, "/v1/realign/job-x/cancel", nil),
             (.get, "/v1/feedback", nil),
             (.get, "/v1/feedback/export", nil),
+            (.delete, "/v1/feedback/fb-x", nil),
+            (.delete, "/v1/completions/cmpl-x", nil),
         ]
 
         private static func call(_ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: String?,
