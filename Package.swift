@@ -57,7 +57,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
             ],
-            resources: [.embedInCode("Console")]   // the web console's files, compiled into the binary
+            // The web console's files and the starter grid's preference set, compiled into the binary.
+            resources: [.embedInCode("Console"), .embedInCode("Starter")]
         ),
         .target(
             name: "CommandLineSupport",

@@ -41,7 +41,8 @@ struct StarterSet: Sendable {
             "Answer in one short sentence."), labelled by the word-count (concise) and distinct-content-word \
             (detailed) judges of clients/python/judges.py
             """,
-        jsonl: smolLM2ConciseDetailedJSONL)
+        // Sources/Server/Starter/smollm2-135m-q4_1-concise-detailed.jsonl, compiled into the binary (Package.swift).
+        jsonl: String(decoding: PackageResources.smollm2_135m_q4_1_concise_detailed_jsonl, as: UTF8.self))
 }
 
 /// Whether a starting server trains a starter grid, and on which set.
