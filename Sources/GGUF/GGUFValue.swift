@@ -122,19 +122,19 @@ public enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The escapes `quoted` writes by name; other control characters are written as `\u{…}`.
+    private static let namedEscapes: [Unicode.Scalar: String] = ["\"": #"\""#, "\\": #"\\"#, "\n": #"\n"#, "\r": #"\r"#, "\t": #"\t"#]
+
     /// `text` in double quotes with quotes, backslashes and control characters escaped.
     private static func quoted(_ text: String) -> String {
         var result = "\""
         for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+            if let escape = namedEscapes[scalar] {
+                result += escape
+            } else if scalar.value < 0x20 || scalar.value == 0x7F {
                 result += "\\u{\(String(scalar.value, radix: 16))}"
-            default: result.unicodeScalars.append(scalar)
+            } else {
+                result.unicodeScalars.append(scalar)
             }
         }
         return result + "\""

@@ -8,13 +8,13 @@
 /// Every scalar also has `defined` set, so a zero value means "past the end of the piece", which
 /// matches no class (as llama.cpp's out-of-range flags do).
 enum CharacterClass {
-    static let letter: UInt8 = 1
-    static let number: UInt8 = 2
-    static let whitespace: UInt8 = 4
-    static let defined: UInt8 = 8
-    static let punctuation: UInt8 = 16
-    static let symbol: UInt8 = 32
-    static let mark: UInt8 = 64
+    static let letter: UInt8 = 1 << 0
+    static let number: UInt8 = 1 << 1
+    static let whitespace: UInt8 = 1 << 2
+    static let defined: UInt8 = 1 << 3
+    static let punctuation: UInt8 = 1 << 4
+    static let symbol: UInt8 = 1 << 5
+    static let mark: UInt8 = 1 << 6
 
     private static let ascii: [UInt8] = (0..<128).map { (c: Int) -> UInt8 in
         classify(Unicode.Scalar(UInt8(c)))

@@ -2,14 +2,14 @@
 /// (`gpt2`) and SentencePiece-style BPE with scores (`llama`), special tokens parsed from the
 /// text, BOS/EOS added as the vocabulary asks. Immutable after construction; safe to share.
 public final class Tokenizer: Sendable {
-    /// Per-token attribute bits.
+    /// Per-token attribute bits (this tokenizer's own numbering).
     enum Attribute {
-        static let normal: UInt8 = 1
-        static let unknown: UInt8 = 2
-        static let control: UInt8 = 4
-        static let userDefined: UInt8 = 8
-        static let unused: UInt8 = 16
-        static let byte: UInt8 = 32
+        static let normal: UInt8 = 1 << 0
+        static let unknown: UInt8 = 1 << 1
+        static let control: UInt8 = 1 << 2
+        static let userDefined: UInt8 = 1 << 3
+        static let unused: UInt8 = 1 << 4
+        static let byte: UInt8 = 1 << 5
         /// Matched whole in the text before BPE.
         static let special: UInt8 = unknown | control | userDefined
         /// Left out by `decode(skipSpecialTokens: true)` (llama.cpp's "special" pieces).

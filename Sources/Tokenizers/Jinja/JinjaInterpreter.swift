@@ -358,18 +358,13 @@ final class JinjaInterpreter {
         return .undefined("'\(value.typeName) object' has no attribute '\(key.pythonString)'")
     }
 
-    /// markupsafe's escape.
+    /// markupsafe's escape: these five characters become entities, everything else stays.
+    private static let htmlEntities: [Unicode.Scalar: String] = ["&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&#34;", "'": "&#39;"]
+
     static func htmlEscape(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&#34;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(scalar)
-            }
+            if let entity = htmlEntities[scalar] { out += entity } else { out.unicodeScalars.append(scalar) }
         }
         return out
     }
