@@ -22,7 +22,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import gguf, numpy, openai, pytest, jinja2, selenium' 2>/dev/null; then
+if ! python3 -c 'import gguf, numpy, openai, pytest, jinja2, selenium, jsonschema' 2>/dev/null; then
     echo "installing Python test packages"
     python3 -m pip install -q --disable-pip-version-check -r clients/python/requirements.txt
 fi

@@ -78,7 +78,8 @@ struct DecodeState {
             return nil
         }
         let step = record(token, logprobs: report)
-        if finishReason == nil && filter.state.isFinished {
+        // A complete output ends with `stop`, even on the token that also reached max_tokens.
+        if (finishReason == nil || finishReason == .length) && filter.state.isFinished {
             finishReason = .stop
             pendingToken = nil
         }

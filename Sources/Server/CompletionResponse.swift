@@ -60,7 +60,9 @@ extension FinishReason {
         case .cancelled: throw APIError.shuttingDown
         case .error: throw APIError.internalError("The model failed while computing this request; its generation was stopped.")
         case .grammarError:
-            throw APIError.internalError("The output's grammar allowed no further token, or needed more matching work than this server allows per step; its generation was stopped.")
+            // The request's grammar is at fault (too ambiguous to match within GrammarLimits), not the server.
+            throw APIError(status: .badRequest, message: "The output's grammar allowed no further token, or needed more matching work than this server allows per step (too ambiguous); its generation was stopped.",
+                           type: "invalid_request_error", code: "grammar_too_complex")
         }
     }
 }

@@ -15,6 +15,7 @@ extension GenerationController {
         let messages = try body.chatMessages()
         let stops = try body.options.validate()
         let logprobs = try body.validateLogprobs()
+        let constraint = try body.options.grammarConstraint()
         let choiceCount = try body.options.validatedChoiceCount(prompts: 1, limit: configuration.maxChoices)
         if body.maxTokens != nil && body.maxCompletionTokens != nil {
             throw APIError.invalidValue("max_tokens", "Send either 'max_tokens' or 'max_completion_tokens', not both.")
@@ -40,7 +41,7 @@ extension GenerationController {
                        generation: GenerationRequest(promptTokens: prompt.tokens, maxTokens: maxTokens,
                                                      sampling: body.options.samplingParameters(choiceIndex: index), stop: stops,
                                                      ignoreEOS: body.options.ignoreEOS ?? false, logprobs: logprobs,
-                                                     adapters: mixture.terms))
+                                                     adapters: mixture.terms, grammar: constraint))
         }
 
         return try await respond(to: plans, options: body.options, mixture: mixture, endpoint: .chat, promptParam: "messages",

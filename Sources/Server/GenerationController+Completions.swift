@@ -12,6 +12,7 @@ extension GenerationController {
         let body = try await request.decodeJSON(as: CompletionRequest.self, maxBytes: configuration.maxBodyBytes)
         let adapterFromModel = try checkModel(body.options.model, configuration: configuration)
         let stops = try body.validate()
+        let constraint = try body.options.grammarConstraint()
         let choicesPerPrompt = try body.options.validatedChoiceCount(prompts: body.prompt.count, limit: configuration.maxChoices)
 
         let engine = try host.engine()
@@ -28,7 +29,7 @@ extension GenerationController {
                 let generation = GenerationRequest(promptTokens: prompt.tokens, maxTokens: maxTokens,
                                                    sampling: body.options.samplingParameters(choiceIndex: index), stop: stops,
                                                    ignoreEOS: body.options.ignoreEOS ?? false, logprobs: body.logprobs,
-                                                   adapters: mixture.terms)
+                                                   adapters: mixture.terms, grammar: constraint)
                 plans.append(ChoicePlan(index: index, promptIndex: promptIndex, prompt: prompt, generation: generation))
             }
         }

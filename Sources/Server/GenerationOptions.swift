@@ -30,14 +30,16 @@ public struct GenerationOptions: Decodable, Sendable {
     /// OpenAI's `store`: false keeps this request's prompt and answers out of the feedback store (feedback can then
     /// name them only by text, not by completion id).
     public var store: Bool?
-    // Structured output and tool calls are not implemented yet: a request that asks for them is refused rather than
-    // answered with free text (`refuseUnsupportedFields`).
+    // Structured output: OpenAI's `response_format`, llama.cpp's `grammar` (GBNF) and `json_schema` (see
+    // `grammarConstraint`).
     var responseFormat: JSONValue?
+    var grammar: JSONValue?
+    var jsonSchema: JSONValue?
+    // Tool calls are not implemented yet: a request that asks for them is refused rather than answered with free text
+    // (`refuseUnsupportedFields`).
     var tools: JSONValue?
     var toolChoice: JSONValue?
     var parallelToolCalls: JSONValue?
-    var grammar: JSONValue?
-    var jsonSchema: JSONValue?
 
     public struct AdapterChoice: Decodable, Sendable {
         public var id: String
@@ -102,17 +104,11 @@ public struct GenerationOptions: Decodable, Sendable {
         return stops
     }
 
-    /// 400 `unsupported_parameter` for structured output and tool calls, which this server does not do yet, so that
-    /// a client never takes free text for output that follows its schema. The values that ask for nothing (a `text`
-    /// response format, an empty tool list, `tool_choice: "none"`, null) pass.
+    /// 400 `unsupported_parameter` for tool calls, which this server does not do yet, so that a client never takes
+    /// free text for a tool call. The values that ask for nothing (an empty tool list, `tool_choice: "none"`, null) pass.
     func refuseUnsupportedFields() throws {
         func refuse(_ field: String) throws -> Never {
             throw APIError.invalidValue(field, "'\(field)' is not supported by this server yet.", code: "unsupported_parameter")
-        }
-        switch responseFormat {
-        case nil, .null?: break
-        case .object(let format)? where format["type"] == .string("text") && format.count == 1: break
-        default: try refuse("response_format")
         }
         switch tools {
         case nil, .null?, .array([])?: break
@@ -123,8 +119,70 @@ public struct GenerationOptions: Decodable, Sendable {
         default: try refuse("tool_choice")
         }
         if let parallelToolCalls, parallelToolCalls != .null { try refuse("parallel_tool_calls") }
-        if let grammar, grammar != .null { try refuse("grammar") }
-        if let jsonSchema, jsonSchema != .null { try refuse("json_schema") }
+    }
+
+    /// The grammar every choice decodes under, from at most one of: `response_format` `json_object` (any JSON
+    /// object; llama.cpp's `schema` member narrows it) or `json_schema` (OpenAI's `{"name", "schema", "strict"}`),
+    /// llama.cpp's `grammar` (GBNF text) and `json_schema` (a schema). nil for free text. A grammar that does not
+    /// compile, and a schema keyword the converter does not support, are 400s naming the field.
+    func grammarConstraint() throws -> GrammarConstraint? {
+        var sources: [(param: String, compile: () throws -> String)] = []
+        switch responseFormat {
+        case nil, .null?: break
+        case .object(let format)?:
+            switch format["type"] {
+            case .string("text")?: break
+            case .string("json_object")?:
+                if let schema = format["schema"], schema != .null {
+                    sources.append(("response_format.schema", { try Self.schemaGrammar(schema, param: "response_format.schema") }))
+                } else {
+                    sources.append(("response_format", { JSONGrammar.object }))
+                }
+            case .string("json_schema")?:
+                guard case .object(let wrapper)? = format["json_schema"] else {
+                    throw APIError.invalidValue("response_format.json_schema",
+                                                "Invalid 'response_format.json_schema': expected an object with 'name' and 'schema'.")
+                }
+                let schema = wrapper["schema"] ?? .bool(true)
+                sources.append(("response_format.json_schema.schema",
+                                { try Self.schemaGrammar(schema, param: "response_format.json_schema.schema") }))
+            default:
+                throw APIError.invalidValue("response_format.type",
+                                            "Invalid 'response_format.type': expected 'text', 'json_object' or 'json_schema'.")
+            }
+        default:
+            throw APIError.invalidValue("response_format", "Invalid 'response_format': expected an object.")
+        }
+        switch grammar {
+        case nil, .null?: break
+        case .string(let text)?: sources.append(("grammar", { text }))
+        default: throw APIError.invalidValue("grammar", "Invalid 'grammar': expected GBNF text (a string).")
+        }
+        if let jsonSchema, jsonSchema != .null {
+            sources.append(("json_schema", { try Self.schemaGrammar(jsonSchema, param: "json_schema") }))
+        }
+        guard let source = sources.first else { return nil }
+        guard sources.count == 1 else {
+            throw APIError.invalidValue(sources[1].param, "Send only one of 'response_format' (json_object, json_schema), 'grammar' and 'json_schema'.")
+        }
+        let text = try source.compile()
+        do {
+            return try GrammarConstraint.cached(source: text) { try GrammarConstraint(GrammarParser.parse(text)) }
+        } catch let error as GrammarError {
+            let what = source.param == "grammar" ? "The grammar" : "The grammar compiled from this schema"
+            throw APIError.invalidValue(source.param, "\(what) is refused: \(error.message).", code: "invalid_grammar")
+        } catch let error as GrammarStepError {
+            throw APIError.invalidValue(source.param, "The grammar is refused: \(error.message).", code: "invalid_grammar")
+        }
+    }
+
+    /// A JSON schema's GBNF, or a 400 naming the schema keyword at fault (`param.properties.age.minimum`).
+    private static func schemaGrammar(_ schema: JSONValue, param: String) throws -> String {
+        do {
+            return try JSONSchemaGrammar.gbnf(for: schema)
+        } catch let error as SchemaConversionError {
+            throw APIError.invalidValue(([param] + error.path).joined(separator: "."), error.message, code: error.code)
+        }
     }
 
     /// `n`, checked against the server's limit on choices per request (n × prompts).

@@ -189,6 +189,13 @@ struct GrammarMatcherTests {
         #expect(try grammar.advance(half, bytes: alpha.suffix(1), budget: &budget) != nil)
         // The first byte of "€" (E2) cannot start a Greek letter.
         #expect(try grammar.advance(initial, bytes: [0xE2], budget: &budget) == nil)
+        // An overlong α (E0 80 + CE B1's bits) or a surrogate is not UTF-8, whatever the grammar allows.
+        let any = try GrammarParser.parse("root ::= .+")
+        #expect(try any.advance(try any.initialState(), bytes: [0xE0, 0x83, 0xB1], budget: &budget) == nil)
+        #expect(try any.advance(try any.initialState(), bytes: [0xC1, 0xB4], budget: &budget) == nil)
+        #expect(try any.advance(try any.initialState(), bytes: [0xED, 0xA0, 0x80], budget: &budget) == nil)
+        #expect(try any.advance(try any.initialState(), bytes: [0xF4, 0x90, 0x80, 0x80], budget: &budget) == nil)
+        #expect(try any.advance(try any.initialState(), bytes: [0xF0, 0x9F, 0x98, 0x80], budget: &budget) != nil)
         #expect(accepts(grammar, "αβγ€"))
         #expect(!accepts(grammar, "αβγ"))
         #expect(!accepts(grammar, "€"))

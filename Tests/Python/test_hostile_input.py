@@ -521,23 +521,17 @@ def test_non_standard_json_is_refused(server, path, text):
     assert_envelope(status, payload, 400, code="invalid_json")
 
 
-# Structured output and tool calls are refused until they work, never silently ignored.
+# Tool calls are refused until they work, never silently ignored (structured output: test_structured_output.py).
 
 @pytest.mark.parametrize("path, extra, param", [
-    ("/v1/chat/completions", {"response_format": {"type": "json_object"}}, "response_format"),
-    ("/v1/chat/completions", {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}}, "response_format"),
     ("/v1/chat/completions", {"tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}, "tools"),
     ("/v1/chat/completions", {"tool_choice": "required"}, "tool_choice"),
     ("/v1/chat/completions", {"parallel_tool_calls": True}, "parallel_tool_calls"),
-    ("/v1/chat/completions", {"grammar": "root ::= \"a\""}, "grammar"),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "tool_calls": [{"id": "c"}]}]},
      "messages.1.tool_calls"),
     ("/v1/chat/completions", {"messages": [{"role": "tool", "content": "42", "tool_call_id": "c"}]}, "messages.0.role"),
-    ("/v1/completions", {"response_format": {"type": "json_object"}}, "response_format"),
-    ("/v1/completions", {"grammar": "root ::= \"a\""}, "grammar"),
-    ("/v1/completions", {"json_schema": {"type": "object"}}, "json_schema"),
 ])
-def test_structured_output_and_tools_are_refused_until_supported(server, path, extra, param):
+def test_tool_calls_are_refused_until_supported(server, path, extra, param):
     body = {"model": MODEL_ID, "max_tokens": 2}
     body.update({"messages": [{"role": "user", "content": "hi"}]} if path.endswith("chat/completions") else {"prompt": "hi"})
     body.update(extra)

@@ -13,38 +13,48 @@ public struct GrammarState: Hashable, Sendable {
     public var isFinished: Bool { partial.remaining == 0 && stacks.allSatisfy { $0.isEmpty } }
 }
 
-/// The bits of a UTF-8 sequence read so far and how many continuation bytes it still needs.
+/// The bits of a UTF-8 sequence read so far and how many continuation bytes it still needs. Only well-formed UTF-8
+/// passes (RFC 3629 section 4): no overlong forms, no surrogates, nothing above U+10FFFF, so that a byte-level
+/// vocabulary cannot spell a character the grammar allows with bytes a client would decode as U+FFFD.
 public struct PartialCodePoint: Hashable, Sendable {
     var value: UInt32 = 0
     var remaining: UInt8 = 0
+    /// The smallest code point the sequence's length may encode (0x80, 0x800 or 0x10000).
+    var minimum: UInt32 = 0
 
-    /// Feeds one byte: a whole code point, a longer partial one, or nil for bytes that are not UTF-8.
+    /// Feeds one byte: a whole code point, a longer partial one, or nil for bytes that are not well-formed UTF-8.
     @inline(__always) func feeding(_ byte: UInt8) -> (codePoint: UInt32?, partial: PartialCodePoint)? {
         if remaining == 0 {
             switch byte {
             case 0..<0x80: return (UInt32(byte), PartialCodePoint())
-            case 0xC2..<0xE0: return (nil, PartialCodePoint(value: UInt32(byte & 0x1F), remaining: 1))
-            case 0xE0..<0xF0: return (nil, PartialCodePoint(value: UInt32(byte & 0x0F), remaining: 2))
-            case 0xF0..<0xF5: return (nil, PartialCodePoint(value: UInt32(byte & 0x07), remaining: 3))
+            case 0xC2..<0xE0: return (nil, PartialCodePoint(value: UInt32(byte & 0x1F), remaining: 1, minimum: 0x80))
+            case 0xE0..<0xF0: return (nil, PartialCodePoint(value: UInt32(byte & 0x0F), remaining: 2, minimum: 0x800))
+            case 0xF0..<0xF5: return (nil, PartialCodePoint(value: UInt32(byte & 0x07), remaining: 3, minimum: 0x10000))
             default: return nil
             }
         }
         guard byte & 0xC0 == 0x80 else { return nil }
-        let next = value << 6 | UInt32(byte & 0x3F)
-        if remaining == 1 { return next <= 0x10FFFF ? (next, PartialCodePoint()) : nil }
-        return (nil, PartialCodePoint(value: next, remaining: remaining - 1))
+        let next = PartialCodePoint(value: value << 6 | UInt32(byte & 0x3F), remaining: remaining - 1, minimum: minimum)
+        let possible = next.rawRange
+        // Overlong, beyond U+10FFFF, or a surrogate: no continuation can make it well-formed.
+        guard possible.upperBound >= minimum, possible.lowerBound <= 0x10FFFF,
+              !(possible.lowerBound >= 0xD800 && possible.upperBound <= 0xDFFF) else { return nil }
+        return next.remaining == 0 ? (next.value, PartialCodePoint()) : (nil, next)
     }
 
-    /// The code points this partial sequence can still become.
-    var range: ClosedRange<UInt32> {
+    private var rawRange: ClosedRange<UInt32> {
         let shift = UInt32(remaining) * 6
         let low = value << shift
         return low...(low | ((1 << shift) - 1))
     }
+
+    /// The code points this partial sequence can still become.
+    var range: ClosedRange<UInt32> {
+        let raw = rawRange
+        return max(raw.lowerBound, minimum)...min(raw.upperBound, 0x10FFFF)
+    }
 }
 
-/// Work allowed for one decision (one token accepted, one mask computed), counted in stack expansions and trie
-/// nodes: a grammar that needs more fails that sequence instead of stalling the batch.
 public struct GrammarBudget: Sendable {
     public private(set) var used = 0
     public let limit: Int
