@@ -57,8 +57,10 @@ extension FeedbackStore {
     /// A row that cannot be read (a column edited outside the server, e.g. labels that are not JSON) does not
     /// fail the page: it is left out of `pairs` and listed in `skipped` for the caller to report, and paging
     /// goes on past it.
-    public func feedback(after cursor: String?, limit: Int) async throws -> FeedbackPage {
+    /// With `filter`, only the pairs it matches are paged (and counted by `feedbackCount(matching:)`).
+    public func feedback(after cursor: String?, limit: Int, matching filter: FeedbackFilter = FeedbackFilter()) async throws -> FeedbackPage {
         guard Self.pageSizes.contains(limit) else { throw FeedbackError.invalidLimit(limit, allowed: Self.pageSizes) }
+        let (condition, filterArguments) = filter.sql
         return try await database.read { db in
             var afterSequence: Int64 = 0
             if let cursor {
@@ -69,8 +71,8 @@ extension FeedbackStore {
                 afterSequence = sequence
             }
             // One row more than asked tells whether another page follows.
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM preference_pair WHERE seq > ? ORDER BY seq LIMIT ?",
-                                        arguments: [afterSequence, limit + 1])
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM preference_pair WHERE seq > ? AND \(condition) ORDER BY seq LIMIT ?",
+                                        arguments: [afterSequence] + filterArguments + [limit + 1])
             let page = rows.prefix(limit)
             let (pairs, skipped) = try SkippedRow.partition(page, PreferencePair.init(row:))
             var nextCursor: String?
@@ -100,6 +102,14 @@ extension FeedbackStore {
         try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM preference_pair WHERE seq > ? ORDER BY seq", arguments: [sequence])
                 .map(PreferencePair.init(row:))
+        }
+    }
+
+    /// The number of stored pairs `filter` matches.
+    public func feedbackCount(matching filter: FeedbackFilter) async throws -> Int {
+        let (condition, arguments) = filter.sql
+        return try await database.read {
+            try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM preference_pair WHERE \(condition)", arguments: arguments) ?? 0
         }
     }
 

@@ -131,15 +131,35 @@ struct FeedbackController<Context: APIKeyContext>: Sendable {
         guard let limit = limitText.map({ Int($0) }) ?? 20 else {
             throw APIError.invalidValue("limit", "Invalid 'limit': '\(limitText ?? "")' is not an integer.", code: "invalid_type")
         }
+        let filter = try Self.filter(request.uri.queryParameters.get("objective"), request.uri.queryParameters.get("label"),
+                                     objectives: configuration.objectives.map(\.name))
         do {
-            let page = try await store.feedback(after: cursor, limit: limit)
+            let page = try await store.feedback(after: cursor, limit: limit, matching: filter)
             Self.logSkipped(page.skipped, route: "GET /v1/feedback", logger: context.logger)
             return try Response.json(FeedbackList(data: page.pairs.map(FeedbackObject.init), hasMore: page.nextCursor != nil,
-                                                  nextCursor: page.nextCursor, total: try await store.feedbackCount(),
+                                                  nextCursor: page.nextCursor, total: try await store.feedbackCount(matching: filter),
                                                   skipped: page.skipped.count))
         } catch let error as FeedbackError {
             throw APIError(error)
         }
+    }
+
+    /// `?objective=<name>&label=<-1|0|1>`: a configured objective and a label, each optional.
+    static func filter(_ objective: String?, _ label: String?, objectives: [String]) throws -> FeedbackFilter {
+        var filter = FeedbackFilter()
+        if let objective, !objective.isEmpty {
+            guard objectives.contains(objective) else {
+                throw APIError.invalidValue("objective", "Invalid 'objective': '\(objective.prefix(64))' is not one of \(objectives.joined(separator: ", ")).")
+            }
+            filter.objective = objective
+        }
+        if let label, !label.isEmpty {
+            guard let value = Int(label), (-1...1).contains(value) else {
+                throw APIError.invalidValue("label", "Invalid 'label': '\(label.prefix(16))' is not -1, 0 or 1.")
+            }
+            filter.label = value
+        }
+        return filter
     }
 
     struct Deleted: Encodable {

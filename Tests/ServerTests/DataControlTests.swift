@@ -86,3 +86,44 @@ extension ModelRouteTests {
         }
     }
 }
+
+extension ModelRouteTests {
+    @Suite struct FeedbackFilters {
+        @Test func listingFiltersByObjectiveAndLabelOnTheServer() async throws {
+            try await withServer(.testing()) { client in
+                let pairs: [(String, [String: Int])] = [("a", ["concise": 1, "detailed": -1]), ("b", ["concise": -1]),
+                                                        ("c", ["detailed": 1]), ("d", ["concise": 0, "detailed": 1])]
+                for (text, labels) in pairs {
+                    let response = try await client.post("/v1/feedback", ["prompt": "p", "chosen": "\(text)1", "rejected": "\(text)2",
+                                                                           "labels": labels])
+                    #expect(response.status == .created)
+                }
+                func chosen(_ query: String) async throws -> (texts: [String], total: Int?) {
+                    let response = try await client.execute(uri: "/v1/feedback?limit=1000\(query)", method: .get)
+                    #expect(response.status == .ok, "\(query)")
+                    let body = try json(response)
+                    return (try #require(body["data"] as? [JSONObject]).compactMap { $0["chosen"] as? String }, body["total"] as? Int)
+                }
+                #expect(try await chosen("").texts == ["a1", "b1", "c1", "d1"])
+                #expect(try await chosen("&objective=concise").texts == ["a1", "b1", "d1"])
+                #expect(try await chosen("&objective=concise&label=1").texts == ["a1"])
+                // A pair that does not label an objective counts as a tie for it.
+                #expect(try await chosen("&objective=concise&label=0").texts == ["c1", "d1"])
+                #expect(try await chosen("&label=-1").texts == ["a1", "b1"])
+                #expect(try await chosen("&objective=detailed&label=1") == (["c1", "d1"], 2))
+                // Paging walks the filtered rows only.
+                let first = try json(try await client.execute(uri: "/v1/feedback?limit=1&objective=detailed&label=1", method: .get))
+                let cursor = try #require(first["next_cursor"] as? String)
+                let second = try json(try await client.execute(uri: "/v1/feedback?limit=1&objective=detailed&label=1&after=\(cursor)",
+                                                               method: .get))
+                #expect((second["data"] as? [JSONObject])?.first?["chosen"] as? String == "d1")
+                #expect(second["has_more"] as? Bool == false)
+                for bad in ["objective=tone", "label=2", "label=x", "objective=concise&label=-2"] {
+                    let refused = try await client.execute(uri: "/v1/feedback?\(bad)", method: .get)
+                    #expect(refused.status == .badRequest, "\(bad)")
+                    #expect(try errorEnvelope(refused)["code"] as? String == "invalid_value")
+                }
+            }
+        }
+    }
+}

@@ -19,22 +19,15 @@ export function render(root, { objectives }) {
   const summary = el('p', { class: 'muted', id: 'feedback-summary' });
   const list = el('div', { id: 'feedback-table' });
 
-  function matches(pair) {
-    const entries = Object.entries(pair.labels);
-    return entries.some(([name, value]) => (!objective.value || name === objective.value)
-      && (label.value === '' || String(value) === label.value))
-      || (entries.length === 0 && !objective.value && label.value === '');
-  }
-
   function shorten(text, n = 160) { return text.length > n ? `${text.slice(0, n)}…` : text; }
 
   function paint(total) {
-    const shown = rows.filter(matches);
     if (total !== undefined) summary.dataset.total = String(total);
-    summary.textContent = `${rows.length} of ${summary.dataset.total ?? '?'} pairs loaded, ${shown.length} match the filter.`;
-    list.replaceChildren(shown.length === 0 ? el('p', { class: 'muted', text: 'No pairs to show.' }) : table(
+    const filtered = objective.value || label.value !== '';
+    summary.textContent = `${rows.length} of ${summary.dataset.total ?? '?'} ${filtered ? 'matching ' : ''}pairs loaded.`;
+    list.replaceChildren(rows.length === 0 ? el('p', { class: 'muted', text: 'No pairs to show.' }) : table(
       ['created', 'prompt', 'chosen', 'rejected', 'labels'],
-      shown.map((pair) => el('tr', { 'data-id': pair.id },
+      rows.map((pair) => el('tr', { 'data-id': pair.id },
         el('td', { class: 'nowrap', text: time(pair.created) }),
         el('td', { class: 'text-cell', text: shorten(pair.prompt), title: pair.prompt }),
         el('td', { class: 'text-cell', text: shorten(pair.chosen), title: pair.chosen_id || '' }),
@@ -49,7 +42,10 @@ export function render(root, { objectives }) {
     box.clear();
     try {
       if (reset) { rows.length = 0; cursor = null; }
+      // The server filters, so every page holds matching pairs only.
       const query = new URLSearchParams({ limit: limit.value });
+      if (objective.value) query.set('objective', objective.value);
+      if (label.value !== '') query.set('label', label.value);
       if (cursor) query.set('after', cursor);
       const page = await api('GET', `/v1/feedback?${query}`);
       rows.push(...page.data);
@@ -63,8 +59,8 @@ export function render(root, { objectives }) {
     }
   }
 
-  objective.addEventListener('change', () => paint());
-  label.addEventListener('change', () => paint());
+  objective.addEventListener('change', () => load(true));
+  label.addEventListener('change', () => load(true));
   limit.addEventListener('change', () => load(true));
   more.addEventListener('click', () => load(false));
   exportButton.addEventListener('click', async () => {
@@ -75,7 +71,7 @@ export function render(root, { objectives }) {
   root.append(el('h1', { text: 'Feedback' }), box.node,
     section('Stored pairs',
       el('div', { class: 'row' }, objective, label, limit, exportButton),
-      el('p', { class: 'muted small', text: 'Filters apply to the pairs loaded so far; "Load more" fetches the next page.' }),
+      el('p', { class: 'muted small', text: 'A label filter on one objective counts a pair that does not label it as a tie (0), as training does.' }),
       summary, list, more));
   load(true);
   return null;
