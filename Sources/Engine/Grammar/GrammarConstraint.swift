@@ -8,9 +8,10 @@ public final class GrammarConstraint: @unchecked Sendable {
     public let grammar: Grammar
     public let initialState: GrammarState
     private let lock = NSLock()
-    /// Masks by trie and state, up to `maxCachedMasks` of them (each vocabulary / 8 bytes: 6 KiB for 49,152 tokens).
+    /// Masks by trie and state, up to `maxCachedMasks` of them (each vocabulary / 8 bytes: 6 KiB for 49,152 tokens, so
+    /// at most 3 MiB per constraint and 48 MiB for the `maxCachedConstraints` kept).
     private var masks: [MaskKey: TokenMask] = [:]
-    static let maxCachedMasks = 2_048
+    static let maxCachedMasks = 512
 
     private struct MaskKey: Hashable {
         let trie: ObjectIdentifier
@@ -56,7 +57,7 @@ public final class GrammarConstraint: @unchecked Sendable {
 
     private static let cacheLock = NSLock()
     nonisolated(unsafe) private static var cache: [String: GrammarConstraint] = [:]
-    static let maxCachedConstraints = 32
+    static let maxCachedConstraints = 16
 }
 
 /// One sequence's constrained decoding: its grammar state, the logits row with refused tokens at -inf, and the
