@@ -282,3 +282,21 @@ struct ConstrainedDecodeTests {
         #expect(state.finishReason == .stop)
     }
 }
+
+/// The cost of one cold mask (nothing cached) on SmolLM2's vocabulary, printed for the record; bounded loosely so a
+/// loaded CI host does not fail it, tightly enough to catch a walk that became a full scan per state.
+@Suite(.enabled(if: SmolLM2Tokenizer.shared != nil, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf (scripts/setup.sh)"))
+struct GrammarMaskTimingTests {
+    @Test func insideAStringTheWalkIsCheap() throws {
+        let grammar = try GrammarParser.parse(JSONGrammar.object)
+        let trie = TokenTrie.shared(for: SmolLM2Tokenizer.shared!)
+        var budget = GrammarBudget(limit: GrammarLimits.maxMaskWork)
+        let inString = try #require(try grammar.advance(try grammar.initialState(), bytes: Array(#"{"name": "Jo"#.utf8), budget: &budget))
+        let start = DispatchTime.now().uptimeNanoseconds
+        let mask = try grammar.allowedTokens(from: inString, trie: trie)
+        let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        print("cold mask inside a JSON string: \(mask.count) tokens allowed in \(milliseconds) ms")
+        #expect(mask.count > 40_000)
+        #expect(milliseconds < 2_000)
+    }
+}

@@ -112,13 +112,41 @@ extension Grammar {
         var budget = GrammarBudget(limit: GrammarLimits.maxMaskWork)
         // Nodes still to expand with the state after their bytes: [depth of the walk × siblings].
         var pending: [(node: Int32, state: GrammarState)] = [(0, state)]
+        // States met again during the walk (inside a string every character leads back to the same state), each
+        // with what each byte makes of it: the advance is computed once per distinct state and byte.
+        var seenStates: [GrammarState: Int] = [state: 0]
+        var transitions: [[UInt8: Int]] = [[:]]     // [distinct states] of byte → index into `targets`, -1: refused
+        var targets: [GrammarState] = [state]
+        var pendingIndex: [Int] = [0]               // the state index of each entry of `pending`
         while let (node, nodeState) = pending.popLast() {
+            let stateIndex = pendingIndex.removeLast()
             for edge in Int(trie.childStart[Int(node)])..<Int(trie.childStart[Int(node) + 1]) {
                 try budget.spend(1)
-                guard let next = try advance(nodeState, byte: trie.childByte[edge], budget: &budget) else { continue }
+                let byte = trie.childByte[edge]
+                var nextIndex = transitions[stateIndex][byte]
+                if nextIndex == nil {
+                    if let advanced = try advance(nodeState, byte: byte, budget: &budget) {
+                        if let known = seenStates[advanced] {
+                            nextIndex = known
+                        } else {
+                            nextIndex = targets.count
+                            seenStates[advanced] = targets.count
+                            targets.append(advanced)
+                            transitions.append([:])
+                        }
+                    } else {
+                        nextIndex = -1
+                    }
+                    transitions[stateIndex][byte] = nextIndex
+                }
+                guard let index = nextIndex, index >= 0 else { continue }
+                let next = targets[index]
                 let child = Int(trie.childNode[edge])
                 for t in Int(trie.tokenStart[child])..<Int(trie.tokenStart[child + 1]) { mask.insert(Int(trie.tokenIDs[t])) }
-                if trie.childStart[child] < trie.childStart[child + 1] { pending.append((Int32(child), next)) }
+                if trie.childStart[child] < trie.childStart[child + 1] {
+                    pending.append((Int32(child), next))
+                    pendingIndex.append(index)
+                }
             }
         }
         return mask
