@@ -272,23 +272,18 @@ struct JSONSchemaGrammar {
         return name
     }
 
-    /// A GBNF literal of `value`'s compact JSON text.
+    /// A GBNF literal of `value`'s compact JSON text (`JSONValue.jsonText`). JSON text holds no raw control
+    /// characters (the encoder escapes them), so only the quote, the backslash and DEL need escaping for GBNF.
     private func literal(_ value: JSONValue, path: [String]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value), let json = String(data: data, encoding: .utf8) else {
+        guard let json = try? value.jsonText() else {
             throw SchemaConversionError(path: path, message: "This value cannot be written as JSON.", code: "invalid_schema")
         }
         var out = "\""
         for scalar in json.unicodeScalars {
             switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F { out += String(format: "\\x%02X", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            case "\"", "\\": out += "\\" + String(scalar)
+            case "\u{7F}": out += "\\x7F"
+            default: out.unicodeScalars.append(scalar)
             }
         }
         return out + "\""

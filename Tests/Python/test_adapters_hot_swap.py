@@ -9,7 +9,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from openai import OpenAI
 
 from raconteur_server import MODEL_FILE, MODEL_ID, Server, raconteur_binary
 
@@ -40,11 +39,6 @@ def server(tmp_path_factory):
     running = Server(adapters=adapters)
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def client(server) -> OpenAI:
-    return OpenAI(base_url=server.base_url, api_key="none", max_retries=0, timeout=300)
 
 
 def test_a_tradeoff_reports_the_interpolated_grid_mixture(client):

@@ -32,13 +32,6 @@ WAIT = 90   # seconds: the CI host is loaded and the server is a debug build
 
 
 @pytest.fixture(scope="module")
-def server():
-    running = Server()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
 def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM   # both named, so selenium never looks for (or downloads) a browser

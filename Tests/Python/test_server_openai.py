@@ -23,18 +23,6 @@ from raconteur_server import MODEL_FILE, MODEL_ID, ROOT, Server
 pytestmark = pytest.mark.skipif(not MODEL_FILE.exists(), reason="needs models/SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
-@pytest.fixture(scope="module")
-def server():
-    running = Server()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def client(server) -> OpenAI:
-    return OpenAI(base_url=server.base_url, api_key="none", max_retries=0, timeout=300)
-
-
 def test_models_lists_the_served_model(client):
     assert [model.id for model in client.models.list().data] == [MODEL_ID]
 

@@ -9,9 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import jsonschema
 import openai
 import pytest
-from openai import OpenAI
 
-from raconteur_server import MODEL_FILE, MODEL_ID, Server
+from raconteur_server import MODEL_FILE, MODEL_ID
 from structured_schemas import ARITHMETIC, MAX_TOKENS, SCHEMAS, is_arithmetic
 
 pytestmark = pytest.mark.skipif(not MODEL_FILE.exists(), reason="needs models/SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -21,18 +20,6 @@ PROMPTS = {
     "route": "Give a short route between two points as JSON.",
     "event": "Describe a concert as JSON.",
 }
-
-
-@pytest.fixture(scope="module")
-def server():
-    running = Server()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def client(server) -> OpenAI:
-    return OpenAI(base_url=server.base_url, api_key="none", max_retries=0, timeout=300)
 
 
 def strict_format(name):

@@ -55,6 +55,10 @@ struct JSONSchemaGrammarTests {
         let g = try grammar(#"{"const": {"b": "q\"uote\\", "a": [1, null, true]}}"#)
         #expect(accepts(g, #"{"a":[1,null,true],"b":"q\"uote\\"}"#))
         #expect(!accepts(g, #"{"a":[1,null,false],"b":"q\"uote\\"}"#))
+        // Control characters stand escaped in JSON text; DEL stands as itself.
+        let controls = try grammar(#"{"const": "tab\tline\nbell\u0007del\u007f"}"#)
+        #expect(accepts(controls, "\"tab\\tline\\nbell\\u0007del\u{7F}\""))
+        #expect(!accepts(controls, "\"tab\tline\\nbell\\u0007del\u{7F}\""))
     }
 
     @Test func unsupportedKeywordsAreNamedByPath() throws {
