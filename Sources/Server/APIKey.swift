@@ -1,15 +1,13 @@
 import Foundation
 
 /// What a key may do. `admin` includes the other two.
-public enum APIScope: String, Sendable, CaseIterable, Comparable {
+public enum APIScope: String, Sendable, CaseIterable {
     /// Generation: `POST /v1/completions` and `/v1/chat/completions`.
     case inference
     /// Posting preference pairs: `POST /v1/feedback`.
     case feedback
     /// Adapters (load, unload), realignment, reading, exporting and deleting stored data.
     case admin
-
-    public static func < (a: APIScope, b: APIScope) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// One configured API key: the secret, the id it is known by in logs and in the store (never the key itself), its

@@ -29,14 +29,22 @@ final class RateLimiter: Sendable {
         self.now = now
     }
 
+    /// Runs `body` on the key's bucket at `keyPath`, refilled up to now (a new bucket starts full), and keeps it.
+    private func withBucket<Result>(_ keyPath: WritableKeyPath<KeyState, Bucket?>, of id: String, capacity: Int,
+                                    _ body: (inout Bucket) -> Result) -> Result {
+        let time = now()
+        return state.withLock { keys in
+            var bucket = keys[id]?[keyPath: keyPath] ?? Bucket(level: Double(capacity), updated: time)
+            bucket.refill(capacity: capacity, now: time)
+            defer { keys[id, default: KeyState()][keyPath: keyPath] = bucket }
+            return body(&bucket)
+        }
+    }
+
     /// Takes one request token, or throws 429 with `Retry-After` (whole seconds until one is back).
     func admitRequest(_ identity: APIKeyIdentity) throws {
         guard let capacity = identity.limits.requestsPerMinute else { return }
-        let time = now()
-        let wait: Double? = state.withLock { keys in
-            var bucket = keys[identity.id]?.requests ?? Bucket(level: Double(capacity), updated: time)
-            bucket.refill(capacity: capacity, now: time)
-            defer { keys[identity.id, default: KeyState()].requests = bucket }
+        let wait: Double? = withBucket(\.requests, of: identity.id, capacity: capacity) { bucket in
             if bucket.level >= 1 {
                 bucket.level -= 1
                 return nil
@@ -49,12 +57,8 @@ final class RateLimiter: Sendable {
     /// Admits a generation while the key's token bucket is above zero, or throws 429 with `Retry-After`.
     func admitGeneration(_ identity: APIKeyIdentity?) throws {
         guard let identity, let capacity = identity.limits.tokensPerMinute else { return }
-        let time = now()
-        let wait: Double? = state.withLock { keys in
-            var bucket = keys[identity.id]?.tokens ?? Bucket(level: Double(capacity), updated: time)
-            bucket.refill(capacity: capacity, now: time)
-            keys[identity.id, default: KeyState()].tokens = bucket
-            return bucket.level > 0 ? nil : (1 - bucket.level) * 60 / Double(capacity)
+        let wait: Double? = withBucket(\.tokens, of: identity.id, capacity: capacity) { bucket in
+            bucket.level > 0 ? nil : (1 - bucket.level) * 60 / Double(capacity)
         }
         if let wait { throw APIError.rateLimited(identity.id, what: "generated tokens", perMinute: capacity, retryAfter: wait) }
     }
@@ -62,13 +66,7 @@ final class RateLimiter: Sendable {
     /// Charges `tokens` generated for the key.
     func charge(_ identity: APIKeyIdentity?, tokens: Int) {
         guard let identity, let capacity = identity.limits.tokensPerMinute, tokens > 0 else { return }
-        let time = now()
-        state.withLock { keys in
-            var bucket = keys[identity.id]?.tokens ?? Bucket(level: Double(capacity), updated: time)
-            bucket.refill(capacity: capacity, now: time)
-            bucket.level -= Double(tokens)
-            keys[identity.id, default: KeyState()].tokens = bucket
-        }
+        withBucket(\.tokens, of: identity.id, capacity: capacity) { $0.level -= Double(tokens) }
     }
 }
 
