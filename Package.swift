@@ -14,6 +14,8 @@ let package = Package(
     products: [
         .executable(name: "raconteur", targets: ["raconteur"]),
         .executable(name: "raconteur-bench", targets: ["raconteur-bench"]),
+        // For the fuzz targets in Fuzz/ (a separate package that depends on this one by path; docs/FUZZING.md).
+        .library(name: "RaconteurFuzzable", targets: ["GGUF", "Model", "Tokenizers", "Adapters", "Server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
