@@ -5,8 +5,8 @@ import ArgumentParser
 struct RaconteurBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "raconteur-bench",
-        abstract: "Raconteur's benchmarks: quantised kernels, adapter overhead, training throughput.",
-        subcommands: [KernelBenchCommand.self, BenchAdaptersCommand.self, BenchTrainCommand.self]
+        abstract: "Raconteur's benchmarks: quantised kernels, adapter overhead, training throughput, llama-bench-style speed.",
+        subcommands: [KernelBenchCommand.self, BenchAdaptersCommand.self, BenchTrainCommand.self, BenchGenerateCommand.self]
     )
 }
 

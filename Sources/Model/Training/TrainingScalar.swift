@@ -53,16 +53,37 @@ extension Double: TrainingScalar {
 final class TrainingBuffer<T: TrainingScalar>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<T>
     let count: Int
+    /// The buffer's own anonymous mapping, when it has one.
+    private let mappedBytes: Int?
+
+    /// At and above this size a buffer is its own mapping, returned to the system when the buffer goes. A
+    /// realign job's dense weights (hundreds of MB in matrices of 1–20 MB) freed to malloc stayed resident after
+    /// the job: glibc raises its mmap threshold to the largest block freed, so such blocks come from the heap
+    /// and remain there (seen by benchmarks/soak.py: 260 MB serving, 907 MB after one job).
+    static var mappingThreshold: Int { 256 << 10 }
 
     // Zeroing is a memset (all-zero bits are +0 for IEEE floats): a generic `initialize(repeating:)` would run
-    // unspecialised, one value-witness call per element.
+    // unspecialised, one value-witness call per element. Fresh anonymous mappings are already zero.
     init(_ count: Int) {
         self.count = count
+        let bytes = max(count, 1) * MemoryLayout<T>.stride
+        #if os(Linux)
+        if bytes >= Self.mappingThreshold,
+           let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+           address != UnsafeMutableRawPointer(bitPattern: -1) {
+            pointer = address.bindMemory(to: T.self, capacity: max(count, 1))
+            mappedBytes = bytes
+            return
+        }
+        #endif
         pointer = .allocate(capacity: max(count, 1))
-        memset(pointer, 0, max(count, 1) * MemoryLayout<T>.stride)
+        memset(pointer, 0, bytes)
+        mappedBytes = nil
     }
 
-    deinit { pointer.deallocate() }
+    deinit {
+        if let mappedBytes { munmap(pointer, mappedBytes) } else { pointer.deallocate() }
+    }
 
     /// Zeroes the first `n` values (the part a smaller batch uses).
     @inline(__always) func zero(_ n: Int) { memset(pointer, 0, min(n, count) * MemoryLayout<T>.stride) }
