@@ -5,9 +5,9 @@ import Model
 /// unloading the name never changes it, and it is freed when the last holder lets go.
 public final class AdapterVersion: Sendable {
     public let name: String
-    /// Serving version: one more than the name's previous version in this process, or the file's own
-    /// `raconteur.version` when that is higher (the realignment jobs number their files durably, so a restarted
-    /// server keeps reporting the versions its store recorded).
+    /// Serving version: with a store, the number it recorded for this file (durable across restarts, and lower than
+    /// the last one after a rollback); without, one more than the name's previous version in this process, or the
+    /// file's own `raconteur.version` when that is higher.
     public let version: Int
     public let adapter: LoRAAdapter
     public let metadata: AdapterMetadata
@@ -46,26 +46,56 @@ public final class AdapterRegistry: @unchecked Sendable {
         }
     }
 
-    /// Adds `name`, or replaces it with a new version. Returns the version now served.
+    /// Adds `name`, or replaces it with a new version. Returns the version now served. `version` is the number to
+    /// serve it as (the store's durable one); without it, one more than the last in this process or the file's own.
     @discardableResult
-    public func register(name: String, adapter: LoRAAdapter, metadata: AdapterMetadata, source: String? = nil) throws -> AdapterVersion {
-        guard Self.isValidName(name) else { throw AdapterError.invalidName(name) }
-        try metadata.validate()   // bounds the version, so the arithmetic below cannot overflow
-        adapter.prepareForServing()   // before it is shared: the forward pass reads the 8-bit copies from now on
+    public func register(name: String, adapter: LoRAAdapter, metadata: AdapterMetadata, source: String? = nil,
+                         version: Int? = nil) throws -> AdapterVersion {
+        let v = try makeVersion(name: name, adapter: adapter, metadata: metadata, source: source, version: version)
         lock.lock()
         defer { lock.unlock() }
-        let version = max((lastVersion[name] ?? 0) + 1, metadata.version)
-        let v = AdapterVersion(name: name, version: version, adapter: adapter, metadata: metadata, source: source)
-        lastVersion[name] = version
-        current[name] = v
-        return v
+        let number = version ?? max((lastVersion[name] ?? 0) + 1, metadata.version)
+        let served = number == v.version ? v : AdapterVersion(name: name, version: number, adapter: adapter, metadata: metadata, source: source)
+        lastVersion[name] = max(lastVersion[name] ?? 0, number)
+        current[name] = served
+        return served
     }
 
     /// Loads (or replaces) `name` from an adapter file, checked against the base model.
     @discardableResult
-    public func load(name: String, path: String) throws -> AdapterVersion {
+    public func load(name: String, path: String, version: Int? = nil) throws -> AdapterVersion {
         let (adapter, metadata) = try AdapterFile.read(path: path, config: config, baseFingerprint: baseFingerprint)
-        return try register(name: name, adapter: adapter, metadata: metadata, source: path)
+        return try register(name: name, adapter: adapter, metadata: metadata, source: path, version: version)
+    }
+
+    /// A version read from `path` and ready to serve, without serving it under its name: for a request pinned to an
+    /// older version (`model: "<model>:<name>@<n>"`) and for a rollback before it swaps in (`serve`).
+    public func read(name: String, path: String, version: Int) throws -> AdapterVersion {
+        let (adapter, metadata) = try AdapterFile.read(path: path, config: config, baseFingerprint: baseFingerprint)
+        return try makeVersion(name: name, adapter: adapter, metadata: metadata, source: path, version: version)
+    }
+
+    /// Makes `version` the one served under its name (a rollback: its number may be lower than the last one's).
+    /// Requests that pinned the version it replaces keep it.
+    @discardableResult
+    public func serve(_ version: AdapterVersion) -> AdapterVersion? {
+        lock.lock()
+        defer { lock.unlock() }
+        let previous = current[version.name]
+        lastVersion[version.name] = max(lastVersion[version.name] ?? 0, version.version)
+        current[version.name] = version
+        return previous
+    }
+
+    private func makeVersion(name: String, adapter: LoRAAdapter, metadata: AdapterMetadata, source: String?,
+                             version: Int?) throws -> AdapterVersion {
+        guard Self.isValidName(name) else { throw AdapterError.invalidName(name) }
+        try metadata.validate()   // bounds the version, so the arithmetic in `register` cannot overflow
+        if let version, !(1...AdapterMetadata.maxVersion).contains(version) {
+            throw AdapterError.invalidMetadata(key: AdapterFile.Key.version, reason: "\(version) is outside 1...\(AdapterMetadata.maxVersion)")
+        }
+        adapter.prepareForServing()   // before it is shared: the forward pass reads the 8-bit copies from now on
+        return AdapterVersion(name: name, version: version ?? metadata.version, adapter: adapter, metadata: metadata, source: source)
     }
 
     /// Loads every `*.gguf` adapter in `directory`, named after the file. Returns the names loaded.

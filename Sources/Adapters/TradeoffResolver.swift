@@ -5,10 +5,13 @@ public struct AdapterMixture: Sendable {
     public struct Entry: Sendable {
         public let version: AdapterVersion
         public let scale: Double
+        /// The request named this version (`<model>:<adapter>@<n>`) rather than the one served.
+        public let pinned: Bool
 
-        public init(version: AdapterVersion, scale: Double) {
+        public init(version: AdapterVersion, scale: Double, pinned: Bool = false) {
             self.version = version
             self.scale = scale
+            self.pinned = pinned
         }
     }
     public var entries: [Entry]

@@ -20,9 +20,11 @@ public struct AdapterVersionRecord: Codable, Sendable, Equatable {
     public var created: Date
     /// Whether the server should serve this version of `name` (at most one per name).
     public var active: Bool
+    /// Whether its file left the history (`adapters.keep_versions`): the number stays taken, it cannot be served.
+    public var pruned: Bool
 
     public init(name: String, version: Int, path: String, sha256: String, objectives: [String], weights: [Double],
-                method: String, jobID: String? = nil, created: Date = Date(), active: Bool = false) {
+                method: String, jobID: String? = nil, created: Date = Date(), active: Bool = false, pruned: Bool = false) {
         self.name = name
         self.version = version
         self.path = path
@@ -33,6 +35,7 @@ public struct AdapterVersionRecord: Codable, Sendable, Equatable {
         self.jobID = jobID
         self.created = created
         self.active = active
+        self.pruned = pruned
     }
 
     public var key: AdapterVersionKey { AdapterVersionKey(name: name, version: version) }
@@ -40,7 +43,7 @@ public struct AdapterVersionRecord: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case name, version, path, sha256, objectives, weights, method
         case jobID = "job_id"
-        case created, active
+        case created, active, pruned
     }
 }
 
@@ -73,6 +76,7 @@ extension AdapterVersionRecord {
             method: try stored.value("method"),
             jobID: try stored.value("job_id"),
             created: try stored.value("created"),
-            active: try stored.value("active"))
+            active: try stored.value("active"),
+            pruned: try stored.value("pruned"))
     }
 }

@@ -11,6 +11,7 @@ enum FeedbackSchema {
         migrator = migrator.disablingDeferredForeignKeyChecks()
         migrator.registerMigration("v2") { db in try storeFreeTextAsUTF8Blobs(db) }
         migrator.registerMigration("v3") { db in try recordTheKeyOfEachRow(db) }
+        migrator.registerMigration("v4") { db in try markPrunedAdapterVersions(db) }
         return migrator
     }
 
@@ -107,6 +108,14 @@ enum FeedbackSchema {
         try db.execute(sql: """
             ALTER TABLE completion ADD COLUMN key_id TEXT;
             ALTER TABLE preference_pair ADD COLUMN key_id TEXT;
+            """)
+    }
+
+    /// v4: whether an adapter version's history file was pruned (`adapters.keep_versions`): its row stays, so its
+    /// number is never reused and the completions it served still name it, but it can no longer be served.
+    static func markPrunedAdapterVersions(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE adapter_version ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0 CHECK (pruned IN (0, 1));
             """)
     }
 

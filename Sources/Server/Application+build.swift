@@ -52,7 +52,8 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     if let keepDays = configuration.keepDays {
         app.addServices(RetentionService(store: store, keepDays: keepDays, logger: logger))
     }
-    app.addServices(ModelLoadingService(host: host, configuration: configuration, metrics: metrics, logger: logger, load: loadModel))
+    app.addServices(ModelLoadingService(host: host, configuration: configuration, metrics: metrics, logger: logger, store: store,
+                                        load: loadModel))
     return app
 }
 
@@ -70,7 +71,7 @@ func buildRouter(_ configuration: ServerConfiguration, host: ModelHost, metrics:
         .add(middleware: APIKeyAuthenticator(keys: configuration.apiKeys))
         .add(middleware: RateLimitMiddleware(limiter: limiter))
     api.addRoutes(ModelsController(host: host, configuration: configuration, started: unixTime()).endpoints)
-    api.addRoutes(AdaptersController(host: host, configuration: configuration).endpoints)
+    api.addRoutes(AdaptersController(host: host, configuration: configuration, logger: logger).endpoints)
     api.addRoutes(GenerationController(host: host, configuration: configuration, metrics: metrics, store: store, logger: logger,
                                        limiter: limiter).endpoints)
     api.addRoutes(FeedbackController(store: store, configuration: configuration, onFeedback: { await realign.feedbackArrived() }).endpoints)

@@ -1,5 +1,6 @@
 import Adapters
 import Engine
+import Feedback
 import Foundation
 import GGUF
 import Logging
@@ -57,6 +58,8 @@ struct ModelLoadingService: Service {
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
     let logger: Logger
+    /// Numbers adapter versions durably and keeps their history (nil: numbered per process).
+    var store: FeedbackStore? = nil
     let load: @Sendable () async throws -> ServedModel
 
     func run() async throws {
@@ -75,8 +78,9 @@ struct ModelLoadingService: Service {
         }
         let registry = AdapterRegistry(config: served.model.config, baseFingerprint: BaseModelFingerprint.of(served.model.file))
         let adapters = AdapterCatalog(registry: registry, objectives: configuration.objectives.map(\.name),
-                                      directory: configuration.adaptersDirectory, maxMixture: configuration.maxMixtureAdapters)
-        adapters.loadDirectory(logger: logger)
+                                      directory: configuration.adaptersDirectory, maxMixture: configuration.maxMixtureAdapters,
+                                      store: store, keepVersions: configuration.keepVersions)
+        await adapters.loadDirectory(logger: logger)
         host.becomeReady(InferenceEngine(served: served, scheduler: scheduler, adapters: adapters))
         let file = served.model.file
         let weights = file.storage == .mapped ? "mapped from the file"

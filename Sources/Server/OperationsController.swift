@@ -24,6 +24,7 @@ struct OperationsController<Context: RequestContext>: Sendable {
 
     @Sendable func prometheus(_ request: Request, context: Context) async throws -> Response {
         let statistics = host.statistics
+        if let adapters = try? host.engine().adapters { metrics.setAdapterVersions(await adapters.metricVersions()) }
         let text = metrics.render(queued: statistics?.queued ?? 0, active: statistics?.active ?? 0, modelLoaded: statistics != nil)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(string: text)))

@@ -302,7 +302,7 @@ final class RealignManager: @unchecked Sendable {
             throw APIError.internalError("no adapters directory is configured, so new adapters cannot be stored")
         }
         var promoted: [PromotedAdapter] = [], kept: [String] = []
-        var versions: [AdapterVersionKey] = []
+        let catalog = engine.adapters, jobID = job.id, logger = logger
         for (i, run) in result.report.runs.enumerated() {
             let gain = objectives.enumerated().reduce(0.0) { sum, item in
                 let (k, name) = item
@@ -312,20 +312,16 @@ final class RealignManager: @unchecked Sendable {
                 return sum + weights[i][k] * (after - before)
             }
             guard gain >= -1e-9 else { kept.append(names[i]); continue }
+            // The file carries the number the store will give it (the catalog numbers versions one at a time).
             let version = (try blocking { try await self.store.latestAdapterVersion(name: names[i]) } ?? 0) + 1
             let path = (directory as NSString).appendingPathComponent(names[i] + ".gguf")
             try AdapterFile.write(result.adapters[i], metadata: trainer.metadata(weights: weights[i], version: version),
                                   architecture: engine.served.model.config.architecture.rawValue, to: path)
-            let served = try engine.adapters.registry.load(name: names[i], path: path)
-            let record = AdapterVersionRecord(name: names[i], version: version, path: path, sha256: try Self.sha256(path),
-                                              objectives: objectives, weights: weights[i], method: trainer.method.rawValue,
-                                              jobID: job.id, created: Date(), active: false)
-            try blocking { try await self.store.recordAdapterVersion(record) }
-            versions.append(record.key)
+            // Kept in the history, recorded as the active version of its name, swapped in, older versions pruned.
+            let name = names[i]
+            let served = try blocking { try await catalog.adopt(name: name, path: path, jobID: jobID, logger: logger).served }
             promoted.append(PromotedAdapter(id: names[i], version: served.version, weights: weights[i], file: names[i] + ".gguf"))
         }
-        let promotedKeys = versions
-        if !promotedKeys.isEmpty { _ = try blocking { try await self.store.promote(promotedKeys) } }
         return (promoted, kept)
     }
 

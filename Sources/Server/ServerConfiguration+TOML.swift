@@ -105,8 +105,9 @@ private struct ConfigurationFile: Decodable {
     struct AdaptersSection: Decodable {
         var directory: String?
         var maxMixture: Int?
+        var keepVersions: Int?
 
-        private enum CodingKeys: String, CodingKey { case directory, maxMixture = "max_mixture" }
+        private enum CodingKeys: String, CodingKey { case directory, maxMixture = "max_mixture", keepVersions = "keep_versions" }
     }
 
     struct RealignSection: Decodable {
@@ -188,6 +189,7 @@ private struct ConfigurationFile: Decodable {
         if let value = store?.keepDays { configuration.keepDays = value }
         if let value = adapters?.directory { configuration.adaptersDirectory = value.isEmpty ? nil : value }
         if let value = adapters?.maxMixture { configuration.maxMixtureAdapters = value }
+        if let value = adapters?.keepVersions { configuration.keepVersions = value }
         if let value = objectives { configuration.objectives = value }
         try realign?.apply(to: &configuration.realign)
     }

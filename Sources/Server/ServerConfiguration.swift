@@ -51,6 +51,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var adaptersDirectory: String?
     /// Most adapters one request's mixture may combine.
     public var maxMixtureAdapters: Int
+    /// Promoted versions kept per adapter name in the adapters directory's history (`AdapterHistory`), for rollback
+    /// and pinning; older files are deleted and their versions marked pruned. The served version is always kept.
+    public var keepVersions = 10
     /// Re-alignment from feedback: method, grid, budget, policy.
     public var realign = RealignSettings()
 
@@ -167,6 +170,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         try require(readTimeout.isFinite && readTimeout > 0 && readTimeout <= Limits.seconds,
                     "read_timeout must be more than 0 and at most \(Int(Limits.seconds)) seconds")
         try require((1...Limits.mixture).contains(maxMixtureAdapters), "adapters.max_mixture must be 1 to \(Limits.mixture)")
+        try require(AdapterHistory.keepRange.contains(keepVersions),
+                    "adapters.keep_versions must be \(AdapterHistory.keepRange.lowerBound) to \(AdapterHistory.keepRange.upperBound)")
         try require(allowedHosts.allSatisfy { !$0.isEmpty && $0.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F } },
                     "server.allowed_hosts: each entry is a host name or address without spaces")
         try require(corsOrigins.allSatisfy { $0 == "*" || OriginPolicy.isSerialisedOrigin($0) },

@@ -1,11 +1,19 @@
+import Foundation
 import Prometheus
 
 /// The server's counters, histograms and gauges, kept in swift-prometheus's collector registry and rendered by it as
 /// Prometheus text exposition (format 0.0.4) at `/metrics`. Each application has its own registry (tests build many
 /// applications in one process, so nothing goes through a process-wide bootstrap). The library's metrics are
 /// thread-safe, so request handlers and the scheduler thread record without a lock of ours.
-final class ServerMetrics: Sendable {
+final class ServerMetrics: @unchecked Sendable {
     let registry = PrometheusCollectorRegistry()
+    /// The per-version series written at the last scrape, so those of versions gone since are removed.
+    private let versionLock = NSLock()
+    private var versionSeries: [String: Gauge] = [:]
+    /// Adapter names labelled in `/metrics` (with at most keep_versions + 1 versions each, see
+    /// `AdapterCatalog.metricVersions`), and objectives per version: the label sets stay bounded.
+    static let maxAdapterNames = 64
+    static let maxObjectives = 16
     private let promptTokens: Counter
     private let generatedTokens: Counter
     private let timeToFirstToken: ValueHistogram
@@ -87,6 +95,37 @@ final class ServerMetrics: Sendable {
         batchMixtures.record(Double(distinctMixtures))
         if distinctMixtures > 1 { mixedMixtureSteps.increment() }
         stepSeconds.record(seconds)
+    }
+
+    /// Per adapter version (`AdapterCatalog.metricVersions`, read from the store at each scrape): whether it is served,
+    /// the stored completions and tokens it generated, and per objective the win rate of the feedback pairs on them.
+    /// Series of versions no longer listed (pruned, unloaded) are unregistered.
+    func setAdapterVersions(_ entries: [AdapterCatalog.VersionEntry]) {
+        versionLock.withLock {
+            var fresh: [String: Gauge] = [:]
+            func set(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {
+                let key = ([name] + labels.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1}")
+                let gauge = versionSeries[key] ?? registry.makeGauge(descriptor: Self.named(name, help: help), labels: labels)
+                gauge.set(to: value)
+                fresh[key] = gauge
+            }
+            for entry in entries {
+                let labels = [("adapter", entry.record.name), ("version", String(entry.record.version))]
+                set("adapter_version_served", "1 for the version served under its name, 0 for the other versions kept.", labels,
+                    entry.served ? 1 : 0)
+                set("adapter_version_completions", "Stored completions whose adapter mixture held this version.", labels,
+                    Double(entry.quality.completions))
+                set("adapter_version_completion_tokens", "Generated tokens of those completions.", labels,
+                    Double(entry.quality.completionTokens))
+                for (objective, tally) in entry.quality.objectives.sorted(by: { $0.key < $1.key }).prefix(Self.maxObjectives) {
+                    guard let rate = tally.winRate else { continue }
+                    set("adapter_version_win_rate", "Share of decided feedback pairs on this version's completions whose label preferred them, per objective.",
+                        labels + [("objective", objective)], rate)
+                }
+            }
+            for (key, gauge) in versionSeries where fresh[key] == nil { registry.unregisterGauge(gauge) }
+            versionSeries = fresh
+        }
     }
 
     /// The metrics in Prometheus text format; the gauges are set from the scheduler's state read at scrape time.

@@ -24,6 +24,8 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("api-keys"), help: "File with one API key per line.") var apiKeys: String?
     @Option(help: "Directory of adapter files: every *.gguf in it is loaded at start, and POST /v1/adapters loads from it.")
     var adapters: String?
+    @Option(name: .customLong("keep-versions"), help: "Promoted versions kept per adapter for rollback and pinning (1 to 1000; default 10).")
+    var keepVersions: Int?
     @Option(help: "Feedback store (SQLite file).") var store: String?
     @Option(help: "Alignment objectives, comma-separated (e.g. concise,detailed).") var objectives: String?
     @Option(name: .customLong("chat-template"), help: "Jinja chat template file used instead of the model file's own.")
@@ -78,6 +80,7 @@ struct ServeCommand: ParsableCommand {
             if let queue { settings.maxQueued = queue }
             if let apiKeys { settings.apiKeysFile = apiKeys }
             if let adapters { settings.adaptersDirectory = adapters }
+            if let keepVersions { settings.keepVersions = keepVersions }
             if let store { settings.storePath = store }
             if let chatTemplate { settings.chatTemplatePath = chatTemplate }
             if noStarter { settings.realign.starter = false }

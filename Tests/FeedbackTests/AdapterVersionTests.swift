@@ -67,3 +67,87 @@ import Testing
         #expect(try await store.adapterVersions().map(\.active) == [false, true])
     }
 }
+
+/// The version history's store side: rollback activation, pruning marks, and what each version served.
+@Suite struct AdapterVersionHistoryTests {
+    func version(_ name: String, _ number: Int, active: Bool = false) -> AdapterVersionRecord {
+        AdapterVersionRecord(name: name, version: number, path: "/adapters/.history/\(name)/v\(number).gguf",
+                             sha256: String(repeating: "cd", count: 32), objectives: Fixtures.objectives, weights: [1, 0],
+                             method: "raco", created: Date(timeIntervalSince1970: 1_790_000_000), active: active)
+    }
+
+    @Test func activatingAnOlderVersionIsDurableAndPrunedOrUnknownOnesAreRefused() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path("store.sqlite")
+        do {
+            let store = try FeedbackStore(path: path)
+            for n in 1...3 { try await store.recordAdapterVersion(version("a", n, active: n == 3)) }
+            let active = try await store.activateAdapterVersion(name: "a", version: 1)
+            #expect(active.version == 1 && active.active)
+            try await store.markAdapterVersionsPruned(name: "a", versions: [2])
+            await #expect(throws: AdapterVersionHistoryError.prunedVersion(name: "a", version: 2)) {
+                try await store.activateAdapterVersion(name: "a", version: 2)
+            }
+            await #expect(throws: AdapterVersionHistoryError.unknownVersion(name: "a", version: 9)) {
+                try await store.activateAdapterVersion(name: "a", version: 9)
+            }
+            // The served version is never marked pruned, and a refused mark changes nothing.
+            await #expect(throws: AdapterVersionHistoryError.prunedVersion(name: "a", version: 1)) {
+                try await store.markAdapterVersionsPruned(name: "a", versions: [3, 1])
+            }
+            try await store.updateAdapterVersionPath(name: "a", version: 3, path: "/elsewhere/v3.gguf")
+            await #expect(throws: AdapterVersionHistoryError.unknownVersion(name: "a", version: 4)) {
+                try await store.updateAdapterVersionPath(name: "a", version: 4, path: "/x")
+            }
+        }
+        // Reopened: the rollback, the pruned mark and the path are as they were left; numbers keep counting.
+        let reopened = try FeedbackStore(path: path)
+        let rows = try await reopened.adapterVersions(name: "a")
+        #expect(rows.map(\.active) == [true, false, false])
+        #expect(rows.map(\.pruned) == [false, true, false])
+        #expect(rows.last?.path == "/elsewhere/v3.gguf")
+        #expect(try await reopened.latestAdapterVersion(name: "a") == 3)
+    }
+
+    @Test func qualityCountsWhatEachVersionServedAndHowItsPairsWent() async throws {
+        let store = try FeedbackStore.temporary()
+        func completion(_ id: String, _ text: String, _ uses: [AdapterUse], tokens: Int) -> CompletionRecord {
+            var record = Fixtures.completion(id: id, text: text)
+            record.adapters = uses
+            record.completionTokens = tokens
+            return record
+        }
+        let a1 = AdapterUse(name: "a", version: 1, scale: 1), a2 = AdapterUse(name: "a", version: 2, scale: 1)
+        let b1 = AdapterUse(name: "b", version: 1, scale: 0.5)
+        try await store.recordCompletions([
+            completion("c1", "one", [a1], tokens: 10),
+            completion("c2", "two", [a2], tokens: 20),
+            completion("c3", "three", [a2, b1], tokens: 5),
+            completion("c4", "four", [], tokens: 7),
+            completion("c5", "five", [a2], tokens: 1),
+        ])
+        // a@2 beats a@1 on concise, loses on detailed.
+        _ = try await store.addFeedback(chosenID: "c2", rejectedID: "c1", labels: ["concise": 1, "detailed": -1], objectives: Fixtures.objectives)
+        // The base model's completion beats the a@2 + b@1 mixture on concise; a tie on detailed.
+        _ = try await store.addFeedback(chosenID: "c4", rejectedID: "c3", labels: ["concise": 1, "detailed": 0], objectives: Fixtures.objectives)
+        // a@2 on both sides: says nothing about a@2, and b@1 (on the rejected side only) wins on concise.
+        _ = try await store.addFeedback(chosenID: "c5", rejectedID: "c3", labels: ["concise": -1], objectives: Fixtures.objectives)
+
+        let quality = try await store.adapterVersionQuality()
+        let q1 = try #require(quality[AdapterVersionKey(name: "a", version: 1)])
+        let q2 = try #require(quality[AdapterVersionKey(name: "a", version: 2)])
+        let qb = try #require(quality[AdapterVersionKey(name: "b", version: 1)])
+        #expect(q1.completions == 1 && q1.completionTokens == 10)
+        #expect(q2.completions == 3 && q2.completionTokens == 26)
+        #expect(qb.completions == 1 && qb.completionTokens == 5)
+        #expect(q1.objectives == ["concise": ObjectiveTally(losses: 1), "detailed": ObjectiveTally(wins: 1)])
+        #expect(q2.objectives == ["concise": ObjectiveTally(wins: 1, losses: 1), "detailed": ObjectiveTally(losses: 1, ties: 1)])
+        #expect(q2.objectives["concise"]?.winRate == 0.5)
+        #expect(qb.objectives == ["concise": ObjectiveTally(wins: 1, losses: 1), "detailed": ObjectiveTally(ties: 1)])
+        #expect(qb.objectives["detailed"]?.winRate == nil, "no decided pair: no rate")
+        #expect(quality.count == 3, "the base model is no version")
+        // Filtered to one name.
+        #expect(try await store.adapterVersionQuality(name: "b").keys.map(\.name) == ["b"])
+    }
+}

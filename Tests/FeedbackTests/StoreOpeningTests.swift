@@ -14,7 +14,7 @@ import Testing
         #expect(foreignKeys == 1)
         #expect(synchronous == 2)  // FULL
         #expect(busyTimeout == 5000)
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4"])
     }
 
     @Test func createsParentDirectoriesAndKeepsDataWhenReopened() async throws {
@@ -31,7 +31,7 @@ import Testing
         #expect(try await reopened.completion(id: "cmpl-1")?.text == "hello")
         #expect(try await reopened.feedbackCount() == 1)
         #expect(try await reopened.jobs(limit: 10).count == 1)
-        #expect(try reopened.appliedMigrations() == ["v1", "v2", "v3"])
+        #expect(try reopened.appliedMigrations() == ["v1", "v2", "v3", "v4"])
     }
 
     @Test func foreignKeysAreEnforced() async throws {

@@ -94,9 +94,9 @@ import Testing
         #expect(counterBefore == 5)
 
         let store = try FeedbackStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4"])
         let (rowsAfter, counterAfter, kinds, integrity) = try await store.database.read { db in
-            (try Self.snapshot(db, leaving: ["key_id"]),
+            (try Self.snapshot(db, leaving: ["key_id", "pruned"]),
              try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'preference_pair'"),
              try String.fetchAll(db, sql: """
                  SELECT DISTINCT typeof(prompt) || typeof(chosen) || typeof(rejected) FROM preference_pair
