@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -43,6 +45,16 @@ let package = Package(
         .target(name: "Adapters", dependencies: ["Model", "GGUF", "Kernels"], swiftSettings: fast),
         .target(name: "Alignment", dependencies: ["Model", "Adapters", "Tokenizers", "Kernels"], swiftSettings: fast),
         .target(name: "Feedback", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // The same store on PostgreSQL, for replicas that share one database (issue 24, docs/STORE.md).
+        .target(
+            name: "FeedbackPostgres",
+            dependencies: [
+                "Feedback",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "Server",
             dependencies: [
@@ -59,8 +71,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
             ],
-            // The web console's files and the starter grid's preference set, compiled into the binary.
-            resources: [.embedInCode("Console"), .embedInCode("Starter")]
+            // The web console's files, the starter grid's preference set and the OpenAPI document, compiled into the binary.
+            resources: [.embedInCode("Console"), .embedInCode("Starter"), .embedInCode("OpenAPI")]
         ),
         .target(
             name: "CommandLineSupport",
@@ -100,7 +112,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Model", "Adapters", "GGUF", "Tokenizers"], swiftSettings: fast),
-        .testTarget(name: "FeedbackTests", dependencies: ["Feedback", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "FeedbackTests",
+            dependencies: [
+                "Feedback", "FeedbackPostgres", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

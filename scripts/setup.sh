@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 apt_packages=(libopenblas-dev libssl-dev libsqlite3-dev)
 # The console's browser tests drive Debian's headless Chromium through its chromedriver.
-if [ "${1:-}" = "--test" ]; then apt_packages+=(chromium chromium-driver); fi
+# The store tests run their own PostgreSQL server (Tests/FeedbackTests/PostgresTestServer.swift; docs/STORE.md).
+if [ "${1:-}" = "--test" ]; then apt_packages+=(chromium chromium-driver postgresql); fi
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
@@ -25,6 +26,12 @@ fi
 if ! python3 -c 'import gguf, numpy, openai, pytest, jinja2, selenium, jsonschema' 2>/dev/null; then
     echo "installing Python test packages"
     python3 -m pip install -q --disable-pip-version-check -r clients/python/requirements.txt
+fi
+
+# The API fuzzer the tests run against a live server (Tests/Python/test_schemathesis.py), for the test command only.
+if [ "${1:-}" = "--test" ] && ! python3 -c 'import schemathesis' 2>/dev/null; then
+    echo "installing schemathesis"
+    python3 -m pip install -q --disable-pip-version-check schemathesis==4.32.5
 fi
 
 if [ "${1:-}" = "--test" ]; then

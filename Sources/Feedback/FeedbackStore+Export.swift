@@ -15,7 +15,10 @@ public struct FeedbackExport: Sendable, Equatable {
 extension FeedbackStore {
     /// Rows per read while exporting: bounds memory and lets writers in between pages.
     public static let exportPageSize = 500
+}
 
+/// One export for every backend: it reads through `feedback(after:limit:matching:)`, so it pages as listings do.
+extension FeedbackStorage {
     /// Every pair as JSON lines, `{"chosen","labels","prompt","rejected"}` one per line, each line ending in
     /// "\n", in insertion order: the file `raconteur align --data` reads. A row that cannot be read (see
     /// `feedback(after:limit:)`) is left out, never cut short or half written, and listed in `skipped` for the
@@ -43,13 +46,13 @@ extension FeedbackStore {
     /// rows were all skipped is a chunk with no lines. Pairs added while it runs are included if they land after
     /// the current page.
     public func exportJSONLChunks(pageSize: Int = FeedbackStore.exportPageSize) -> AsyncThrowingStream<ExportChunk, any Error> {
-        let pageSize = min(max(pageSize, Self.pageSizes.lowerBound), Self.pageSizes.upperBound)
+        let pageSize = min(max(pageSize, FeedbackStore.pageSizes.lowerBound), FeedbackStore.pageSizes.upperBound)
         return AsyncThrowingStream { continuation in
             let task = Task {
                 do {
                     var cursor: String?
                     repeat {
-                        let page = try await self.feedback(after: cursor, limit: pageSize)
+                        let page = try await self.feedback(after: cursor, limit: pageSize, matching: FeedbackFilter())
                         var lines = Data()
                         for pair in page.pairs {
                             lines.append(try pair.exportLine())

@@ -14,6 +14,11 @@ public enum FeedbackStoreError: Error, Sendable, Equatable {
     case cannotOpen(path: String, reason: String)
     /// A stored row could not be decoded (for example a JSON column edited by hand).
     case corruptRow(table: String, key: String, reason: String)
+    /// A database server (PostgreSQL) cannot be reached, or dropped the connection: the request may succeed later,
+    /// so it is a 503 rather than a 500. `store` is the URL without its password.
+    case unavailable(store: String, reason: String)
+    /// The database server refused a statement for a reason that retrying will not fix.
+    case operationFailed(store: String, reason: String)
 }
 
 extension FeedbackStoreError: CustomStringConvertible {
@@ -31,6 +36,10 @@ extension FeedbackStoreError: CustomStringConvertible {
             "Cannot open the feedback store \(path): \(reason)"
         case .corruptRow(let table, let key, let reason):
             "Row \(key) of table \(table) cannot be read: \(reason)"
+        case .unavailable(let store, let reason):
+            "The feedback store \(store) is unavailable: \(reason)"
+        case .operationFailed(let store, let reason):
+            "The feedback store \(store) refused an operation: \(reason)"
         }
     }
 }

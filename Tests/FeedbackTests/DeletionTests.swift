@@ -12,8 +12,8 @@ import Testing
         return record
     }
 
-    @Test func deletingACompletionTakesThePairsThatQuoteItAndNothingElse() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func deletingACompletionTakesThePairsThatQuoteItAndNothingElse(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         let now = Date()
         try await store.recordCompletions([Self.completion("a", text: "one", daysAgo: 0, now: now),
                                            Self.completion("b", text: "two", daysAgo: 0, now: now),
@@ -33,8 +33,8 @@ import Testing
         #expect(try await store.feedbackCount() == 1)
     }
 
-    @Test func deletingAPairKeepsItsCompletions() async throws {
-        let store = try await Fixtures.storeWithTwoCompletions()
+    @Test(arguments: Backend.allCases) func deletingAPairKeepsItsCompletions(_ backend: Backend) async throws {
+        let store = try await Fixtures.storeWithTwoCompletions(backend)
         let pair = try await store.addFeedback(chosenID: "cmpl-a", rejectedID: "cmpl-b", labels: ["concise": 1], objectives: ["concise"])
         #expect(try await store.deleteFeedback(id: pair.id))
         #expect(try await store.deleteFeedback(id: pair.id) == false)
@@ -42,8 +42,8 @@ import Testing
         #expect(try await store.completionCount() == 2)
     }
 
-    @Test func retentionDeletesOnlyOldCompletionsWithoutFeedback() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func retentionDeletesOnlyOldCompletionsWithoutFeedback(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         try await store.recordCompletions([Self.completion("old-alone", text: "1", daysAgo: 31, now: now),
                                            Self.completion("old-voted-a", text: "2", daysAgo: 40, now: now),

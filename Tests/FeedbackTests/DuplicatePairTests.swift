@@ -1,13 +1,12 @@
 import Foundation
-import GRDB
 import Testing
 @testable import Feedback
 
 @Suite struct DuplicatePairTests {
     let objectives = Fixtures.objectives
 
-    @Test func theSamePairInEitherOrderIsADuplicate() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func theSamePairInEitherOrderIsADuplicate(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         let first = try await store.addFeedback(prompt: "p", chosen: "a", rejected: "b", labels: ["concise": 1], objectives: objectives)
         await #expect(throws: FeedbackError.duplicatePair(existingID: first.id)) {
             try await store.addFeedback(prompt: "p", chosen: "a", rejected: "b", labels: ["detailed": 1], objectives: objectives)
@@ -20,8 +19,8 @@ import Testing
         #expect(try await store.feedbackCount() == 2)
     }
 
-    @Test func idAndTextFormsOfOnePairAreDuplicates() async throws {
-        let store = try await Fixtures.storeWithTwoCompletions()
+    @Test(arguments: Backend.allCases) func idAndTextFormsOfOnePairAreDuplicates(_ backend: Backend) async throws {
+        let store = try await Fixtures.storeWithTwoCompletions(backend)
         let byIDs = try await store.addFeedback(chosenID: "cmpl-b", rejectedID: "cmpl-a", labels: ["detailed": 1], objectives: objectives)
         await #expect(throws: FeedbackError.duplicatePair(existingID: byIDs.id)) {
             try await store.addFeedback(chosenID: "cmpl-a", rejectedID: "cmpl-b", labels: ["concise": 1], objectives: objectives)
@@ -32,13 +31,12 @@ import Testing
         }
     }
 
-    /// Two stores on one file have two writer connections, so SQLite's locking and the unique index, not
-    /// the pool's serial writer, decide.
-    @Test func concurrentDuplicateInsertsLetExactlyOneWin() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let stores = [try FeedbackStore(path: directory.path("feedback.sqlite")),
-                      try FeedbackStore(path: directory.path("feedback.sqlite"))]
+    /// Two stores on one file (or database) have two writer connections, so the database's locking and the unique
+    /// index, not one store's serial writer, decide.
+    @Test(arguments: Backend.allCases) func concurrentDuplicateInsertsLetExactlyOneWin(_ backend: Backend) async throws {
+        let location = try await backend.makeLocation()
+        defer { location.remove() }
+        let stores = [try await location.open(), try await location.open()]
         let store = stores[0]
         let attempts = 16
         let results = await withTaskGroup(of: Result<String, FeedbackError>.self) { group in
@@ -69,19 +67,19 @@ import Testing
         #expect(try await store.feedbackCount() == 1)
     }
 
-    @Test func theUniqueIndexHoldsEvenWithoutTheStoresCheck() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func theUniqueIndexHoldsEvenWithoutTheStoresCheck(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         _ = try await store.addFeedback(prompt: "p", chosen: "a", rejected: "b", labels: ["concise": 1], objectives: objectives)
-        // The texts as the store keeps them, UTF-8 BLOBs: 'p', 'b', 'a'.
+        // The texts as the store keeps them, UTF-8 bytes: 'p', 'b', 'a' (the mirror image).
         await #expect {
-            try await store.database.write { db in
-                try db.execute(sql: """
-                    INSERT INTO preference_pair (id, created, prompt, chosen, rejected, labels)
-                    VALUES ('fb-raw', '2026-01-01 00:00:00.000', x'70', x'62', x'61', '{"concise":1}')
-                    """)
-            }
+            try await RawSQL.execute(store, """
+                INSERT INTO preference_pair (id, created, prompt, chosen, rejected, labels)
+                VALUES ('fb-raw', '2026-01-01 00:00:00.000', \(RawSQL.bytes(backend, "70")), \(RawSQL.bytes(backend, "62")),
+                        \(RawSQL.bytes(backend, "61")), '{"concise":1}')
+                """)
         } throws: { error in
-            (error as? DatabaseError)?.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
+            RawSQL.isUniqueViolation(error)
         }
+        #expect(try await store.feedbackCount() == 1)
     }
 }

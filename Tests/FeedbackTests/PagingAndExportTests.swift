@@ -3,8 +3,8 @@ import Testing
 @testable import Feedback
 
 @Suite struct PagingAndExportTests {
-    @Test func pagesRoundTripInInsertionOrder() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func pagesRoundTripInInsertionOrder(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         var added: [PreferencePair] = []
         for index in 0..<7 { added.append(try await Fixtures.addTextPair(store, index)) }
 
@@ -27,8 +27,8 @@ import Testing
         #expect(try await store.feedback(after: added[6].id, limit: 5).pairs.isEmpty)
     }
 
-    @Test func limitAndCursorBounds() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func limitAndCursorBounds(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         _ = try await Fixtures.addTextPair(store, 0)
         await #expect(throws: FeedbackError.invalidLimit(0, allowed: FeedbackStore.pageSizes)) {
             try await store.feedback(after: nil, limit: 0)
@@ -42,8 +42,8 @@ import Testing
         #expect(FeedbackError.invalidLimit(0, allowed: 1...2).param == "limit")
     }
 
-    @Test func countsAndSequenceNumbersForAPolicy() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func countsAndSequenceNumbersForAPolicy(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         #expect(try await store.latestFeedbackSequence() == 0)
         for index in 0..<5 { _ = try await Fixtures.addTextPair(store, index) }
         let mark = try await store.latestFeedbackSequence()
@@ -55,8 +55,8 @@ import Testing
         #expect(try await store.allPreferences().count == 8)
     }
 
-    @Test func exportIsJSONLinesThatParseBack() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func exportIsJSONLinesThatParseBack(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         _ = try await store.addFeedback(prompt: "<|im_start|>user\nSay \"hi\" / bye<|im_end|>\n", chosen: "hi\n", rejected: "héllo, wörld 🦉",
                                         labels: ["concise": 1, "detailed": 0], objectives: Fixtures.objectives)
         for index in 0..<7 { _ = try await Fixtures.addTextPair(store, index) }
@@ -97,8 +97,8 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == data)
     }
 
-    @Test func anEmptyStoreExportsNothing() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func anEmptyStoreExportsNothing(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         #expect(try await store.exportJSONL() == FeedbackExport(data: Data(), skipped: []))
     }
 }

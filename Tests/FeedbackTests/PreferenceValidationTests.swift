@@ -5,8 +5,8 @@ import Testing
 @Suite struct PreferenceValidationTests {
     let objectives = Fixtures.objectives
 
-    @Test func storesAPairGivenByCompletionIDs() async throws {
-        let store = try await Fixtures.storeWithTwoCompletions()
+    @Test(arguments: Backend.allCases) func storesAPairGivenByCompletionIDs(_ backend: Backend) async throws {
+        let store = try await Fixtures.storeWithTwoCompletions(backend)
         let pair = try await store.addFeedback(chosenID: "cmpl-a", rejectedID: "cmpl-b", labels: ["concise": 1, "detailed": -1],
                                                objectives: objectives, user: "user-7", note: "shorter is better")
         #expect(pair.id.hasPrefix("fb-") && pair.id.count == 27)
@@ -18,8 +18,8 @@ import Testing
         #expect(try await store.preference(id: pair.id) == pair)
     }
 
-    @Test func storesAPairGivenByTextsWithASubsetOfObjectivesAndTies() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func storesAPairGivenByTextsWithASubsetOfObjectivesAndTies(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         let pair = try await store.addFeedback(prompt: "p", chosen: "a", rejected: "b", labels: ["detailed": 1],
                                                objectives: objectives)
         #expect(pair.chosenID == nil && pair.labels == ["detailed": 1])
@@ -29,8 +29,8 @@ import Testing
         #expect(try await store.preference(id: tie.id) == tie)
     }
 
-    @Test func unknownCompletionNamesTheField() async throws {
-        let store = try await Fixtures.storeWithTwoCompletions()
+    @Test(arguments: Backend.allCases) func unknownCompletionNamesTheField(_ backend: Backend) async throws {
+        let store = try await Fixtures.storeWithTwoCompletions(backend)
         let chosenMissing = FeedbackError.unknownCompletion(id: "cmpl-x", field: "chosen_id")
         await #expect(throws: chosenMissing) {
             try await store.addFeedback(chosenID: "cmpl-x", rejectedID: "cmpl-b", labels: ["concise": 1], objectives: objectives)
@@ -42,15 +42,15 @@ import Testing
         #expect(try await store.feedbackCount() == 0)
     }
 
-    @Test func sameCompletionTwice() async throws {
-        let store = try await Fixtures.storeWithTwoCompletions()
+    @Test(arguments: Backend.allCases) func sameCompletionTwice(_ backend: Backend) async throws {
+        let store = try await Fixtures.storeWithTwoCompletions(backend)
         await #expect(throws: FeedbackError.sameCompletion(id: "cmpl-a")) {
             try await store.addFeedback(chosenID: "cmpl-a", rejectedID: "cmpl-a", labels: ["concise": 1], objectives: objectives)
         }
     }
 
-    @Test func completionsOfDifferentPrompts() async throws {
-        let store = try await Fixtures.storeWithTwoCompletions()
+    @Test(arguments: Backend.allCases) func completionsOfDifferentPrompts(_ backend: Backend) async throws {
+        let store = try await Fixtures.storeWithTwoCompletions(backend)
         try await store.recordCompletions([Fixtures.completion(id: "cmpl-c", prompt: "Tell me about bats.", text: "Bats fly.")])
         let error = FeedbackError.differentPrompts(chosenID: "cmpl-a", rejectedID: "cmpl-c")
         await #expect(throws: error) {
@@ -59,8 +59,8 @@ import Testing
         #expect(error.param == "rejected_id" && error.kind == .invalidRequest)
     }
 
-    @Test func completionsWithEmptyOrIdenticalTexts() async throws {
-        let store = try await Fixtures.storeWithTwoCompletions()
+    @Test(arguments: Backend.allCases) func completionsWithEmptyOrIdenticalTexts(_ backend: Backend) async throws {
+        let store = try await Fixtures.storeWithTwoCompletions(backend)
         try await store.recordCompletions([Fixtures.completion(id: "cmpl-empty", text: "  \n"),
                                            Fixtures.completion(id: "cmpl-a2", text: "Owls hunt at night.")])
         await #expect(throws: FeedbackError.emptyText(field: "rejected_id")) {
@@ -74,8 +74,8 @@ import Testing
         }
     }
 
-    @Test func labelRules() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func labelRules(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         func add(_ labels: [String: Int]) async throws {
             _ = try await store.addFeedback(prompt: "p", chosen: "a", rejected: "b", labels: labels, objectives: objectives)
         }
@@ -96,8 +96,8 @@ import Testing
         #expect(try await store.feedbackCount() == 0)
     }
 
-    @Test func emptyAndIdenticalTexts() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func emptyAndIdenticalTexts(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         let labels = ["concise": 1]
         await #expect(throws: FeedbackError.emptyText(field: "prompt")) {
             try await store.addFeedback(prompt: " ", chosen: "a", rejected: "b", labels: labels, objectives: objectives)

@@ -8,8 +8,8 @@ import Testing
         "steps": .integer(200), "min_pairs": .integer(32),
     ])
 
-    @Test func lifecycleFromQueuedToSucceeded() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func lifecycleFromQueuedToSucceeded(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         let job = try await store.createJob(request: request)
         #expect(job.id.hasPrefix("job-") && job.state == .queued && job.started == nil)
         #expect(try await store.job(id: job.id) == job)
@@ -29,8 +29,8 @@ import Testing
         #expect(try await store.lastSucceededJob()?.id == job.id)
     }
 
-    @Test func oneActiveJobAtATime() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func oneActiveJobAtATime(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         let first = try await store.createJob(request: request)
         await #expect(throws: FeedbackError.jobAlreadyActive(id: first.id)) { try await store.createJob(request: request) }
         try await store.markRunning(first.id)
@@ -42,8 +42,8 @@ import Testing
         #expect(try await store.job(id: first.id)?.error == "out of memory")
     }
 
-    @Test func concurrentCreatesLetExactlyOneWin() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func concurrentCreatesLetExactlyOneWin(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         let request = self.request
         let created = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<8 { group.addTask { (try? await store.createJob(request: request)) != nil } }
@@ -54,8 +54,8 @@ import Testing
         #expect(created == 1)
     }
 
-    @Test func invalidTransitions() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func invalidTransitions(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         await #expect(throws: FeedbackError.unknownJob(id: "job-x")) { try await store.markRunning("job-x") }
         await #expect(throws: FeedbackError.unknownJob(id: "job-x")) { try await store.finish("job-x", state: .cancelled) }
         let job = try await store.createJob(request: request)
@@ -74,21 +74,20 @@ import Testing
         await #expect(throws: FeedbackError.invalidLimit(0, allowed: FeedbackStore.pageSizes)) { try await store.jobs(limit: 0) }
     }
 
-    @Test func interruptedJobsFailOnRestart() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let path = directory.path("feedback.sqlite")
+    @Test(arguments: Backend.allCases) func interruptedJobsFailOnRestart(_ backend: Backend) async throws {
+        let location = try await backend.makeLocation()
+        defer { location.remove() }
         let finishedID: String
         let runningID: String
         do {
-            let store = try FeedbackStore(path: path)
+            let store = try await location.open()
             let finished = try await store.createJob(request: request)
             try await store.finish(finished.id, state: .succeeded)
             finishedID = finished.id
             runningID = try await store.createJob(request: request).id
             try await store.markRunning(runningID)
         }
-        let restarted = try FeedbackStore(path: path)
+        let restarted = try await location.open()
         #expect(try await restarted.failInterruptedJobs() == [runningID])
         let interrupted = try #require(try await restarted.job(id: runningID))
         #expect(interrupted.state == .failed && interrupted.error == "interrupted by a server restart" && interrupted.finished != nil)
@@ -97,7 +96,7 @@ import Testing
         _ = try await restarted.createJob(request: request)
     }
 
-    @Test func requestsRoundTripThroughCodableStructs() async throws {
+    @Test(arguments: Backend.allCases) func requestsRoundTripThroughCodableStructs(_ backend: Backend) async throws {
         struct RealignRequest: Codable, Equatable {
             var method: String
             var weights: [[Double]]
@@ -106,7 +105,7 @@ import Testing
             enum CodingKeys: String, CodingKey { case method, weights, steps, minPairs = "min_pairs" }
         }
         let original = RealignRequest(method: "raco", weights: [[1, 0], [0.25, 0.75]], steps: 200, minPairs: 32)
-        let store = try FeedbackStore.temporary()
+        let store = try await backend.makeStore()
         let job = try await store.createJob(request: try JSONValue(encoding: original))
         let stored = try #require(try await store.job(id: job.id))
         #expect(try stored.request.decode(as: RealignRequest.self) == original)

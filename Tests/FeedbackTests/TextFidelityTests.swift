@@ -1,5 +1,7 @@
 import Foundation
+import FeedbackPostgres
 import GRDB
+import PostgresNIO
 import Testing
 @testable import Feedback
 
@@ -29,8 +31,8 @@ import Testing
         ("héllo\0wörld 🦉", "🦉\0", "🦉\0🦉"),
     ]
 
-    @Test func textsWithNULAreStoredAndReadBackByteForByte() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func textsWithNULAreStoredAndReadBackByteForByte(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         var added: [PreferencePair] = []
         for (index, texts) in Self.nulTexts.enumerated() {
             let pair = try await store.addFeedback(prompt: texts.prompt, chosen: texts.chosen, rejected: texts.rejected,
@@ -63,20 +65,37 @@ import Testing
             #expect(Self.bytes(decoded.rejected) == Self.bytes(expected.rejected))
         }
 
-        // What SQLite holds: the UTF-8 bytes, as BLOBs.
-        let stored = try store.database.read { db in
-            try Row.fetchAll(db, sql: "SELECT prompt, chosen, rejected, typeof(prompt) AS kind FROM preference_pair ORDER BY seq")
+        // What the database holds: the UTF-8 bytes, as BLOBs (SQLite) or bytea (PostgreSQL).
+        let stored: [(kind: String, texts: [Data])]
+        switch store {
+        case let store as FeedbackStore:
+            stored = try await store.database.read { db in
+                try Row.fetchAll(db, sql: "SELECT prompt, chosen, rejected, typeof(prompt) AS kind FROM preference_pair ORDER BY seq")
+                    .map { row in (row["kind"] as String? ?? "", [row["prompt"], row["chosen"], row["rejected"]].map { $0 ?? Data() }) }
+            }
+            #expect(stored.allSatisfy { $0.kind == "blob" })
+        case let store as PostgresFeedbackStore:
+            stored = try await PostgresTestServer.connect(to: store.url) { connection, logger in
+                var rows: [(kind: String, texts: [Data])] = []
+                let query: PostgresQuery = "SELECT prompt, chosen, rejected, pg_typeof(prompt)::text AS kind FROM preference_pair ORDER BY seq"
+                for try await (prompt, chosen, rejected, kind) in try await connection.query(query, logger: logger)
+                    .decode((Data, Data, Data, String).self) {
+                    rows.append((kind, [prompt, chosen, rejected]))
+                }
+                return rows
+            }
+            #expect(stored.allSatisfy { $0.kind == "bytea" })
+        default:
+            stored = []
         }
+        #expect(stored.count == Self.nulTexts.count)
         for (row, texts) in zip(stored, Self.nulTexts) {
-            #expect(row["kind"] as String? == "blob")
-            #expect(row["prompt"] as Data? == Data(texts.prompt.utf8))
-            #expect(row["chosen"] as Data? == Data(texts.chosen.utf8))
-            #expect(row["rejected"] as Data? == Data(texts.rejected.utf8))
+            #expect(row.texts == [Data(texts.prompt.utf8), Data(texts.chosen.utf8), Data(texts.rejected.utf8)])
         }
     }
 
-    @Test func textsThatDifferOnlyAfterANULAreDifferentAndMirrorImagesAreDuplicates() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func textsThatDifferOnlyAfterANULAreDifferentAndMirrorImagesAreDuplicates(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         let first = try await store.addFeedback(prompt: "p\0", chosen: "a\0b", rejected: "a\0c", labels: ["concise": 1],
                                                 objectives: objectives)
         await #expect(throws: FeedbackError.duplicatePair(existingID: first.id)) {
@@ -95,8 +114,8 @@ import Testing
 
     /// The store's equality is the bytes', also in Swift: a precomposed "é" and "e" with a combining accent are
     /// two texts (String's `==` would call them equal, while the unique index tells them apart).
-    @Test func textsAreComparedAsBytesNotByCanonicalEquivalence() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func textsAreComparedAsBytesNotByCanonicalEquivalence(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         let pair = try await store.addFeedback(prompt: "Spell café.", chosen: "caf\u{E9}", rejected: "cafe\u{301}",
                                                labels: ["concise": 1], objectives: objectives)
         Self.expectSameBytes(try await store.preference(id: pair.id), pair)
@@ -106,8 +125,8 @@ import Testing
         }
     }
 
-    @Test func userAndNoteKeepNilAndEmptyApart() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func userAndNoteKeepNilAndEmptyApart(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         let cases: [(String?, String?)] = [(nil, nil), ("", ""), ("", nil), (nil, ""), ("\0", "a\0")]
         for (index, (user, note)) in cases.enumerated() {
             let pair = try await store.addFeedback(prompt: "p\(index)", chosen: "a", rejected: "b", labels: ["concise": 1],
@@ -118,8 +137,8 @@ import Testing
         }
     }
 
-    @Test func completionsKeepTheirPromptsAndTextsByteForByte() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func completionsKeepTheirPromptsAndTextsByteForByte(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         let records = [
             Fixtures.completion(id: "cmpl-nul-a", prompt: "\0<|im_start|>user\nowls\0?<|im_end|>\n", text: "\0Owls\0 hunt."),
             Fixtures.completion(id: "cmpl-nul-b", prompt: "\0<|im_start|>user\nowls\0?<|im_end|>\n", text: "\0Owls\0 sleep."),
@@ -151,32 +170,34 @@ import Testing
         }
     }
 
-    /// The schema itself keeps the representation: a TEXT value, an empty text, or a NULL text is refused.
-    @Test func theSchemaRefusesTextThatIsNotANonEmptyBlob() async throws {
-        let store = try FeedbackStore.temporary()
-        let refused = [
-            "'p', x'61', x'62'",  // TEXT would never compare equal to the stored BLOBs
-            "x'', x'61', x'62'",  // empty
-            "x'70', x'61', x'61'",  // identical texts
+    /// The schema itself keeps the representation: an empty text, identical texts or a NULL text is refused; in
+    /// SQLite, whose columns take any type, so is a TEXT value (it would never compare equal to the stored BLOBs).
+    @Test(arguments: Backend.allCases) func theSchemaRefusesTextThatIsNotANonEmptyBlob(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
+        let (p, a, b) = (RawSQL.bytes(backend, "70"), RawSQL.bytes(backend, "61"), RawSQL.bytes(backend, "62"))
+        var refused = [
+            "\(RawSQL.bytes(backend, "")), \(a), \(b)",  // empty
+            "\(p), \(a), \(a)",  // identical texts
+            "NULL, \(a), \(b)",
         ]
+        if backend == .sqlite { refused.append("'p', \(a), \(b)") }
         for values in refused {
-            await #expect(throws: DatabaseError.self, "\(values)") {
-                try await store.database.write { db in
-                    try db.execute(sql: """
-                        INSERT INTO preference_pair (id, created, prompt, chosen, rejected, labels)
-                        VALUES ('fb-raw', '2026-01-01 00:00:00.000', \(values), '{"concise":1}')
-                        """)
-                }
-            }
+            await #expect("\(values)") {
+                try await RawSQL.execute(store, """
+                    INSERT INTO preference_pair (id, created, prompt, chosen, rejected, labels)
+                    VALUES ('fb-raw', '2026-01-01 00:00:00.000', \(values), '{"concise":1}')
+                    """)
+            } throws: { RawSQL.isConstraintViolation($0) }
         }
-        await #expect(throws: DatabaseError.self) {
-            try await store.database.write { db in
-                try db.execute(sql: """
+        let completionPrompts = backend == .sqlite ? ["'text prompt'", "NULL"] : ["NULL"]
+        for prompt in completionPrompts {
+            await #expect("\(prompt)") {
+                try await RawSQL.execute(store, """
                     INSERT INTO completion (id, created, model, endpoint, prompt, text, prompt_tokens, completion_tokens,
                                             adapters, sampling)
-                    VALUES ('cmpl-raw', '2026-01-01 00:00:00.000', 'm', 'chat', 'text prompt', x'', 0, 0, '[]', '{}')
+                    VALUES ('cmpl-raw', '2026-01-01 00:00:00.000', 'm', 'chat', \(prompt), \(RawSQL.bytes(backend, "")), 0, 0, '[]', '{}')
                     """)
-            }
+            } throws: { RawSQL.isConstraintViolation($0) }
         }
         #expect(try await store.feedbackCount() == 0)
         #expect(try await store.completionCount() == 0)
