@@ -18,4 +18,5 @@ grep -qE "Test run with [0-9]+ tests? .*passed" .build/swift-test.log
 RACONTEUR_BIN="$(swift build --show-bin-path)/raconteur" python3 -m pytest -q -rs Tests/Python 2>&1 \
     | tee .build/python-test.log
 
+./scripts/fuzz.sh 60   # libFuzzer on the GGUF reader and the request decoding, 60 s per target (docs/FUZZING.md)
 ./scripts/check-skips.sh .build/swift-test.log .build/python-test.log
