@@ -14,6 +14,19 @@ protocol StreamChunkFormat {
     func finished(choice: Int, reason: String) -> Chunk
     /// The chunk that carries `usage` after every choice finished, when the request asked for it.
     func usage(_ usage: UsageBlock) -> Chunk
+    /// What `piece` gives, for a format that may send several chunks for one piece (a tool call's name, then its
+    /// arguments) or none; the loop calls this one.
+    mutating func pieces(choice: Int, token: Int?, text: String, logprobs: TokenLogprobs?) -> [Chunk]
+    /// The chunks that end a choice: text a format held back, then the one with the finish reason.
+    mutating func finishing(choice: Int, reason: String) -> [Chunk]
+}
+
+extension StreamChunkFormat {
+    mutating func pieces(choice: Int, token: Int?, text: String, logprobs: TokenLogprobs?) -> [Chunk] {
+        piece(choice: choice, token: token, text: text, logprobs: logprobs).map { [$0] } ?? []
+    }
+
+    mutating func finishing(choice: Int, reason: String) -> [Chunk] { [finished(choice: choice, reason: reason)] }
 }
 
 /// A run's events as server-sent chunks in `format`; the finished choices are recorded for feedback before the usage
@@ -34,12 +47,12 @@ func streamChoices<Format: StreamChunkFormat & Sendable>(
                 switch event {
                 case let .token(choice, id, text, logprobs):
                     texts[choice] += text
-                    if let chunk = format.piece(choice: choice, token: id, text: text, logprobs: logprobs) {
+                    for chunk in format.pieces(choice: choice, token: id, text: text, logprobs: logprobs) {
                         try await events.send(chunk)
                     }
                 case let .text(choice, text):
                     texts[choice] += text
-                    if let chunk = format.piece(choice: choice, token: nil, text: text, logprobs: nil) {
+                    for chunk in format.pieces(choice: choice, token: nil, text: text, logprobs: nil) {
                         try await events.send(chunk)
                     }
                 case let .finished(choice, reason, tokens):
@@ -47,7 +60,7 @@ func streamChoices<Format: StreamChunkFormat & Sendable>(
                     let finishReason = try reason.apiValue()
                     finished.append(.init(id: identifier.choiceID(choice), plan: plans[choice], text: texts[choice],
                                           finishReason: finishReason, completionTokens: tokens))
-                    try await events.send(format.finished(choice: choice, reason: finishReason))
+                    for chunk in format.finishing(choice: choice, reason: finishReason) { try await events.send(chunk) }
                 }
             }
             await recorder.record(finished)

@@ -35,8 +35,7 @@ public struct GenerationOptions: Decodable, Sendable {
     var responseFormat: JSONValue?
     var grammar: JSONValue?
     var jsonSchema: JSONValue?
-    // Tool calls are not implemented yet: a request that asks for them is refused rather than answered with free text
-    // (`refuseUnsupportedFields`).
+    // Tool calls: read by the chat route (`ToolCallSettings`); refused by completions (`refuseUnsupportedFields`).
     var tools: JSONValue?
     var toolChoice: JSONValue?
     var parallelToolCalls: JSONValue?
@@ -82,8 +81,9 @@ public struct GenerationOptions: Decodable, Sendable {
         )
     }
 
-    /// Checks ranges (OpenAI's, and llama.cpp's for its extensions) and returns the stop sequences.
-    func validate() throws -> [String] {
+    /// Checks ranges (OpenAI's, and llama.cpp's for its extensions) and returns the stop sequences. `toolsAllowed`:
+    /// the route reads the tool-call fields itself (chat).
+    func validate(toolsAllowed: Bool = false) throws -> [String] {
         try Self.check(temperature, "temperature", in: 0...2)
         try Self.check(topP, "top_p", in: 0...1)
         try Self.check(presencePenalty, "presence_penalty", in: -2...2)
@@ -96,7 +96,7 @@ public struct GenerationOptions: Decodable, Sendable {
         if let logitBias, !logitBias.isEmpty {
             throw APIError.invalidValue("logit_bias", "'logit_bias' is not supported.", code: "unsupported_parameter")
         }
-        try refuseUnsupportedFields()
+        if !toolsAllowed { try refuseUnsupportedFields() }
         let stops = stop?.values ?? []
         if stops.count > 4 {
             throw APIError.invalidValue("stop", "Invalid 'stop': at most 4 stop sequences are allowed, got \(stops.count).")
@@ -104,7 +104,7 @@ public struct GenerationOptions: Decodable, Sendable {
         return stops
     }
 
-    /// 400 `unsupported_parameter` for tool calls, which this server does not do yet, so that a client never takes
+    /// 400 `unsupported_parameter` for tool calls on a route without them (completions), so that a client never takes
     /// free text for a tool call. The values that ask for nothing (an empty tool list, `tool_choice: "none"`, null) pass.
     func refuseUnsupportedFields() throws {
         func refuse(_ field: String) throws -> Never {

@@ -26,7 +26,10 @@ extension Request {
         }
         let data = Data(buffer.readableBytesView)
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            let decoder = JSONDecoder()
+            // Request types that must keep an object's key order (tool definitions a template writes with `tojson`) read it.
+            decoder.userInfo[.requestBody] = data
+            return try decoder.decode(T.self, from: data)
         } catch let error as APIError {
             throw error
         } catch let error as DecodingError {
@@ -59,6 +62,11 @@ extension Request {
             return value != value.rounded() || abs(value) >= 9.2e18
         }
     }
+}
+
+extension CodingUserInfoKey {
+    /// The raw JSON body being decoded (`Data`).
+    static let requestBody = CodingUserInfoKey(rawValue: "raconteur.requestBody")!
 }
 
 /// A request type's integer fields, which Foundation's decoder fails to name when they hold a non-integer number.

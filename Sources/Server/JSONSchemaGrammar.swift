@@ -27,6 +27,8 @@ struct JSONSchemaGrammar {
     static let maxProperties = 128
 
     private let root: JSONValue
+    /// The first part of every generated rule's name, so that several schemas' rules can share one grammar (tool calls).
+    private var rulePrefix = "s"
     /// Generated rules in order of creation: [rules] of (name, body).
     private var rules: [(name: String, body: String)] = []
     private var ruleByReference: [String: String] = [:]
@@ -49,8 +51,17 @@ struct JSONSchemaGrammar {
 
     private init(root: JSONValue) { self.root = root }
 
+    /// `schema` as an expression and its rules (GBNF lines), every rule named from `prefix` (letters and digits), for
+    /// embedding in a larger grammar that appends `JSONGrammar.primitives` once (the tool-call grammar).
+    static func embedded(_ schema: JSONValue, prefix: String) throws -> (expression: String, rules: String) {
+        var converter = JSONSchemaGrammar(root: schema)
+        converter.rulePrefix = prefix
+        let expression = try converter.expression(schema, path: [])
+        return (expression, converter.rules.map { "\($0.name) ::= \($0.body)\n" }.joined())
+    }
+
     private mutating func newRule(_ hint: String, _ body: String) -> String {
-        let name = "s\(rules.count)-" + String(hint.filter { $0.isASCII && ($0.isLetter || $0.isNumber) }.prefix(24))
+        let name = "\(rulePrefix)\(rules.count)-" + String(hint.filter { $0.isASCII && ($0.isLetter || $0.isNumber) }.prefix(24))
         rules.append((name, body))
         return name
     }
@@ -263,7 +274,7 @@ struct JSONSchemaGrammar {
             }
             resolved = next
         }
-        let name = "s\(rules.count)-ref"
+        let name = "\(rulePrefix)\(rules.count)-ref"
         rules.append((name, ""))
         let slot = rules.count - 1
         ruleByReference[target] = name

@@ -521,22 +521,30 @@ def test_non_standard_json_is_refused(server, path, text):
     assert_envelope(status, payload, 400, code="invalid_json")
 
 
-# Tool calls are refused until they work, never silently ignored (structured output: test_structured_output.py).
+# Tool calls are a chat feature (test_tool_calls.py); /v1/completions refuses their fields, never ignores them.
 
-@pytest.mark.parametrize("path, extra, param", [
-    ("/v1/chat/completions", {"tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}, "tools"),
-    ("/v1/chat/completions", {"tool_choice": "required"}, "tool_choice"),
-    ("/v1/chat/completions", {"parallel_tool_calls": True}, "parallel_tool_calls"),
-    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "tool_calls": [{"id": "c"}]}]},
-     "messages.1.tool_calls"),
-    ("/v1/chat/completions", {"messages": [{"role": "tool", "content": "42", "tool_call_id": "c"}]}, "messages.0.role"),
+@pytest.mark.parametrize("extra, param", [
+    ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}, "tools"),
+    ({"tool_choice": "required"}, "tool_choice"),
+    ({"parallel_tool_calls": True}, "parallel_tool_calls"),
 ])
-def test_tool_calls_are_refused_until_supported(server, path, extra, param):
-    body = {"model": MODEL_ID, "max_tokens": 2}
-    body.update({"messages": [{"role": "user", "content": "hi"}]} if path.endswith("chat/completions") else {"prompt": "hi"})
-    body.update(extra)
-    status, _, payload = request(server, "POST", path, body)
+def test_completions_refuse_tool_fields(server, extra, param):
+    status, _, payload = request(server, "POST", "/v1/completions", {"model": MODEL_ID, "max_tokens": 2, "prompt": "hi", **extra})
     assert_envelope(status, payload, 400, code="unsupported_parameter", param=param)
+
+
+@pytest.mark.parametrize("extra, param, code", [
+    ({"tool_choice": "required"}, "tool_choice", "invalid_value"),
+    ({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "tool_calls": [{"id": "c"}]}]},
+     "messages.1.tool_calls.0.function", "missing_required_parameter"),
+    ({"messages": [{"role": "tool", "content": "42", "tool_call_id": "c"}]}, "messages.0.tool_call_id", "invalid_value"),
+    ({"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}}},
+     "tool_choice.function.name", "invalid_value"),
+])
+def test_malformed_tool_requests_are_refused(server, extra, param, code):
+    body = {"model": MODEL_ID, "max_tokens": 2, "messages": [{"role": "user", "content": "hi"}], **extra}
+    status, _, payload = request(server, "POST", "/v1/chat/completions", body)
+    assert_envelope(status, payload, 400, code=code, param=param)
 
 
 @pytest.mark.parametrize("extra", [{"response_format": {"type": "text"}}, {"tools": []}, {"tool_choice": "none"}])
