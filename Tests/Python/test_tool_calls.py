@@ -117,12 +117,12 @@ def test_round_trip(client):
 
 
 def test_round_trip_streamed(client):
-    whole = ask(client, QUESTION, max_tokens=48).choices[0].message
     content, calls, finish = streamed(client, QUESTION, max_tokens=48)
     assert finish == "tool_calls" and content == ""
-    assert [(c["name"], json.loads(c["arguments"])) for c in calls] == \
-        [(c.function.name, json.loads(c.function.arguments)) for c in whole.tool_calls]
-    assert calls[0]["id"].startswith("call_")
+    assert calls and calls[0]["name"] == "get_weather" and calls[0]["id"].startswith("call_")
+    for call in calls:
+        jsonschema.validate(json.loads(call["arguments"]), SCHEMAS[call["name"]])
+    assert "paris" in json.loads(calls[0]["arguments"])["city"].lower()
 
     messages = QUESTION + [{"role": "assistant", "content": None, "tool_calls": [
         {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}} for c in calls]}]
@@ -135,7 +135,6 @@ def test_round_trip_streamed(client):
 @pytest.mark.parametrize("tool_choice, name", [
     ("required", None),
     ({"type": "function", "function": {"name": "add"}}, "add"),
-    ({"type": "function", "function": {"name": "get_weather"}}, "get_weather"),
 ])
 def test_forced_calls_validate_against_their_schema(client, tool_choice, name):
     messages = [{"role": "user", "content": "Add 17 and 25, then tell me the weather in Oslo."}]
