@@ -65,6 +65,7 @@ func buildRouter(_ configuration: ServerConfiguration, host: ModelHost, metrics:
     router.add(middleware: ErrorEnvelopeMiddleware(maxBodyBytes: configuration.maxBodyBytes))
     router.addRoutes(OperationsController(host: host, metrics: metrics).endpoints)
     router.addRoutes(ConsoleController().endpoints)
+    router.addRoutes(OpenAPIController().endpoints)
 
     let limiter = RateLimiter()
     let api = router.group("v1")
