@@ -64,6 +64,13 @@ public protocol FeedbackStorage: AnyObject, Sendable {
     @discardableResult
     func promote(job jobID: String) async throws -> [AdapterVersionRecord]
 
+    // Adapter version history (FeedbackStore+VersionHistory.swift).
+    @discardableResult
+    func activateAdapterVersion(name: String, version: Int) async throws -> AdapterVersionRecord
+    func markAdapterVersionsPruned(name: String, versions: [Int]) async throws
+    func updateAdapterVersionPath(name: String, version: Int, path: String) async throws
+    func adapterVersionQuality(name: String?) async throws -> [AdapterVersionKey: AdapterVersionQuality]
+
     // Deletion and retention (FeedbackStore+Deletion.swift, docs/PRIVACY.md).
     func deleteCompletion(id: String) async throws -> [String]?
     func deleteFeedback(id: String) async throws -> Bool
@@ -100,6 +107,10 @@ extension FeedbackStorage {
 
     public func adapterVersions() async throws -> [AdapterVersionRecord] {
         try await adapterVersions(name: nil)
+    }
+
+    public func adapterVersionQuality() async throws -> [AdapterVersionKey: AdapterVersionQuality] {
+        try await adapterVersionQuality(name: nil)
     }
 }
 

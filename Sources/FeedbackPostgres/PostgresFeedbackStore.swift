@@ -145,7 +145,7 @@ public final class PostgresFeedbackStore: FeedbackStorage {
     /// `operationFailed` with the server's message. Neither carries the password or a query's arguments.
     func mapped(_ error: any Error) -> any Error {
         switch error {
-        case is FeedbackError, is FeedbackStoreError, is CancellationError:
+        case is FeedbackError, is FeedbackStoreError, is AdapterVersionHistoryError, is CancellationError:
             return error
         case let error as PSQLError where error.code == .server:
             let state = error.serverInfo?[.sqlState] ?? "?"

@@ -105,7 +105,7 @@ enum PostgresColumns {
         seq, id, state, \(date("created")), \(date("started")), \(date("finished")), request, progress, report, error, pairs_used,
         feedback_through_seq
         """
-    static let adapterVersion = "name, version, path, sha256, objectives, weights, method, job_id, \(date("created")), active"
+    static let adapterVersion = "name, version, path, sha256, objectives, weights, method, job_id, \(date("created")), active, pruned"
 }
 
 extension CompletionRecord {
@@ -155,7 +155,8 @@ extension AdapterVersionRecord {
         self.init(name: try stored.value("name"), version: try stored.int("version"), path: try stored.value("path"),
                   sha256: try stored.value("sha256"), objectives: try stored.json([String].self, "objectives"),
                   weights: try stored.json([Double].self, "weights"), method: try stored.value("method"),
-                  jobID: try stored.value("job_id"), created: try stored.date("created"), active: try stored.value("active"))
+                  jobID: try stored.value("job_id"), created: try stored.date("created"), active: try stored.value("active"),
+                  pruned: try stored.value("pruned"))
     }
 }
 

@@ -14,7 +14,8 @@ import PostgresNIO
 ///   other JSON columns `text` (jsonb cannot hold the escape \u0000 that a sampling parameter may contain);
 /// - sequence numbers are identity columns, never reused, like SQLite's AUTOINCREMENT.
 enum PostgresSchema {
-    static let migrations: [(name: String, sql: String)] = [("v1", version1), ("v2", version2), ("v3", version3)]
+    static let migrations: [(name: String, sql: String)] = [("v1", version1), ("v2", version2), ("v3", version3),
+                                                                     ("v4", version4)]
     static var knownMigrations: [String] { migrations.map(\.name) }
 
     static let migrationsTable = "raconteur_migrations"
@@ -121,6 +122,11 @@ enum PostgresSchema {
     static let version3 = """
         ALTER TABLE completion ADD COLUMN key_id TEXT;
         ALTER TABLE preference_pair ADD COLUMN key_id TEXT;
+        """
+
+    /// v4: whether an adapter version's history file was pruned (`adapters.keep_versions`); its row stays.
+    static let version4 = """
+        ALTER TABLE adapter_version ADD COLUMN pruned BOOLEAN NOT NULL DEFAULT false
         """
 }
 

@@ -9,8 +9,8 @@ import Testing
                              created: Date(timeIntervalSince1970: 1_790_000_000.5), active: active)
     }
 
-    @Test func promotingAJobSwapsItsVersionsInAndTheOldOnesOut() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func promotingAJobSwapsItsVersionsInAndTheOldOnesOut(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         try await store.recordAdapterVersion(version("w1.00", 1, active: true))
         try await store.recordAdapterVersion(version("w0.00", 1, active: true))
         try await store.recordAdapterVersion(version("other", 1, active: true))
@@ -38,8 +38,8 @@ import Testing
         #expect(try await store.adapterVersions(name: "w1.00").map(\.active) == [true, false])
     }
 
-    @Test func promotionErrorsChangeNothing() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func promotionErrorsChangeNothing(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         try await store.recordAdapterVersion(version("a", 1, active: true))
         try await store.recordAdapterVersion(version("a", 2))
         await #expect(throws: FeedbackError.unknownAdapterVersion(name: "b", version: 1)) {
@@ -60,8 +60,8 @@ import Testing
         await #expect(throws: FeedbackError.noAdapterVersions(jobID: empty.id)) { try await store.promote(job: empty.id) }
     }
 
-    @Test func recordingAnActiveVersionDeactivatesTheOthers() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func recordingAnActiveVersionDeactivatesTheOthers(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         try await store.recordAdapterVersion(version("a", 1, active: true))
         try await store.recordAdapterVersion(version("a", 2, active: true))
         #expect(try await store.adapterVersions().map(\.active) == [false, true])
@@ -76,12 +76,11 @@ import Testing
                              method: "raco", created: Date(timeIntervalSince1970: 1_790_000_000), active: active)
     }
 
-    @Test func activatingAnOlderVersionIsDurableAndPrunedOrUnknownOnesAreRefused() async throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let path = dir.path("store.sqlite")
+    @Test(arguments: Backend.allCases) func activatingAnOlderVersionIsDurableAndPrunedOrUnknownOnesAreRefused(_ backend: Backend) async throws {
+        let location = try await backend.makeLocation()
+        defer { location.remove() }
         do {
-            let store = try FeedbackStore(path: path)
+            let store = try await location.open()
             for n in 1...3 { try await store.recordAdapterVersion(version("a", n, active: n == 3)) }
             let active = try await store.activateAdapterVersion(name: "a", version: 1)
             #expect(active.version == 1 && active.active)
@@ -102,7 +101,7 @@ import Testing
             }
         }
         // Reopened: the rollback, the pruned mark and the path are as they were left; numbers keep counting.
-        let reopened = try FeedbackStore(path: path)
+        let reopened = try await location.open()
         let rows = try await reopened.adapterVersions(name: "a")
         #expect(rows.map(\.active) == [true, false, false])
         #expect(rows.map(\.pruned) == [false, true, false])
@@ -110,8 +109,8 @@ import Testing
         #expect(try await reopened.latestAdapterVersion(name: "a") == 3)
     }
 
-    @Test func qualityCountsWhatEachVersionServedAndHowItsPairsWent() async throws {
-        let store = try FeedbackStore.temporary()
+    @Test(arguments: Backend.allCases) func qualityCountsWhatEachVersionServedAndHowItsPairsWent(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
         func completion(_ id: String, _ text: String, _ uses: [AdapterUse], tokens: Int) -> CompletionRecord {
             var record = Fixtures.completion(id: id, text: text)
             record.adapters = uses
