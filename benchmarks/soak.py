@@ -276,7 +276,12 @@ def main():
     server_alive = server.process.poll() is None
     server.stop()
 
-    warm = [s for s in samples if s["t"] - load_start >= args.warmup_minutes * 60]
+    # Warm-up lasts --warmup-minutes, and at least until a minute after the job ended: the steady state starts
+    # once training's memory is back with the system and the promoted adapters serve.
+    job_end = max((e["t"] for e in events if e["event"].startswith("realign ") and e["event"] != "realign started"),
+                  default=0)
+    warmup_end = max(args.warmup_minutes * 60, job_end + 60)
+    warm = [s for s in samples if s["t"] - load_start >= warmup_end]
     at_warmup = statistics.median(s["rss_mb"] for s in warm[:max(1, int(60 / args.sample_seconds))])
     at_end = statistics.median(s["rss_mb"] for s in warm[-max(1, int(60 / args.sample_seconds)):])
     result = {
@@ -287,7 +292,8 @@ def main():
         "load_average": os.getloadavg(),
         "requests": {"completed": tally.completed, "cut_on_purpose": tally.cut, "failed": tally.failed},
         "streamed_chunks": tally.tokens, "errors": tally.errors, "events": events,
-        "rss_mb": {"after_warmup": round(at_warmup, 1), "end": round(at_end, 1),
+        "warmup_end_minutes": round(warmup_end / 60, 2),
+        "rss_mb": {"before_load": round(samples[0]["rss_mb"], 1), "after_warmup": round(at_warmup, 1), "end": round(at_end, 1),
                    "growth_percent": round(100 * (at_end - at_warmup) / at_warmup, 2),
                    "peak": round(max(s["rss_mb"] for s in samples), 1)},
         "fds_idle": {"before": len(fds_before), "after": len(fds_after),
