@@ -84,8 +84,8 @@ def test_hot_swap_under_load_drops_nothing_and_keeps_pinned_versions(server, cli
             rounds += 1
 
     def swap():
-        # Replace while requests are in flight: wait for one more request to finish before each replacement, so
-        # the requests spread over many versions however fast the machine is.
+        # Replace while requests are in flight, each version once a request has finished on it, so the requests
+        # spread over every version however fast the machine is.
         try:
             replace_all()
         finally:
@@ -93,10 +93,12 @@ def test_hot_swap_under_load_drops_nothing_and_keeps_pinned_versions(server, cli
 
     def replace_all():
         for k in range(1, REPLACEMENTS + 1):
+            # Version k serves now: wait until a request has finished on it (or failed), so that every version
+            # serves some, however long a replacement takes (it also writes the history copy) on a loaded machine.
             deadline = time.time() + 120
             while time.time() < deadline:
                 with lock:
-                    if len(results) + len(failures) >= k:
+                    if failures or any(version == k for _, version, _ in results):
                         break
                 time.sleep(0.05)
             status, body = server.request("POST", "/v1/adapters", {"id": "swap", "path": f"swap-{k}.gguf"})

@@ -4,7 +4,7 @@ import subprocess
 from raconteur_server import raconteur_binary
 
 PRODUCT = {"serve", "generate", "score", "perplexity", "inspect", "adapter-init", "align", "models", "pull"}
-BENCHMARKS = {"kernel-bench", "bench-adapters", "bench-train"}
+BENCHMARKS = {"kernel-bench", "bench-adapters", "bench-train", "bench-generate"}
 
 
 def subcommands(binary) -> set[str]:

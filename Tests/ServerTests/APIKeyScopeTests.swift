@@ -55,6 +55,7 @@ extension ModelRouteTests {
         static let adminRoutes: [(HTTPRequest.Method, String, String?)] = [
             (.post, "/v1/adapters", #"{"id": "x"}"#),
             (.delete, "/v1/adapters/x", nil),
+            (.post, "/v1/adapters/x/rollback", #"{"version": 1}"#),
             (.post, "/v1/realign", "{}"),
             (.get, "/v1/realign", nil),
             (.get, "/v1/realign/job-x", nil),
