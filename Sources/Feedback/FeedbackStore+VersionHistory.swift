@@ -52,6 +52,42 @@ public struct AdapterVersionQuality: Codable, Sendable, Equatable {
     }
 }
 
+/// Counting stored pairs into per-version quality, shared by both stores.
+public extension AdapterVersionQuality {
+    /// The versions (of `name`, or of every adapter) a completion's stored `adapters` JSON names; JSON that cannot
+    /// be read names none.
+    static func versions(inAdaptersJSON text: String?, named name: String?, decoder: JSONDecoder) -> Set<AdapterVersionKey> {
+        guard let text, let uses = try? decoder.decode([AdapterUse].self, from: Data(text.utf8)) else { return [] }
+        return Set(uses.filter { name == nil || $0.name == name }.map { AdapterVersionKey(name: $0.name, version: $0.version) })
+    }
+
+    /// Counts one stored pair (its labels JSON and its two completions' `adapters` JSON) into `result`: per objective,
+    /// a win for each version only on the side the label prefers (the chosen completion when the label is +1), a
+    /// loss for each only on the other, a tie for both. Labels that cannot be read count nothing.
+    static func count(pairLabels labelText: String?, chosenAdapters: String?, rejectedAdapters: String?, named name: String?,
+                      decoder: JSONDecoder, into result: inout [AdapterVersionKey: AdapterVersionQuality]) {
+        guard let labelText, let labels = try? decoder.decode([String: Int].self, from: Data(labelText.utf8)) else { return }
+        let chosen = versions(inAdaptersJSON: chosenAdapters, named: name, decoder: decoder)
+        let rejected = versions(inAdaptersJSON: rejectedAdapters, named: name, decoder: decoder)
+        for (side, sign) in [(chosen.subtracting(rejected), 1), (rejected.subtracting(chosen), -1)] {
+            for key in side {
+                var quality = result[key, default: AdapterVersionQuality()]
+                for (objective, label) in labels {
+                    var tally = quality.objectives[objective, default: ObjectiveTally()]
+                    switch label * sign {
+                    case 1: tally.wins += 1
+                    case -1: tally.losses += 1
+                    case 0: tally.ties += 1
+                    default: continue   // not a label (validated on insert; a hand-edited row is ignored)
+                    }
+                    quality.objectives[objective] = tally
+                }
+                result[key] = quality
+            }
+        }
+    }
+}
+
 extension FeedbackStore {
     /// Makes version `version` of `name` the one to serve (and every other version of it inactive), in one
     /// transaction. Throws `AdapterVersionHistoryError` for a version never recorded or pruned.
@@ -127,31 +163,9 @@ extension FeedbackStore {
                 WHERE c1.id IS NOT NULL OR c2.id IS NOT NULL
                 """)
             let decoder = JSONDecoder()
-            func keys(_ text: String?) -> Set<AdapterVersionKey> {
-                guard let text, let uses = try? decoder.decode([AdapterUse].self, from: Data(text.utf8)) else { return [] }
-                return Set(uses.filter { name == nil || $0.name == name }.map { AdapterVersionKey(name: $0.name, version: $0.version) })
-            }
             while let row = try pairs.next() {
-                guard let labelText = row["labels"] as String?,
-                      let labels = try? decoder.decode([String: Int].self, from: Data(labelText.utf8)) else { continue }
-                let chosen = keys(row["chosen"]), rejected = keys(row["rejected"])
-                // +1 for the side the label prefers: the chosen completion when the label is +1.
-                for (side, sign) in [(chosen.subtracting(rejected), 1), (rejected.subtracting(chosen), -1)] {
-                    for key in side {
-                        var quality = result[key, default: AdapterVersionQuality()]
-                        for (objective, label) in labels {
-                            var tally = quality.objectives[objective, default: ObjectiveTally()]
-                            switch label * sign {
-                            case 1: tally.wins += 1
-                            case -1: tally.losses += 1
-                            case 0: tally.ties += 1
-                            default: continue   // not a label (validated on insert; a hand-edited row is ignored)
-                            }
-                            quality.objectives[objective] = tally
-                        }
-                        result[key] = quality
-                    }
-                }
+                AdapterVersionQuality.count(pairLabels: row["labels"], chosenAdapters: row["chosen"],
+                                            rejectedAdapters: row["rejected"], named: name, decoder: decoder, into: &result)
             }
             return result
         }

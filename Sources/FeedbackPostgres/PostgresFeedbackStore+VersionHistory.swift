@@ -52,10 +52,6 @@ extension PostgresFeedbackStore {
     public func adapterVersionQuality(name: String?) async throws -> [AdapterVersionKey: AdapterVersionQuality] {
         try await transaction(.read) { [logger] connection in
             let decoder = JSONDecoder()
-            func keys(_ text: String?) -> Set<AdapterVersionKey> {
-                guard let text, let uses = try? decoder.decode([AdapterUse].self, from: Data(text.utf8)) else { return [] }
-                return Set(uses.filter { name == nil || $0.name == name }.map { AdapterVersionKey(name: $0.name, version: $0.version) })
-            }
             var result: [AdapterVersionKey: AdapterVersionQuality] = [:]
             let usage = try await connection.query("SELECT adapters, completion_tokens FROM completion", logger: logger)
             for try await (adapters, tokens) in usage.decode((String, Int64).self) {
@@ -74,25 +70,8 @@ extension PostgresFeedbackStore {
                 WHERE c1.id IS NOT NULL OR c2.id IS NOT NULL
                 """, logger: logger)
             for try await (labelText, chosenText, rejectedText) in pairs.decode((String, String?, String?).self) {
-                guard let labels = try? decoder.decode([String: Int].self, from: Data(labelText.utf8)) else { continue }
-                let chosen = keys(chosenText), rejected = keys(rejectedText)
-                // +1 for the side the label prefers: the chosen completion when the label is +1.
-                for (side, sign) in [(chosen.subtracting(rejected), 1), (rejected.subtracting(chosen), -1)] {
-                    for key in side {
-                        var quality = result[key, default: AdapterVersionQuality()]
-                        for (objective, label) in labels {
-                            var tally = quality.objectives[objective, default: ObjectiveTally()]
-                            switch label * sign {
-                            case 1: tally.wins += 1
-                            case -1: tally.losses += 1
-                            case 0: tally.ties += 1
-                            default: continue
-                            }
-                            quality.objectives[objective] = tally
-                        }
-                        result[key] = quality
-                    }
-                }
+                AdapterVersionQuality.count(pairLabels: labelText, chosenAdapters: chosenText, rejectedAdapters: rejectedText,
+                                            named: name, decoder: decoder, into: &result)
             }
             return result
         }
